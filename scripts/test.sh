@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Every test layer of Cot, in one command, on a fresh Debian 12 machine with
+# Rust, as root (this is what CI runs, through .ci/run):
+#
+#   1. scripts/setup.sh                     packages, cargo-pgrx, npm ci
+#   2. cargo fmt --all --check              formatting
+#   3. cargo clippy ... -D warnings         lints, for the extension and the engine
+#   4. cargo test -p cot-engine             the pure engine: unit + property tests
+#   5. pg_test/run.sh                       install the extension; pgTAP and real
+#                                           client sessions on a private cluster
+#
+# A failing step does not stop the later ones (except setup, which they all
+# need): one run reports everything that is broken. The summary at the end
+# gives each step's result and time; the exit status is non-zero if any failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+log() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+names=()
+results=()
+times=()
+failed=0
+
+# step NAME CMD...: run CMD, remember how it went and how long it took.
+step() {
+  local name=$1 start rc
+  shift
+  log "$name"
+  start=$SECONDS
+  set +e
+  "$@"
+  rc=$?
+  set -e
+  names+=("$name")
+  times+=($((SECONDS - start)))
+  if [ "$rc" -eq 0 ]; then
+    results+=("ok")
+  else
+    results+=("FAILED (exit $rc)")
+    failed=1
+  fi
+  return "$rc"
+}
+
+summary() {
+  printf '\n\033[1m==> summary\033[0m\n' >&2
+  local i
+  for i in "${!names[@]}"; do
+    printf '  %-45s %-16s %5ss\n' "${names[$i]}" "${results[$i]}" "${times[$i]}" >&2
+  done
+  if [ "$failed" -eq 0 ]; then
+    printf '  all passed\n' >&2
+  else
+    printf '  SOME STEPS FAILED\n' >&2
+  fi
+}
+
+if ! step "setup (scripts/setup.sh)" bash scripts/setup.sh; then
+  summary
+  exit 1
+fi
+# cargo was possibly just installed into ~/.cargo/bin by a fresh toolchain.
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step "cargo fmt --all --check" cargo fmt --all --check || true
+step "cargo clippy --workspace --all-targets" cargo clippy --workspace --all-targets -- -D warnings || true
+step "cargo test -p cot-engine" cargo test -p cot-engine || true
+step "pg_test/run.sh (pgTAP + client sessions)" bash pg_test/run.sh || true
+
+summary
+exit "$failed"
