@@ -1,0 +1,150 @@
+//! The one place that writes DDL text. Every name goes through
+//! [`quote_ident`], every value through [`quote_literal`] (directly or via
+//! [`Literal::to_sql`]); the rest is fixed SQL. The rendered statements assume
+//! the `search_path` Cot pins for its functions (`pg_catalog, pg_temp`), and
+//! name Cot's own helpers with their schema.
+
+use crate::literal::{DefaultValue, Literal};
+use crate::names::{owner_role, Ident};
+use crate::plan::{Check, Column, ColumnDefault, CommentTarget, ConstraintKind, RelKind, Step, Table};
+use crate::sql::{quote_ident, quote_literal, quote_qualified};
+
+/// The SQL of one step.
+pub fn render(step: &Step) -> String {
+    match step {
+        Step::CreateRole { role, owner: true } => format!(
+            "CREATE ROLE {} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS",
+            quote_ident(role)
+        ),
+        Step::CreateRole { role, owner: false } => format!(
+            "CREATE ROLE {} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+            quote_ident(role)
+        ),
+        Step::CreateSchema { schema } => {
+            format!("CREATE SCHEMA {} AUTHORIZATION {}", quote_ident(schema), quote_ident(&owner_role()))
+        }
+        Step::GrantSchemaUsage { schema, roles } => format!(
+            "GRANT USAGE ON SCHEMA {} TO {}",
+            quote_ident(schema),
+            roles.iter().map(quote_ident).collect::<Vec<_>>().join(", ")
+        ),
+        Step::CreateTable(t) => create_table(t),
+        Step::CreateIndex { schema, table, name, columns, gin } => format!(
+            "CREATE INDEX {} ON {}{} ({})",
+            quote_ident(name),
+            quote_qualified(schema, table),
+            if *gin { " USING gin" } else { "" },
+            list(columns)
+        ),
+        Step::CreateSystemTrigger { schema, table } => format!(
+            "CREATE TRIGGER \"cot_system_columns\" BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION cot.system_columns()",
+            quote_qualified(schema, table)
+        ),
+        Step::CreateView { schema, name, table_schema, table, columns } => format!(
+            "CREATE VIEW {} WITH (security_invoker = true) AS SELECT {} FROM {}",
+            quote_qualified(schema, name),
+            list(columns),
+            quote_qualified(table_schema, table)
+        ),
+        Step::SetOwner { kind, schema, name } => format!(
+            "ALTER {} {} OWNER TO {}",
+            rel_word(*kind),
+            quote_qualified(schema, name),
+            quote_ident(&owner_role())
+        ),
+        Step::Comment { target, text } => {
+            let what = match target {
+                CommentTarget::Schema(s) => format!("SCHEMA {}", quote_ident(s)),
+                CommentTarget::Relation(k, s, n) => format!("{} {}", rel_word(*k), quote_qualified(s, n)),
+                CommentTarget::Column(_, s, n, c) => format!("COLUMN {}.{}", quote_qualified(s, n), quote_ident(c)),
+            };
+            format!("COMMENT ON {what} IS {}", quote_literal(text))
+        }
+        Step::DropRelation { kind, schema, name } => {
+            format!("DROP {} {}", rel_word(*kind), quote_qualified(schema, name))
+        }
+        Step::DropSchema { schema, cascade } => {
+            format!("DROP SCHEMA {}{}", quote_ident(schema), if *cascade { " CASCADE" } else { "" })
+        }
+        Step::DropRole { role } => format!("DROP ROLE {}", quote_ident(role)),
+    }
+}
+
+fn rel_word(kind: RelKind) -> &'static str {
+    match kind {
+        RelKind::Table => "TABLE",
+        RelKind::View => "VIEW",
+    }
+}
+
+fn list(cols: &[Ident]) -> String {
+    cols.iter().map(quote_ident).collect::<Vec<_>>().join(", ")
+}
+
+fn create_table(t: &Table) -> String {
+    let mut lines: Vec<String> = t.columns.iter().map(column).collect();
+    for c in &t.constraints {
+        let body = match &c.kind {
+            ConstraintKind::PrimaryKey(col) => format!("PRIMARY KEY ({})", quote_ident(col)),
+            ConstraintKind::Unique(cols) => format!("UNIQUE ({})", list(cols)),
+            ConstraintKind::Check(col, check) => format!("CHECK ({})", check_expr(col, check)),
+        };
+        lines.push(format!("CONSTRAINT {} {body}", quote_ident(&c.name)));
+    }
+    format!("CREATE TABLE {} (\n  {}\n)", quote_qualified(&t.schema, &t.name), lines.join(",\n  "))
+}
+
+fn column(c: &Column) -> String {
+    let mut s = format!("{} {}", quote_ident(&c.name), c.sql_type);
+    if c.not_null {
+        s.push_str(" NOT NULL");
+    }
+    if let Some(d) = &c.default {
+        s.push_str(" DEFAULT ");
+        s.push_str(&match d {
+            ColumnDefault::NewId => "cot.uuid_generate_v7()".to_string(),
+            ColumnDefault::Now => "now()".to_string(),
+            ColumnDefault::User(DefaultValue::Literal(l), scalar, _) => l.to_sql(scalar),
+            ColumnDefault::User(DefaultValue::Now, scalar, _) => match scalar {
+                crate::types::Scalar::Time => "LOCALTIME".to_string(),
+                _ => "now()".to_string(),
+            },
+            ColumnDefault::User(DefaultValue::Today, _, _) => "CURRENT_DATE".to_string(),
+            ColumnDefault::User(DefaultValue::NewUuid, _, _) => "cot.uuid_generate_v7()".to_string(),
+        });
+    }
+    s
+}
+
+fn text_array(values: &[String]) -> String {
+    let items: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
+    format!("ARRAY[{}]::text[]", items.join(", "))
+}
+
+fn check_expr(col: &Ident, check: &Check) -> String {
+    let c = quote_ident(col);
+    match check {
+        Check::MinLength(n) => format!("char_length({c}) >= {n}"),
+        Check::MaxLength(n) => format!("char_length({c}) <= {n}"),
+        Check::Pattern(p) => format!("{c} ~ {}", quote_literal(p)),
+        Check::Min(l, s) => format!("{c} >= {}", bound(l, s)),
+        Check::Max(l, s) => format!("{c} <= {}", bound(l, s)),
+        Check::OneOf(values) => format!("{c} = ANY ({})", text_array(values)),
+        // CASE fixes the order: array_position raises on a multi-dimensional array,
+        // so the dimension test must come first for a clean check violation.
+        Check::ArrayShape => format!(
+            "CASE WHEN array_ndims({c}) IS NULL THEN true WHEN array_ndims({c}) <> 1 THEN false ELSE array_position({c}, NULL) IS NULL END"
+        ),
+        Check::ArrayOneOf(values) => format!("{c} <@ {}", text_array(values)),
+        Check::ArrayPattern(p) => format!("cot.array_items_match({c}, {})", quote_literal(p)),
+    }
+}
+
+fn bound(l: &Literal, s: &crate::types::Scalar) -> String {
+    l.to_sql(s)
+}
+
+/// Every step of a plan as SQL, in order.
+pub fn render_all(steps: &[Step]) -> Vec<String> {
+    steps.iter().map(render).collect()
+}

@@ -1,0 +1,147 @@
+//! Golden DDL: the exact SQL a definition turns into.
+
+use crate::ddl::render_all;
+use crate::names::{check_name, Keywords, NameKind, TenantNames};
+use crate::plan;
+use crate::validate::{tests::TestEnv, validate};
+use serde_json::json;
+
+fn entity_sql(def: serde_json::Value) -> Vec<String> {
+    let v = validate(&def, &TestEnv::new()).expect("valid");
+    let labels: Vec<String> = v.normalized["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["label"].as_str().unwrap().to_string())
+        .collect();
+    render_all(&plan::create_entity(&v.entity, v.normalized["label"].as_str().unwrap(), &labels))
+}
+
+#[test]
+fn golden_entity() {
+    let sql = entity_sql(json!({
+        "tenant": "acme", "name": "orders", "description": "Customer's orders",
+        "fields": [
+            {"name": "title", "type": "text", "required": true, "min_length": 1, "max_length": 200, "pattern": "^[^\\\\]+$"},
+            {"name": "status", "type": "enum", "values": ["draft", "it's paid"], "default": "draft", "index": true},
+            {"name": "total", "type": "decimal", "precision": 12, "scale": 2, "min": 0, "max": "9999999999.99"},
+            {"name": "email", "type": "email", "unique": true},
+            {"name": "tags", "type": "array", "items": "text", "default": ["a"], "index": true},
+            {"name": "due", "type": "date", "default": "today", "min": "2000-01-01"},
+            {"name": "at", "type": "timestamp", "default": "now"},
+        ],
+        "indexes": [{"fields": ["status", "created_at"]}, {"fields": ["title", "due"], "unique": true}]
+    }));
+    let expected = vec![
+        r#"CREATE TABLE "tenant_acme"."orders" (
+  "id" uuid NOT NULL DEFAULT cot.uuid_generate_v7(),
+  "title" text NOT NULL,
+  "status" text DEFAULT 'draft'::text,
+  "total" numeric(12,2),
+  "email" text,
+  "tags" text[] DEFAULT ARRAY['a'::text]::text[],
+  "due" date DEFAULT CURRENT_DATE,
+  "at" timestamptz DEFAULT now(),
+  "created_at" timestamptz NOT NULL DEFAULT now(),
+  "updated_at" timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT "orders_pkey" PRIMARY KEY ("id"),
+  CONSTRAINT "orders_title_min_length" CHECK (char_length("title") >= 1),
+  CONSTRAINT "orders_title_max_length" CHECK (char_length("title") <= 200),
+  CONSTRAINT "orders_title_pattern" CHECK ("title" ~ E'^[^\\\\]+$'),
+  CONSTRAINT "orders_status_values" CHECK ("status" = ANY (ARRAY['draft', 'it''s paid']::text[])),
+  CONSTRAINT "orders_total_min" CHECK ("total" >= '0'::numeric),
+  CONSTRAINT "orders_total_max" CHECK ("total" <= '9999999999.99'::numeric),
+  CONSTRAINT "orders_email_max_length" CHECK (char_length("email") <= 254),
+  CONSTRAINT "orders_email_format" CHECK ("email" ~ E'^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'),
+  CONSTRAINT "orders_email_key" UNIQUE ("email"),
+  CONSTRAINT "orders_tags_items" CHECK (CASE WHEN array_ndims("tags") IS NULL THEN true WHEN array_ndims("tags") <> 1 THEN false ELSE array_position("tags", NULL) IS NULL END),
+  CONSTRAINT "orders_due_min" CHECK ("due" >= '2000-01-01'::date),
+  CONSTRAINT "orders_title_due_key" UNIQUE ("title", "due")
+)"#,
+        r#"CREATE INDEX "orders_status_idx" ON "tenant_acme"."orders" ("status")"#,
+        r#"CREATE INDEX "orders_tags_idx" ON "tenant_acme"."orders" USING gin ("tags")"#,
+        r#"CREATE INDEX "orders_status_created_at_idx" ON "tenant_acme"."orders" ("status", "created_at")"#,
+        r#"CREATE TRIGGER "cot_system_columns" BEFORE INSERT OR UPDATE ON "tenant_acme"."orders" FOR EACH ROW EXECUTE FUNCTION cot.system_columns()"#,
+        r#"ALTER TABLE "tenant_acme"."orders" OWNER TO "cot_owner""#,
+        r#"CREATE VIEW "acme"."orders" WITH (security_invoker = true) AS SELECT "id", "title", "status", "total", "email", "tags", "due", "at", "created_at", "updated_at" FROM "tenant_acme"."orders""#,
+        r#"ALTER VIEW "acme"."orders" OWNER TO "cot_owner""#,
+        r#"COMMENT ON TABLE "tenant_acme"."orders" IS 'Customer''s orders'"#,
+    ];
+    assert_eq!(sql[..expected.len()], expected[..], "{}", sql.join(";\n"));
+    assert!(sql.contains(&r#"COMMENT ON COLUMN "acme"."orders"."title" IS 'Title'"#.to_string()));
+    assert_eq!(sql.len(), expected.len() + 7 + 1 + 7);
+}
+
+#[test]
+fn long_names_get_hashed_constraint_names() {
+    let long_entity = "e".repeat(60);
+    let sql = entity_sql(json!({"tenant": "acme", "name": long_entity, "fields": [
+        {"name": "f".repeat(63), "type": "text", "max_length": 5, "unique": true},
+        {"name": "g".repeat(63), "type": "text", "max_length": 5}
+    ]}));
+    let table = &sql[0];
+    let names: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("CONSTRAINT \""))
+        .map(|l| &l[..l.find('"').unwrap()])
+        .collect();
+    assert_eq!(names.len(), 4);
+    for n in &names {
+        assert!(n.len() <= 63, "{n}");
+    }
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len());
+}
+
+#[test]
+fn colliding_derived_names_are_made_distinct() {
+    let sql = entity_sql(json!({"tenant": "acme", "name": "t", "fields": [
+        {"name": "a_b", "type": "text", "index": true},
+        {"name": "a", "type": "text"},
+        {"name": "b", "type": "text"}
+    ], "indexes": [{"fields": ["a", "b"]}]}));
+    assert!(sql.contains(&r#"CREATE INDEX "t_a_b_idx" ON "tenant_acme"."t" ("a_b")"#.to_string()));
+    assert!(sql.contains(&r#"CREATE INDEX "t_a_b_idx_2" ON "tenant_acme"."t" ("a", "b")"#.to_string()));
+}
+
+#[test]
+fn golden_tenant() {
+    let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
+    let t = TenantNames::new(&slug);
+    let sql = render_all(&plan::create_tenant(&t, "Acme", true));
+    assert_eq!(
+        sql,
+        vec![
+            r#"CREATE ROLE "cot_owner" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"#,
+            r#"CREATE ROLE "cot_acme_anon" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"#,
+            r#"CREATE ROLE "cot_acme_user" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"#,
+            r#"CREATE ROLE "cot_acme_admin" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"#,
+            r#"CREATE SCHEMA "tenant_acme" AUTHORIZATION "cot_owner""#,
+            r#"CREATE SCHEMA "acme" AUTHORIZATION "cot_owner""#,
+            r#"GRANT USAGE ON SCHEMA "acme" TO "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#,
+            r#"COMMENT ON SCHEMA "acme" IS 'Acme: REST API (Cot tenant acme)'"#,
+            r#"COMMENT ON SCHEMA "tenant_acme" IS 'Acme: tables (Cot tenant acme); not exposed over HTTP'"#,
+        ]
+    );
+    let drop = render_all(&plan::drop_tenant(&t, true));
+    assert_eq!(drop[0], r#"DROP SCHEMA "acme" CASCADE"#);
+    assert_eq!(drop[4], r#"DROP ROLE "cot_acme_anon""#);
+}
+
+#[test]
+fn hostile_text_only_reaches_sql_as_literals() {
+    let evil = "x'(); DROP TABLE t; --$$\\";
+    let sql = entity_sql(json!({"tenant": "acme", "name": "t", "description": evil, "fields": [
+        {"name": "a", "type": "enum", "values": [evil], "default": evil, "description": evil},
+        {"name": "b", "type": "text", "pattern": evil, "default": evil}
+    ]}));
+    let quoted = crate::sql::quote_literal(evil);
+    for stmt in &sql {
+        // Remove every correctly quoted occurrence; no raw fragment may remain.
+        let stripped = stmt.replace(&quoted, "<lit>");
+        assert!(!stripped.contains("DROP TABLE"), "{stmt}");
+        assert!(!stripped.contains("$$"), "{stmt}");
+    }
+}

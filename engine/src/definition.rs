@@ -1,0 +1,104 @@
+//! The entity definition as it arrives: JSON read into these types after the
+//! schema check. Unknown keys are refused here too (`deny_unknown_fields`), so
+//! nothing a user writes is ever silently ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A definition as written by the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityDef {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Entity name.
+    pub name: String,
+    /// Stable id, when the caller fixes it.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Returned by Cot; ignored on input so a returned definition can be sent back.
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// Display name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// COMMENT ON.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Fields in column order.
+    #[serde(default)]
+    pub fields: Vec<FieldDef>,
+    /// Compound indexes and unique constraints.
+    #[serde(default)]
+    pub indexes: Vec<IndexDef>,
+}
+
+/// A field as written by the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// Column name.
+    pub name: String,
+    /// Stable id, when the caller fixes it.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Type name.
+    #[serde(rename = "type")]
+    pub field_type: String,
+    /// Array item type.
+    #[serde(default)]
+    pub items: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// COMMENT ON COLUMN.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// NOT NULL.
+    #[serde(default)]
+    pub required: bool,
+    /// UNIQUE.
+    #[serde(default)]
+    pub unique: bool,
+    /// Single-column index.
+    #[serde(default)]
+    pub index: bool,
+    /// Default value or keyword; `null` means none.
+    #[serde(default)]
+    pub default: Option<Value>,
+    /// Lower bound.
+    #[serde(default)]
+    pub min: Option<Value>,
+    /// Upper bound.
+    #[serde(default)]
+    pub max: Option<Value>,
+    /// Shortest text.
+    #[serde(default)]
+    pub min_length: Option<u64>,
+    /// Longest text.
+    #[serde(default)]
+    pub max_length: Option<u64>,
+    /// Regular expression.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// Decimal precision.
+    #[serde(default)]
+    pub precision: Option<u32>,
+    /// Decimal scale.
+    #[serde(default)]
+    pub scale: Option<u32>,
+    /// Enum values.
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+}
+
+/// A compound index as written by the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexDef {
+    /// Field names in index order.
+    pub fields: Vec<String>,
+    /// UNIQUE constraint instead of an index.
+    #[serde(default)]
+    pub unique: bool,
+}

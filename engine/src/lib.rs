@@ -1,0 +1,22 @@
+//! Cot's engine: everything that decides what to do, with no Postgres in the
+//! loop, so it is unit-tested and fuzzed without a server.
+//!
+//! Stages, one module each: [`schema`] (JSON Schema of definitions) →
+//! [`validate`] (semantic checks, into [`types::Entity`]) → [`plan`] (DDL steps as
+//! data) → [`ddl`] (the one place that writes DDL text). [`names`] owns every
+//! identifier, [`sql`] the two quoting functions, [`literal`] typed values, and
+//! [`error`] the mapping of every error to a SQLSTATE.
+
+pub mod ddl;
+pub mod definition;
+pub mod error;
+pub mod literal;
+pub mod names;
+pub mod plan;
+pub mod schema;
+pub mod sql;
+pub mod types;
+pub mod validate;
+
+#[cfg(test)]
+mod ddl_tests;

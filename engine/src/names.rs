@@ -1,0 +1,423 @@
+//! Names: the rules for tenant slugs, entity and field names, and the
+//! deterministic names of generated objects. An [`Ident`] can only be made here,
+//! after validation, and it is the only thing the DDL renderer accepts as a name.
+
+use crate::error::{ErrorKind, Violation};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+/// Postgres truncates identifiers longer than this many bytes (NAMEDATALEN - 1),
+/// silently but for a NOTICE, so two long names can collide after truncation.
+pub const MAX_IDENT_BYTES: usize = 63;
+/// Tenant slugs are kept short so `tenant_<slug>` and `cot_<slug>_admin` stay far
+/// below the identifier limit.
+pub const MAX_SLUG_BYTES: usize = 30;
+
+/// A validated identifier: `^[a-z][a-z0-9_]*$`, at most 63 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ident(String);
+
+impl Ident {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// For names Cot composes from already validated parts and fixed words
+    /// (schemas, roles, constraint names). Checked even so: a bug here must not
+    /// reach SQL.
+    fn composed(s: String) -> Ident {
+        assert!(
+            is_plain(&s) && s.len() <= MAX_IDENT_BYTES,
+            "composed identifier {s:?} breaks the naming rules"
+        );
+        Ident(s)
+    }
+}
+
+impl std::fmt::Display for Ident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn is_plain(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+}
+
+/// The words Postgres reserves (from `pg_get_keywords()`, categories R and T):
+/// names equal to one of them are refused even though Cot quotes every name, since
+/// every hand-written query and client would have to quote them too.
+#[derive(Debug, Clone, Default)]
+pub struct Keywords(HashSet<String>);
+
+impl Keywords {
+    /// Builds the set from a list of words.
+    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(words: I) -> Self {
+        Keywords(words.into_iter().map(Into::into).collect())
+    }
+
+    /// Is `word` reserved?
+    pub fn contains(&self, word: &str) -> bool {
+        self.0.contains(word)
+    }
+}
+
+/// What a name names, which decides its extra rules and its error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    /// A tenant slug.
+    Tenant,
+    /// An entity (a table and its view).
+    Entity,
+    /// A field (a column).
+    Field,
+}
+
+impl NameKind {
+    fn noun(self) -> &'static str {
+        match self {
+            NameKind::Tenant => "tenant slug",
+            NameKind::Entity => "entity name",
+            NameKind::Field => "field name",
+        }
+    }
+
+    fn max_bytes(self) -> usize {
+        match self {
+            NameKind::Tenant => MAX_SLUG_BYTES,
+            _ => MAX_IDENT_BYTES,
+        }
+    }
+}
+
+/// Columns every table has; fields may not take these names.
+pub const SYSTEM_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
+
+/// Postgres's own hidden columns.
+const PG_SYSTEM_COLUMNS: [&str; 7] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid", "oid"];
+
+/// Names PostgREST reads as query parameters: a column with one of these names
+/// could not be filtered over HTTP (`?limit=eq.3` is a limit, not a filter).
+const POSTGREST_PARAMETERS: [&str; 9] = [
+    "select",
+    "order",
+    "limit",
+    "offset",
+    "on_conflict",
+    "columns",
+    "and",
+    "or",
+    "not",
+];
+
+/// Schemas Cot or Postgres keep, so no tenant may be called this.
+const RESERVED_SLUGS: [&str; 4] = ["cot", "public", "information_schema", "postgres"];
+
+/// Validates a tenant slug, entity name or field name. `pointer` locates it in
+/// the document for the violation.
+pub fn check_name(
+    kind: NameKind,
+    name: &str,
+    pointer: &str,
+    keywords: &Keywords,
+) -> Result<Ident, Violation> {
+    let noun = kind.noun();
+    let shown = shown(name);
+    let max = kind.max_bytes();
+    if name.len() > max {
+        return Err(Violation::new(
+            ErrorKind::NameTooLong,
+            pointer,
+            format!("{noun} {shown} is {} bytes long, at most {max} are allowed", name.len()),
+            "Postgres truncates longer names silently; choose a shorter name",
+        ));
+    }
+    if !is_plain(name) {
+        return Err(Violation::new(
+            ErrorKind::InvalidName,
+            pointer,
+            format!("{noun} {shown} is not a valid name"),
+            "names start with a lower-case letter a-z and contain only a-z, 0-9 and _",
+        ));
+    }
+    if keywords.contains(name) {
+        return Err(Violation::new(
+            ErrorKind::ReservedName,
+            pointer,
+            format!("{noun} {shown} is a reserved word in PostgreSQL"),
+            "choose another name, e.g. add a prefix or suffix",
+        ));
+    }
+    let reserved = match kind {
+        NameKind::Tenant => {
+            if RESERVED_SLUGS.contains(&name) {
+                Some("is used by PostgreSQL or Cot")
+            } else if name.starts_with("pg_") {
+                Some("starts with pg_, which PostgreSQL reserves for system schemas")
+            } else if name.starts_with("tenant_") {
+                Some("starts with tenant_, which Cot uses for storage schemas")
+            } else {
+                None
+            }
+        }
+        NameKind::Entity => {
+            if name.starts_with("pg_") {
+                Some("starts with pg_, which PostgreSQL reserves")
+            } else if name == "rpc" {
+                Some("is PostgREST's path for functions (/rpc)")
+            } else {
+                None
+            }
+        }
+        NameKind::Field => {
+            if SYSTEM_FIELDS.contains(&name) {
+                Some("is a system column that Cot adds to every entity")
+            } else if PG_SYSTEM_COLUMNS.contains(&name) {
+                Some("is a PostgreSQL system column")
+            } else if POSTGREST_PARAMETERS.contains(&name) {
+                Some("is a PostgREST query parameter, so the field could not be filtered over HTTP")
+            } else {
+                None
+            }
+        }
+    };
+    if let Some(why) = reserved {
+        return Err(Violation::new(
+            ErrorKind::ReservedName,
+            pointer,
+            format!("{noun} {shown} {why}"),
+            "choose another name",
+        ));
+    }
+    Ok(Ident(name.to_string()))
+}
+
+/// A name as it appears in a message: quoted, cut short, control characters and
+/// invisible formatting marks escaped so a message cannot be spoofed with them.
+pub fn shown(name: &str) -> String {
+    const SHOW: usize = 80;
+    let mut out = String::from("\"");
+    for (i, c) in name.chars().enumerate() {
+        if i == SHOW {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || is_format_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Unicode "format" characters (bidirectional marks and overrides, zero-width
+/// joiners...) that change how text displays without showing themselves.
+fn is_format_char(c: char) -> bool {
+    matches!(c as u32, 0x00AD | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF)
+}
+
+/// Names of a tenant's schemas and roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantNames {
+    /// The slug itself.
+    pub slug: Ident,
+    /// `tenant_<slug>`: the tables, never exposed over HTTP.
+    pub storage_schema: Ident,
+    /// `<slug>`: one view per entity; the PostgREST profile.
+    pub api_schema: Ident,
+    /// `cot_<slug>_anon`.
+    pub anon_role: Ident,
+    /// `cot_<slug>_user`.
+    pub user_role: Ident,
+    /// `cot_<slug>_admin`.
+    pub admin_role: Ident,
+}
+
+impl TenantNames {
+    /// The names derived from a validated slug.
+    pub fn new(slug: &Ident) -> Self {
+        let s = slug.as_str();
+        TenantNames {
+            slug: slug.clone(),
+            storage_schema: Ident::composed(format!("tenant_{s}")),
+            api_schema: slug.clone(),
+            anon_role: Ident::composed(format!("cot_{s}_anon")),
+            user_role: Ident::composed(format!("cot_{s}_user")),
+            admin_role: Ident::composed(format!("cot_{s}_admin")),
+        }
+    }
+
+    /// The three tenant roles, least privileged first.
+    pub fn roles(&self) -> [&Ident; 3] {
+        [&self.anon_role, &self.user_role, &self.admin_role]
+    }
+}
+
+/// The one role that owns every generated object: NOLOGIN, not a superuser, no
+/// BYPASSRLS, never in the request path.
+pub fn owner_role() -> Ident {
+    Ident::composed("cot_owner".to_string())
+}
+
+/// A fixed, known-good name used by the renderer (trigger names and the like).
+pub fn fixed(name: &'static str) -> Ident {
+    Ident::composed(name.to_string())
+}
+
+/// The name of a generated object: the parts joined with `_`. When that would pass
+/// 63 bytes, it is cut and given a hash of the whole name, so it stays unique and
+/// the same on every run.
+pub fn derived(parts: &[&str]) -> Ident {
+    let full = parts.join("_");
+    if full.len() <= MAX_IDENT_BYTES {
+        return Ident::composed(full);
+    }
+    let digest = Sha256::digest(full.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    // Parts are ASCII, so any byte offset is a character boundary.
+    let keep = MAX_IDENT_BYTES - hash.len() - 1;
+    let mut head = full[..keep].to_string();
+    while head.ends_with('_') {
+        head.pop();
+    }
+    Ident::composed(format!("{head}_{hash}"))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The reserved keywords of PostgreSQL 15 (catcode R and T of
+    /// `pg_get_keywords()`); the extension asks the server for the real list.
+    pub(crate) fn pg15_keywords() -> Keywords {
+        Keywords::new([
+            "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both",
+            "case", "cast", "check", "collate", "column", "constraint", "create", "current_catalog",
+            "current_date", "current_role", "current_time", "current_timestamp", "current_user",
+            "default", "deferrable", "desc", "distinct", "do", "else", "end", "except", "false",
+            "fetch", "for", "foreign", "from", "grant", "group", "having", "in", "initially",
+            "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp",
+            "not", "null", "offset", "on", "only", "or", "order", "placing", "primary",
+            "references", "returning", "select", "session_user", "some", "symmetric",
+            "system_user", "table", "then", "to", "trailing", "true", "union", "unique", "user",
+            "using", "variadic", "when", "where", "window", "with", "authorization", "binary",
+            "collation", "concurrently", "cross", "current_schema", "freeze", "full", "ilike",
+            "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer",
+            "overlaps", "right", "similar", "tablesample", "verbose",
+        ])
+    }
+
+    fn field(name: &str) -> Result<Ident, Violation> {
+        check_name(NameKind::Field, name, "/fields/0/name", &pg15_keywords())
+    }
+
+    #[test]
+    fn good_names_pass() {
+        for n in ["title", "a", "total_2", "x_y_z", "orders"] {
+            assert_eq!(field(n).unwrap().as_str(), n);
+        }
+    }
+
+    #[test]
+    fn each_bad_name_gets_its_code() {
+        let cases: &[(&str, ErrorKind)] = &[
+            ("", ErrorKind::InvalidName),
+            ("Title", ErrorKind::InvalidName),
+            ("1abc", ErrorKind::InvalidName),
+            ("_x", ErrorKind::InvalidName),
+            ("a-b", ErrorKind::InvalidName),
+            ("a b", ErrorKind::InvalidName),
+            ("a\"b", ErrorKind::InvalidName),
+            ("a;drop table x", ErrorKind::InvalidName),
+            ("a--", ErrorKind::InvalidName),
+            ("a$$", ErrorKind::InvalidName),
+            ("a\0b", ErrorKind::InvalidName),
+            ("a\u{202e}b", ErrorKind::InvalidName),
+            ("café", ErrorKind::InvalidName),
+            ("select", ErrorKind::ReservedName),
+            ("table", ErrorKind::ReservedName),
+            ("id", ErrorKind::ReservedName),
+            ("created_at", ErrorKind::ReservedName),
+            ("xmin", ErrorKind::ReservedName),
+            ("columns", ErrorKind::ReservedName),
+            ("on_conflict", ErrorKind::ReservedName),
+        ];
+        for (name, kind) in cases {
+            let v = field(name).unwrap_err();
+            assert_eq!(v.kind, *kind, "{name:?}");
+            assert_eq!(v.pointer, "/fields/0/name");
+        }
+        let long = "a".repeat(64);
+        assert_eq!(field(&long).unwrap_err().kind, ErrorKind::NameTooLong);
+        assert!(field(&"a".repeat(63)).is_ok());
+        // 32 two-byte characters are 64 bytes: too long, counted in bytes.
+        assert_eq!(field(&"é".repeat(32)).unwrap_err().kind, ErrorKind::NameTooLong);
+    }
+
+    #[test]
+    fn tenant_rules() {
+        let k = pg15_keywords();
+        let t = |s: &str| check_name(NameKind::Tenant, s, "/tenant", &k);
+        assert!(t("acme").is_ok());
+        assert_eq!(t(&"a".repeat(31)).unwrap_err().kind, ErrorKind::NameTooLong);
+        for bad in ["cot", "public", "pg_x", "tenant_x", "user"] {
+            assert_eq!(t(bad).unwrap_err().kind, ErrorKind::ReservedName, "{bad}");
+        }
+        let names = TenantNames::new(&t("acme").unwrap());
+        assert_eq!(names.storage_schema.as_str(), "tenant_acme");
+        assert_eq!(names.api_schema.as_str(), "acme");
+        assert_eq!(names.admin_role.as_str(), "cot_acme_admin");
+        let longest = TenantNames::new(&t(&"z".repeat(30)).unwrap());
+        assert!(longest.admin_role.as_str().len() <= MAX_IDENT_BYTES);
+    }
+
+    #[test]
+    fn messages_do_not_carry_invisible_marks() {
+        let v = field("evil\u{202e}name").unwrap_err();
+        assert!(!v.message.contains('\u{202e}'));
+        assert!(v.message.contains("\\u{202e}"));
+    }
+
+    #[test]
+    fn derived_names_fit_and_stay_distinct() {
+        assert_eq!(derived(&["orders", "title", "key"]).as_str(), "orders_title_key");
+        let a = "a".repeat(60);
+        let x = derived(&[&a, "first_field", "key"]);
+        let y = derived(&[&a, "second_field", "key"]);
+        assert!(x.as_str().len() <= MAX_IDENT_BYTES);
+        assert_ne!(x, y);
+        assert_eq!(x, derived(&[&a, "first_field", "key"]));
+    }
+
+    proptest! {
+        /// Any string either fails with a name error or is a plain name that
+        /// round-trips unchanged: no third outcome.
+        #[test]
+        fn any_string_is_a_clean_error_or_a_plain_name(s in "\\PC{0,80}|[a-z_0-9\"';$\\- ]{0,70}") {
+            match field(&s) {
+                Ok(id) => {
+                    prop_assert_eq!(id.as_str(), s.as_str());
+                    prop_assert!(is_plain(&s) && s.len() <= 63);
+                }
+                Err(v) => prop_assert!(matches!(
+                    v.kind,
+                    ErrorKind::InvalidName | ErrorKind::NameTooLong | ErrorKind::ReservedName
+                )),
+            }
+        }
+
+        #[test]
+        fn derived_names_are_always_valid(parts in proptest::collection::vec("[a-z][a-z0-9_]{0,62}", 1..5)) {
+            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let d = derived(&refs);
+            prop_assert!(d.as_str().len() <= MAX_IDENT_BYTES);
+            prop_assert!(is_plain(d.as_str()));
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! Planning: what to create or drop, as a list of steps that are plain data.
+//! Nothing here writes SQL; [`crate::ddl`] renders each step. A plan can be
+//! printed, recorded in the ledger and compared in tests.
+
+use crate::literal::{DefaultValue, Literal};
+use crate::names::{derived, fixed, owner_role, Ident, TenantNames};
+use crate::types::{Entity, Field, FieldType, Scalar};
+use std::collections::HashSet;
+
+/// One DDL statement, as data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// `CREATE ROLE name NOLOGIN ...`.
+    CreateRole {
+        /// The role.
+        role: Ident,
+        /// The owner role gets NOINHERIT and an explanatory comment.
+        owner: bool,
+    },
+    /// `CREATE SCHEMA name AUTHORIZATION owner`.
+    CreateSchema {
+        /// The schema.
+        schema: Ident,
+    },
+    /// `GRANT USAGE ON SCHEMA schema TO roles`.
+    GrantSchemaUsage {
+        /// The schema.
+        schema: Ident,
+        /// Grantees.
+        roles: Vec<Ident>,
+    },
+    /// `CREATE TABLE`.
+    CreateTable(Table),
+    /// `CREATE INDEX`.
+    CreateIndex {
+        /// Schema of the table.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Index name.
+        name: Ident,
+        /// Columns in order.
+        columns: Vec<Ident>,
+        /// GIN (arrays, json) rather than btree.
+        gin: bool,
+    },
+    /// The trigger that keeps created_at and updated_at.
+    CreateSystemTrigger {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+    },
+    /// `CREATE VIEW ... WITH (security_invoker = true) AS SELECT cols FROM table`.
+    CreateView {
+        /// API schema.
+        schema: Ident,
+        /// View name.
+        name: Ident,
+        /// Storage schema.
+        table_schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Columns, in order.
+        columns: Vec<Ident>,
+    },
+    /// `ALTER TABLE|VIEW ... OWNER TO cot_owner`.
+    SetOwner {
+        /// What kind of relation.
+        kind: RelKind,
+        /// Schema.
+        schema: Ident,
+        /// Relation.
+        name: Ident,
+    },
+    /// `COMMENT ON ...`.
+    Comment {
+        /// What is commented.
+        target: CommentTarget,
+        /// The text.
+        text: String,
+    },
+    /// `DROP VIEW` / `DROP TABLE` (RESTRICT: dependent objects stop it).
+    DropRelation {
+        /// What kind of relation.
+        kind: RelKind,
+        /// Schema.
+        schema: Ident,
+        /// Relation.
+        name: Ident,
+    },
+    /// `DROP SCHEMA`, CASCADE only when asked.
+    DropSchema {
+        /// Schema.
+        schema: Ident,
+        /// Drop what is inside too.
+        cascade: bool,
+    },
+    /// `DROP ROLE`.
+    DropRole {
+        /// Role.
+        role: Ident,
+    },
+}
+
+/// A table or a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelKind {
+    /// Table.
+    Table,
+    /// View.
+    View,
+}
+
+/// What a COMMENT is on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommentTarget {
+    /// A schema.
+    Schema(Ident),
+    /// A table or view.
+    Relation(RelKind, Ident, Ident),
+    /// A column of a table or view.
+    Column(RelKind, Ident, Ident, Ident),
+}
+
+/// A table to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Schema.
+    pub schema: Ident,
+    /// Name.
+    pub name: Ident,
+    /// Columns in order, system columns included.
+    pub columns: Vec<Column>,
+    /// Table constraints: primary key, checks, unique.
+    pub constraints: Vec<Constraint>,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Name.
+    pub name: Ident,
+    /// Postgres type text, built by [`FieldType::sql_type`] from a closed set.
+    pub sql_type: String,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// DEFAULT.
+    pub default: Option<ColumnDefault>,
+}
+
+/// A column default, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnDefault {
+    /// A user default of the column's scalar type.
+    User(DefaultValue, Scalar, bool),
+    /// `cot.uuid_generate_v7()` for `id`.
+    NewId,
+    /// `now()` for the timestamps.
+    Now,
+}
+
+/// A named table constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    /// Name (unique in the table; index-backed ones unique in the schema).
+    pub name: Ident,
+    /// What it checks.
+    pub kind: ConstraintKind,
+}
+
+/// The kinds of constraint Cot generates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConstraintKind {
+    /// PRIMARY KEY.
+    PrimaryKey(Ident),
+    /// UNIQUE over columns.
+    Unique(Vec<Ident>),
+    /// CHECK.
+    Check(Ident, Check),
+}
+
+/// A CHECK on one column, typed so the renderer never sees user text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// `char_length(c) >= n`.
+    MinLength(u64),
+    /// `char_length(c) <= n`.
+    MaxLength(u64),
+    /// `c ~ pattern`.
+    Pattern(String),
+    /// `c >= literal`.
+    Min(Literal, Scalar),
+    /// `c <= literal`.
+    Max(Literal, Scalar),
+    /// `c = ANY(values)`.
+    OneOf(Vec<String>),
+    /// One dimension and no NULL items.
+    ArrayShape,
+    /// Every item in values.
+    ArrayOneOf(Vec<String>),
+    /// Every item matches the pattern (via `cot.array_items_match`).
+    ArrayPattern(String),
+}
+
+/// Gives each generated object its derived name, making it unique among the
+/// names this plan uses (two derivations can meet: an index on field `a_b` and
+/// a compound index on `a`, `b`).
+#[derive(Default)]
+struct Names(HashSet<Ident>);
+
+impl Names {
+    fn take(&mut self, parts: &[&str]) -> Ident {
+        let mut name = derived(parts);
+        let mut n = 2;
+        while self.0.contains(&name) {
+            let suffix = n.to_string();
+            let mut p: Vec<&str> = parts.to_vec();
+            p.push(&suffix);
+            name = derived(&p);
+            n += 1;
+        }
+        self.0.insert(name.clone());
+        name
+    }
+}
+
+/// The steps that create a tenant. `create_owner` when the owner role does not
+/// exist yet in this cluster.
+pub fn create_tenant(t: &TenantNames, display_name: &str, create_owner: bool) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if create_owner {
+        steps.push(Step::CreateRole { role: owner_role(), owner: true });
+    }
+    for role in t.roles() {
+        steps.push(Step::CreateRole { role: role.clone(), owner: false });
+    }
+    steps.push(Step::CreateSchema { schema: t.storage_schema.clone() });
+    steps.push(Step::CreateSchema { schema: t.api_schema.clone() });
+    steps.push(Step::GrantSchemaUsage {
+        schema: t.api_schema.clone(),
+        roles: t.roles().into_iter().cloned().collect(),
+    });
+    steps.push(Step::Comment {
+        target: CommentTarget::Schema(t.api_schema.clone()),
+        text: format!("{display_name}: REST API (Cot tenant {})", t.slug),
+    });
+    steps.push(Step::Comment {
+        target: CommentTarget::Schema(t.storage_schema.clone()),
+        text: format!("{display_name}: tables (Cot tenant {}); not exposed over HTTP", t.slug),
+    });
+    steps
+}
+
+/// The steps that drop a tenant: its schemas, then its roles.
+pub fn drop_tenant(t: &TenantNames, cascade: bool) -> Vec<Step> {
+    let mut steps = vec![
+        Step::DropSchema { schema: t.api_schema.clone(), cascade },
+        Step::DropSchema { schema: t.storage_schema.clone(), cascade },
+    ];
+    for role in t.roles().into_iter().rev() {
+        steps.push(Step::DropRole { role: role.clone() });
+    }
+    steps
+}
+
+/// The steps that create an entity: its table with every constraint, indexes,
+/// the system-column trigger, the API view, ownership and comments.
+pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<Step> {
+    let t = TenantNames::new(&e.tenant);
+    let table = &e.name;
+    let mut names = Names::default();
+    let mut columns = vec![Column {
+        name: fixed("id"),
+        sql_type: "uuid".into(),
+        not_null: true,
+        default: Some(ColumnDefault::NewId),
+    }];
+    let mut constraints = vec![Constraint {
+        name: names.take(&[table.as_str(), "pkey"]),
+        kind: ConstraintKind::PrimaryKey(fixed("id")),
+    }];
+    let mut indexes = Vec::new();
+    for f in &e.fields {
+        columns.push(column(f));
+        for (suffix, check) in checks(f) {
+            constraints.push(Constraint {
+                name: names.take(&[table.as_str(), f.name.as_str(), suffix]),
+                kind: ConstraintKind::Check(f.name.clone(), check),
+            });
+        }
+        if f.unique {
+            constraints.push(Constraint {
+                name: names.take(&[table.as_str(), f.name.as_str(), "key"]),
+                kind: ConstraintKind::Unique(vec![f.name.clone()]),
+            });
+        } else if f.index {
+            indexes.push((vec![f.name.clone()], f.ty.wants_gin()));
+        }
+    }
+    for sys in ["created_at", "updated_at"] {
+        columns.push(Column {
+            name: fixed(sys),
+            sql_type: "timestamptz".into(),
+            not_null: true,
+            default: Some(ColumnDefault::Now),
+        });
+    }
+    for idx in &e.indexes {
+        if idx.unique {
+            let mut parts = vec![table.as_str()];
+            parts.extend(idx.columns.iter().map(Ident::as_str));
+            parts.push("key");
+            constraints.push(Constraint {
+                name: names.take(&parts),
+                kind: ConstraintKind::Unique(idx.columns.clone()),
+            });
+        } else {
+            indexes.push((idx.columns.clone(), false));
+        }
+    }
+    let view_columns: Vec<Ident> = columns.iter().map(|c| c.name.clone()).collect();
+
+    let mut steps = vec![Step::CreateTable(Table {
+        schema: t.storage_schema.clone(),
+        name: table.clone(),
+        columns,
+        constraints,
+    })];
+    for (cols, gin) in indexes {
+        let mut parts = vec![table.as_str()];
+        parts.extend(cols.iter().map(Ident::as_str));
+        parts.push("idx");
+        steps.push(Step::CreateIndex {
+            schema: t.storage_schema.clone(),
+            table: table.clone(),
+            name: names.take(&parts),
+            columns: cols,
+            gin,
+        });
+    }
+    steps.push(Step::CreateSystemTrigger { schema: t.storage_schema.clone(), table: table.clone() });
+    steps.push(Step::SetOwner { kind: RelKind::Table, schema: t.storage_schema.clone(), name: table.clone() });
+    steps.push(Step::CreateView {
+        schema: t.api_schema.clone(),
+        name: table.clone(),
+        table_schema: t.storage_schema.clone(),
+        table: table.clone(),
+        columns: view_columns,
+    });
+    steps.push(Step::SetOwner { kind: RelKind::View, schema: t.api_schema.clone(), name: table.clone() });
+
+    // Comments: PostgREST shows the view's in its OpenAPI output; the table's are
+    // for whoever reads `\d+`. A field without a description is described by its label.
+    let entity_text = e.description.clone().unwrap_or_else(|| label.to_string());
+    for (kind, schema) in [(RelKind::Table, &t.storage_schema), (RelKind::View, &t.api_schema)] {
+        steps.push(Step::Comment {
+            target: CommentTarget::Relation(kind, schema.clone(), table.clone()),
+            text: entity_text.clone(),
+        });
+        for (f, label) in e.fields.iter().zip(field_labels) {
+            steps.push(Step::Comment {
+                target: CommentTarget::Column(kind, schema.clone(), table.clone(), f.name.clone()),
+                text: f.description.clone().unwrap_or_else(|| label.clone()),
+            });
+        }
+    }
+    steps
+}
+
+/// The steps that drop an entity: view first, it depends on the table.
+pub fn drop_entity(tenant: &TenantNames, name: &Ident) -> Vec<Step> {
+    vec![
+        Step::DropRelation { kind: RelKind::View, schema: tenant.api_schema.clone(), name: name.clone() },
+        Step::DropRelation { kind: RelKind::Table, schema: tenant.storage_schema.clone(), name: name.clone() },
+    ]
+}
+
+fn column(f: &Field) -> Column {
+    Column {
+        name: f.name.clone(),
+        sql_type: f.ty.sql_type(),
+        not_null: f.required,
+        default: f.default.clone().map(|d| {
+            ColumnDefault::User(d, f.ty.scalar().clone(), matches!(f.ty, FieldType::Array(_)))
+        }),
+    }
+}
+
+/// The CHECK constraints a field needs, each with its name suffix.
+fn checks(f: &Field) -> Vec<(&'static str, Check)> {
+    let mut out = Vec::new();
+    let scalar = f.ty.scalar();
+    match &f.ty {
+        FieldType::Scalar(s) => {
+            if let Some(n) = f.min_length {
+                out.push(("min_length", Check::MinLength(n)));
+            }
+            if let Some(n) = f.max_length {
+                out.push(("max_length", Check::MaxLength(n)));
+            }
+            if let Some(p) = &f.pattern {
+                out.push(("pattern", Check::Pattern(p.clone())));
+            }
+            if let Some(p) = s.format_pattern() {
+                out.push(("format", Check::Pattern(p.to_string())));
+            }
+            if let Scalar::Enum(values) = s {
+                out.push(("values", Check::OneOf(values.clone())));
+            }
+            if let Some(l) = &f.min {
+                out.push(("min", Check::Min(l.clone(), scalar.clone())));
+            }
+            if let Some(l) = &f.max {
+                out.push(("max", Check::Max(l.clone(), scalar.clone())));
+            }
+        }
+        FieldType::Array(s) => {
+            out.push(("items", Check::ArrayShape));
+            if let Scalar::Enum(values) = s {
+                out.push(("values", Check::ArrayOneOf(values.clone())));
+            }
+            if let Some(p) = s.format_pattern() {
+                out.push(("format", Check::ArrayPattern(p.to_string())));
+            }
+        }
+    }
+    out
+}

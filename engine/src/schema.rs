@@ -1,0 +1,204 @@
+//! The JSON Schema (draft 2020-12) of an entity definition: what
+//! `cot.definition_schema()` returns, and the first of the two validation steps.
+//! It fixes the shape (keys, JSON types, ranges); the semantic step in
+//! [`crate::validate`] checks what a schema cannot say well (which options fit
+//! which type, defaults against bounds, duplicates).
+
+use crate::error::{ErrorKind, Violation};
+use crate::types::{ARRAY_ITEM_TYPE_NAMES, SCALAR_TYPE_NAMES};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+
+/// Most fields an entity may have (Postgres allows 1,600 columns; a row this wide
+/// is already a design problem).
+pub const MAX_FIELDS: usize = 500;
+/// Most compound indexes.
+pub const MAX_INDEXES: usize = 64;
+/// Postgres's INDEX_MAX_KEYS.
+pub const MAX_INDEX_COLUMNS: usize = 32;
+/// Longest accepted regex pattern.
+pub const MAX_PATTERN_CHARS: usize = 1000;
+/// Most enum values.
+pub const MAX_ENUM_VALUES: usize = 1000;
+/// Longest enum value.
+pub const MAX_ENUM_VALUE_CHARS: usize = 255;
+/// Longest label.
+pub const MAX_LABEL_CHARS: usize = 200;
+/// Longest description.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+/// Largest max_length (the largest `varchar(n)` Postgres allows).
+pub const MAX_TEXT_LENGTH: u64 = 10_485_760;
+/// Largest numeric precision Postgres allows.
+pub const MAX_PRECISION: u64 = 1000;
+
+const NAME_PATTERN: &str = "^[a-z][a-z0-9_]*$";
+
+/// The definition schema as a JSON document.
+pub fn definition_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(build)
+}
+
+fn build() -> Value {
+    let name = |what: &str, max: usize| {
+        json!({
+            "type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": max,
+            "description": format!("{what}: a lower-case letter, then a-z, 0-9 or _; at most {max} bytes; not a reserved word")
+        })
+    };
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:cot:entity-definition",
+        "title": "Cot entity definition",
+        "description": "An entity: a table in the tenant's storage schema and a view in its API schema.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["tenant", "name"],
+        "properties": {
+            "tenant": name("the tenant slug", crate::names::MAX_SLUG_BYTES),
+            "name": name("the entity's name, also its table and view name", 63),
+            "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
+            "version": {"type": "integer", "minimum": 1, "description": "read only: returned by Cot, ignored on input"},
+            "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS, "description": "display name; derived from the name when absent"},
+            "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "becomes COMMENT ON TABLE and VIEW, which PostgREST shows in its OpenAPI"},
+            "fields": {"type": "array", "maxItems": MAX_FIELDS, "items": {"$ref": "#/$defs/field"}},
+            "indexes": {"type": "array", "maxItems": MAX_INDEXES, "items": {"$ref": "#/$defs/index"}}
+        },
+        "$defs": {
+            "field": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["name", "type"],
+                "properties": {
+                    "name": name("the field's name, also its column name", 63),
+                    "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
+                    "type": {"enum": SCALAR_TYPE_NAMES.iter().chain(["array"].iter()).collect::<Vec<_>>()},
+                    "items": {"enum": ARRAY_ITEM_TYPE_NAMES, "description": "array fields: the item type"},
+                    "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS},
+                    "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "becomes COMMENT ON COLUMN"},
+                    "required": {"type": "boolean", "description": "NOT NULL"},
+                    "unique": {"type": "boolean", "description": "UNIQUE constraint"},
+                    "index": {"type": "boolean", "description": "an index on this field (GIN for arrays and json)"},
+                    "default": {"description": "a value of the field's type, or \"now\" (timestamp, time), \"today\" (date), \"uuid\" (uuid)"},
+                    "min": {"type": ["number", "string"], "description": "lower bound, inclusive: a number, or an ISO date/time/timestamp string"},
+                    "max": {"type": ["number", "string"], "description": "upper bound, inclusive"},
+                    "min_length": {"type": "integer", "minimum": 0, "maximum": MAX_TEXT_LENGTH},
+                    "max_length": {"type": "integer", "minimum": 1, "maximum": MAX_TEXT_LENGTH},
+                    "pattern": {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN_CHARS, "description": "a PostgreSQL regular expression the value must match"},
+                    "precision": {"type": "integer", "minimum": 1, "maximum": MAX_PRECISION},
+                    "scale": {"type": "integer", "minimum": 0, "maximum": MAX_PRECISION},
+                    "values": {
+                        "type": "array", "minItems": 1, "maxItems": MAX_ENUM_VALUES, "uniqueItems": true,
+                        "items": {"type": "string", "minLength": 1, "maxLength": MAX_ENUM_VALUE_CHARS},
+                        "description": "enum fields: the allowed values"
+                    }
+                }
+            },
+            "index": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["fields"],
+                "properties": {
+                    "fields": {
+                        "type": "array", "minItems": 1, "maxItems": MAX_INDEX_COLUMNS,
+                        "items": {"type": "string"},
+                        "description": "field names (system columns id, created_at, updated_at too), in index order"
+                    },
+                    "unique": {"type": "boolean", "description": "a UNIQUE constraint over these fields together"}
+                }
+            }
+        }
+    })
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    // Compiled once per backend: compiling costs far more than validating.
+    VALIDATOR.get_or_init(|| {
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(definition_schema())
+            .expect("the definition schema compiles")
+    })
+}
+
+/// Is this location one whose name rules [`crate::names`] reports better?
+fn is_name_location(path: &str) -> bool {
+    path == "/tenant"
+        || path == "/name"
+        || (path.starts_with("/fields/") && path.ends_with("/name") && path.matches('/').count() == 3)
+}
+
+/// Checks `def` against the schema. Errors on name locations about the name's
+/// text (pattern and length) are left out: the name rules report those with
+/// their own SQLSTATEs.
+pub fn check(def: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for error in validator().iter_errors(def) {
+        let pointer = error.instance_path().to_string();
+        let keyword = error.kind().keyword().to_string();
+        if is_name_location(&pointer) && matches!(keyword.as_str(), "pattern" | "maxLength" | "minLength") {
+            continue;
+        }
+        let hint = match keyword.as_str() {
+            "additionalProperties" | "unevaluatedProperties" => {
+                "remove the key; cot.definition_schema() lists every key a definition may have"
+            }
+            "enum" if pointer.ends_with("/type") => "use one of the types listed in cot.definition_schema()",
+            _ => "see cot.definition_schema() for the allowed shape",
+        };
+        out.push(Violation::new(ErrorKind::InvalidParameter, pointer, shorten(&error.to_string()), hint));
+        if out.len() >= 200 {
+            break;
+        }
+    }
+    out
+}
+
+/// Schema messages quote the offending value, which may be megabytes long.
+fn shorten(message: &str) -> String {
+    const MAX: usize = 300;
+    if message.chars().count() <= MAX {
+        message.to_string()
+    } else {
+        let cut: String = message.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_valid_2020_12() {
+        assert!(jsonschema::meta::is_valid(definition_schema()));
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_located() {
+        let v = check(&json!({"tenant": "acme", "name": "orders", "colour": 1,
+            "fields": [{"name": "a", "type": "text", "max_length": "long"}, {"name": "b", "type": "money"}]}));
+        let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
+        assert!(pointers.contains(&""), "{v:?}");
+        assert!(pointers.contains(&"/fields/0/max_length"), "{v:?}");
+        assert!(pointers.contains(&"/fields/1/type"), "{v:?}");
+        assert!(v.iter().all(|v| v.kind == ErrorKind::InvalidParameter));
+    }
+
+    #[test]
+    fn name_text_is_left_to_the_name_rules() {
+        let v = check(&json!({"tenant": "Acme", "name": "bad name", "fields": [{"name": "X", "type": "text"}]}));
+        assert!(v.is_empty(), "{v:?}");
+        let v = check(&json!({"tenant": 5, "name": "x"}));
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].pointer, "/tenant");
+    }
+
+    #[test]
+    fn missing_required_keys() {
+        let v = check(&json!({"fields": []}));
+        assert!(!v.is_empty());
+        assert!(check(&json!("not an object")).len() == 1);
+    }
+}
