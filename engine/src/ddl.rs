@@ -91,7 +91,11 @@ fn create_table(t: &Table) -> String {
         };
         lines.push(format!("CONSTRAINT {} {body}", quote_ident(&c.name)));
     }
-    format!("CREATE TABLE {} (\n  {}\n)", quote_qualified(&t.schema, &t.name), lines.join(",\n  "))
+    format!(
+        "CREATE TABLE {} (\n  {}\n)",
+        quote_qualified(&t.schema, &t.name),
+        lines.join(",\n  ")
+    )
 }
 
 fn column(c: &Column) -> String {

@@ -14,7 +14,11 @@ fn entity_sql(def: serde_json::Value) -> Vec<String> {
         .iter()
         .map(|f| f["label"].as_str().unwrap().to_string())
         .collect();
-    render_all(&plan::create_entity(&v.entity, v.normalized["label"].as_str().unwrap(), &labels))
+    render_all(&plan::create_entity(
+        &v.entity,
+        v.normalized["label"].as_str().unwrap(),
+        &labels,
+    ))
 }
 
 #[test]
@@ -133,10 +137,12 @@ fn golden_tenant() {
 #[test]
 fn hostile_text_only_reaches_sql_as_literals() {
     let evil = "x'(); DROP TABLE t; --$$\\";
-    let sql = entity_sql(json!({"tenant": "acme", "name": "t", "description": evil, "fields": [
-        {"name": "a", "type": "enum", "values": [evil], "default": evil, "description": evil},
-        {"name": "b", "type": "text", "pattern": evil, "default": evil}
-    ]}));
+    let sql = entity_sql(
+        json!({"tenant": "acme", "name": "t", "description": evil, "fields": [
+            {"name": "a", "type": "enum", "values": [evil], "default": evil, "description": evil},
+            {"name": "b", "type": "text", "pattern": evil, "default": evil}
+        ]}),
+    );
     let quoted = crate::sql::quote_literal(evil);
     for stmt in &sql {
         // Remove every correctly quoted occurrence; no raw fragment may remain.

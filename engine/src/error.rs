@@ -226,7 +226,12 @@ mod tests {
     fn violations_fold_into_first_kind_with_all_pointers() {
         let vs = vec![
             Violation::new(ErrorKind::InvalidName, "/name", "bad name", "use a-z"),
-            Violation::new(ErrorKind::InvalidParameter, "/fields/0/max_length", "negative", "fix"),
+            Violation::new(
+                ErrorKind::InvalidParameter,
+                "/fields/0/max_length",
+                "negative",
+                "fix",
+            ),
         ];
         let e = CotError::from_violations("entity definition", &vs);
         assert_eq!(e.kind, ErrorKind::InvalidName);

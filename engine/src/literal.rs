@@ -87,7 +87,11 @@ impl Literal {
 
     fn text(&self) -> String {
         match self {
-            Literal::Text(s) | Literal::Decimal(s) | Literal::Date(s) | Literal::Time(s) | Literal::Uuid(s) => s.clone(),
+            Literal::Text(s)
+            | Literal::Decimal(s)
+            | Literal::Date(s)
+            | Literal::Time(s)
+            | Literal::Uuid(s) => s.clone(),
             Literal::Timestamp { text, .. } => text.clone(),
             Literal::Json(v) => v.to_string(),
             Literal::Int(i) => i.to_string(),
@@ -137,7 +141,13 @@ fn format_float(f: f64) -> String {
 
 /// Reads a JSON value as a literal of `ty`. The error is a sentence for the user.
 pub fn parse(value: &Value, ty: &Scalar) -> Result<Literal, String> {
-    let want = |what: &str| Err(format!("expected {what} for a {} field, found {}", ty.name(), json_kind(value)));
+    let want = |what: &str| {
+        Err(format!(
+            "expected {what} for a {} field, found {}",
+            ty.name(),
+            json_kind(value)
+        ))
+    };
     match ty {
         Scalar::Text | Scalar::Email | Scalar::Url | Scalar::Enum(_) => match value {
             Value::String(s) => Ok(Literal::Text(s.clone())),
@@ -148,7 +158,9 @@ pub fn parse(value: &Value, ty: &Scalar) -> Result<Literal, String> {
                 return want("a whole number");
             };
             if matches!(ty, Scalar::Integer) && i32::try_from(i).is_err() {
-                return Err(format!("{i} is outside the integer range (-2147483648 to 2147483647)"));
+                return Err(format!(
+                    "{i} is outside the integer range (-2147483648 to 2147483647)"
+                ));
             }
             Ok(Literal::Int(i))
         }
@@ -158,7 +170,8 @@ pub fn parse(value: &Value, ty: &Scalar) -> Result<Literal, String> {
                 Value::String(s) => s.clone(),
                 _ => return want("a number or a numeric string"),
             };
-            let canon = canonical_decimal(&text).ok_or_else(|| format!("{text:?} is not a decimal number"))?;
+            let canon =
+                canonical_decimal(&text).ok_or_else(|| format!("{text:?} is not a decimal number"))?;
             check_decimal_fits(&canon, *precision, *scale)?;
             Ok(Literal::Decimal(canon))
         }
@@ -179,7 +192,10 @@ pub fn parse(value: &Value, ty: &Scalar) -> Result<Literal, String> {
             _ => want("a time string HH:MM[:SS[.ffffff]]"),
         },
         Scalar::Timestamp => match value {
-            Value::String(s) => parse_timestamp(s).map(|micros| Literal::Timestamp { text: s.clone(), micros }),
+            Value::String(s) => parse_timestamp(s).map(|micros| Literal::Timestamp {
+                text: s.clone(),
+                micros,
+            }),
             _ => want("an RFC 3339 timestamp string with an offset"),
         },
         Scalar::Uuid => match value {
@@ -242,7 +258,11 @@ fn canonical_decimal(s: &str) -> Option<String> {
     let f = f.trim_end_matches('0');
     let zero = i == "0" && f.is_empty();
     let sign = if neg && !zero { "-" } else { "" };
-    Some(if f.is_empty() { format!("{sign}{i}") } else { format!("{sign}{i}.{f}") })
+    Some(if f.is_empty() {
+        format!("{sign}{i}")
+    } else {
+        format!("{sign}{i}.{f}")
+    })
 }
 
 fn check_decimal_fits(canon: &str, precision: Option<u32>, scale: Option<u32>) -> Result<(), String> {
@@ -252,7 +272,10 @@ fn check_decimal_fits(canon: &str, precision: Option<u32>, scale: Option<u32>) -
     if let Some(p) = precision {
         let s = scale.unwrap_or(0);
         if frac.len() as u32 > s {
-            return Err(format!("{canon} has {} digits after the point, the field's scale is {s}", frac.len()));
+            return Err(format!(
+                "{canon} has {} digits after the point, the field's scale is {s}",
+                frac.len()
+            ));
         }
         if int_digits > p - s {
             return Err(format!(
@@ -290,7 +313,12 @@ fn two_digits(s: &str) -> Option<u32> {
 
 /// Days since 1970-01-01 for a valid `YYYY-MM-DD` (years 0001-9999).
 fn parse_date(s: &str) -> Result<i64, String> {
-    let bad = || format!("{:?} is not a date in the form YYYY-MM-DD", crate::names::shown(s));
+    let bad = || {
+        format!(
+            "{:?} is not a date in the form YYYY-MM-DD",
+            crate::names::shown(s)
+        )
+    };
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !s[..4].bytes().all(|c| c.is_ascii_digit()) {
         return Err(bad());
@@ -299,7 +327,20 @@ fn parse_date(s: &str) -> Result<i64, String> {
     let m = two_digits(&s[5..7]).ok_or_else(bad)?;
     let d = two_digits(&s[8..10]).ok_or_else(bad)?;
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if y == 0 || !(1..=12).contains(&m) || d == 0 || d > days_in_month[(m - 1) as usize] {
         return Err(format!("{s} is not a calendar date"));
     }
@@ -318,7 +359,12 @@ fn parse_time(s: &str) -> Result<String, String> {
 }
 
 fn time_micros(s: &str) -> Result<(i64, String), String> {
-    let bad = || format!("{:?} is not a time in the form HH:MM[:SS[.ffffff]]", crate::names::shown(s));
+    let bad = || {
+        format!(
+            "{:?} is not a time in the form HH:MM[:SS[.ffffff]]",
+            crate::names::shown(s)
+        )
+    };
     let (hm, rest) = (s.get(..5).ok_or_else(bad)?, &s[5.min(s.len())..]);
     if hm.as_bytes()[2] != b':' {
         return Err(bad());
@@ -341,9 +387,17 @@ fn time_micros(s: &str) -> Result<(i64, String), String> {
     if h > 23 || m > 59 || sec > 59 {
         return Err(format!("{s} is not a time of day"));
     }
-    let micros_frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<6}").parse().map_err(|_| bad())? };
+    let micros_frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}").parse().map_err(|_| bad())?
+    };
     let micros = ((h as i64 * 60 + m as i64) * 60 + sec as i64) * 1_000_000 + micros_frac;
-    let norm = if frac.is_empty() { format!("{h:02}:{m:02}:{sec:02}") } else { format!("{h:02}:{m:02}:{sec:02}.{frac:0<6}") };
+    let norm = if frac.is_empty() {
+        format!("{h:02}:{m:02}:{sec:02}")
+    } else {
+        format!("{h:02}:{m:02}:{sec:02}.{frac:0<6}")
+    };
     Ok((micros, norm))
 }
 
@@ -392,7 +446,10 @@ mod tests {
     use serde_json::json;
 
     fn dec(p: Option<u32>, s: Option<u32>) -> Scalar {
-        Scalar::Decimal { precision: p, scale: s }
+        Scalar::Decimal {
+            precision: p,
+            scale: s,
+        }
     }
 
     #[test]
@@ -438,8 +495,14 @@ mod tests {
         assert!(parse(&json!("2024-01-01'"), &Scalar::Date).is_err());
         assert_eq!(parse_date("1970-01-01"), Ok(0));
         assert_eq!(parse_date("2000-03-01"), Ok(11_017));
-        assert_eq!(parse(&json!("09:30"), &Scalar::Time), Ok(Literal::Time("09:30:00".into())));
-        assert_eq!(parse(&json!("09:30:05.25"), &Scalar::Time), Ok(Literal::Time("09:30:05.250000".into())));
+        assert_eq!(
+            parse(&json!("09:30"), &Scalar::Time),
+            Ok(Literal::Time("09:30:00".into()))
+        );
+        assert_eq!(
+            parse(&json!("09:30:05.25"), &Scalar::Time),
+            Ok(Literal::Time("09:30:05.250000".into()))
+        );
         assert!(parse(&json!("24:00"), &Scalar::Time).is_err());
         assert!(parse(&json!("9:30"), &Scalar::Time).is_err());
         assert!(parse(&json!("é9:30"), &Scalar::Time).is_err());
@@ -460,12 +523,27 @@ mod tests {
         );
         assert!(parse(&json!("nope"), &Scalar::Uuid).is_err());
         assert!(parse(&json!(true), &Scalar::Text).is_err());
-        assert_eq!(Literal::Text("it's".into()).to_sql(&Scalar::Text), "'it''s'::text");
-        assert_eq!(Literal::Json(json!({"a": "b'c"})).to_sql(&Scalar::Json), "'{\"a\":\"b''c\"}'::jsonb");
+        assert_eq!(
+            Literal::Text("it's".into()).to_sql(&Scalar::Text),
+            "'it''s'::text"
+        );
+        assert_eq!(
+            Literal::Json(json!({"a": "b'c"})).to_sql(&Scalar::Json),
+            "'{\"a\":\"b''c\"}'::jsonb"
+        );
         let arr = Literal::Array(vec![Literal::Int(1), Literal::Int(2)]);
-        assert_eq!(arr.to_sql(&Scalar::Integer), "ARRAY[1::integer, 2::integer]::integer[]");
+        assert_eq!(
+            arr.to_sql(&Scalar::Integer),
+            "ARRAY[1::integer, 2::integer]::integer[]"
+        );
         assert_eq!(Literal::Array(vec![]).to_sql(&Scalar::Text), "'{}'::text[]");
-        assert_eq!(Literal::Float(0.1).to_sql(&Scalar::Float), "'0.1'::double precision");
-        assert_eq!(Literal::Float(1e300).to_sql(&Scalar::Float), "'1e300'::double precision");
+        assert_eq!(
+            Literal::Float(0.1).to_sql(&Scalar::Float),
+            "'0.1'::double precision"
+        );
+        assert_eq!(
+            Literal::Float(1e300).to_sql(&Scalar::Float),
+            "'1e300'::double precision"
+        );
     }
 }

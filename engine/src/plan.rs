@@ -230,13 +230,23 @@ impl Names {
 pub fn create_tenant(t: &TenantNames, display_name: &str, create_owner: bool) -> Vec<Step> {
     let mut steps = Vec::new();
     if create_owner {
-        steps.push(Step::CreateRole { role: owner_role(), owner: true });
+        steps.push(Step::CreateRole {
+            role: owner_role(),
+            owner: true,
+        });
     }
     for role in t.roles() {
-        steps.push(Step::CreateRole { role: role.clone(), owner: false });
+        steps.push(Step::CreateRole {
+            role: role.clone(),
+            owner: false,
+        });
     }
-    steps.push(Step::CreateSchema { schema: t.storage_schema.clone() });
-    steps.push(Step::CreateSchema { schema: t.api_schema.clone() });
+    steps.push(Step::CreateSchema {
+        schema: t.storage_schema.clone(),
+    });
+    steps.push(Step::CreateSchema {
+        schema: t.api_schema.clone(),
+    });
     steps.push(Step::GrantSchemaUsage {
         schema: t.api_schema.clone(),
         roles: t.roles().into_iter().cloned().collect(),
@@ -247,7 +257,10 @@ pub fn create_tenant(t: &TenantNames, display_name: &str, create_owner: bool) ->
     });
     steps.push(Step::Comment {
         target: CommentTarget::Schema(t.storage_schema.clone()),
-        text: format!("{display_name}: tables (Cot tenant {}); not exposed over HTTP", t.slug),
+        text: format!(
+            "{display_name}: tables (Cot tenant {}); not exposed over HTTP",
+            t.slug
+        ),
     });
     steps
 }
@@ -255,8 +268,14 @@ pub fn create_tenant(t: &TenantNames, display_name: &str, create_owner: bool) ->
 /// The steps that drop a tenant: its schemas, then its roles.
 pub fn drop_tenant(t: &TenantNames, cascade: bool) -> Vec<Step> {
     let mut steps = vec![
-        Step::DropSchema { schema: t.api_schema.clone(), cascade },
-        Step::DropSchema { schema: t.storage_schema.clone(), cascade },
+        Step::DropSchema {
+            schema: t.api_schema.clone(),
+            cascade,
+        },
+        Step::DropSchema {
+            schema: t.storage_schema.clone(),
+            cascade,
+        },
     ];
     for role in t.roles().into_iter().rev() {
         steps.push(Step::DropRole { role: role.clone() });
@@ -339,8 +358,15 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
             gin,
         });
     }
-    steps.push(Step::CreateSystemTrigger { schema: t.storage_schema.clone(), table: table.clone() });
-    steps.push(Step::SetOwner { kind: RelKind::Table, schema: t.storage_schema.clone(), name: table.clone() });
+    steps.push(Step::CreateSystemTrigger {
+        schema: t.storage_schema.clone(),
+        table: table.clone(),
+    });
+    steps.push(Step::SetOwner {
+        kind: RelKind::Table,
+        schema: t.storage_schema.clone(),
+        name: table.clone(),
+    });
     steps.push(Step::CreateView {
         schema: t.api_schema.clone(),
         name: table.clone(),
@@ -348,12 +374,19 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
         table: table.clone(),
         columns: view_columns,
     });
-    steps.push(Step::SetOwner { kind: RelKind::View, schema: t.api_schema.clone(), name: table.clone() });
+    steps.push(Step::SetOwner {
+        kind: RelKind::View,
+        schema: t.api_schema.clone(),
+        name: table.clone(),
+    });
 
     // Comments: PostgREST shows the view's in its OpenAPI output; the table's are
     // for whoever reads `\d+`. A field without a description is described by its label.
     let entity_text = e.description.clone().unwrap_or_else(|| label.to_string());
-    for (kind, schema) in [(RelKind::Table, &t.storage_schema), (RelKind::View, &t.api_schema)] {
+    for (kind, schema) in [
+        (RelKind::Table, &t.storage_schema),
+        (RelKind::View, &t.api_schema),
+    ] {
         steps.push(Step::Comment {
             target: CommentTarget::Relation(kind, schema.clone(), table.clone()),
             text: entity_text.clone(),
@@ -371,8 +404,16 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
 /// The steps that drop an entity: view first, it depends on the table.
 pub fn drop_entity(tenant: &TenantNames, name: &Ident) -> Vec<Step> {
     vec![
-        Step::DropRelation { kind: RelKind::View, schema: tenant.api_schema.clone(), name: name.clone() },
-        Step::DropRelation { kind: RelKind::Table, schema: tenant.storage_schema.clone(), name: name.clone() },
+        Step::DropRelation {
+            kind: RelKind::View,
+            schema: tenant.api_schema.clone(),
+            name: name.clone(),
+        },
+        Step::DropRelation {
+            kind: RelKind::Table,
+            schema: tenant.storage_schema.clone(),
+            name: name.clone(),
+        },
     ]
 }
 
@@ -381,9 +422,10 @@ fn column(f: &Field) -> Column {
         name: f.name.clone(),
         sql_type: f.ty.sql_type(),
         not_null: f.required,
-        default: f.default.clone().map(|d| {
-            ColumnDefault::User(d, f.ty.scalar().clone(), matches!(f.ty, FieldType::Array(_)))
-        }),
+        default: f
+            .default
+            .clone()
+            .map(|d| ColumnDefault::User(d, f.ty.scalar().clone(), matches!(f.ty, FieldType::Array(_)))),
     }
 }
 

@@ -147,7 +147,12 @@ pub fn check(def: &Value) -> Vec<Violation> {
             "enum" if pointer.ends_with("/type") => "use one of the types listed in cot.definition_schema()",
             _ => "see cot.definition_schema() for the allowed shape",
         };
-        out.push(Violation::new(ErrorKind::InvalidParameter, pointer, shorten(&error.to_string()), hint));
+        out.push(Violation::new(
+            ErrorKind::InvalidParameter,
+            pointer,
+            shorten(&error.to_string()),
+            hint,
+        ));
         if out.len() >= 200 {
             break;
         }
@@ -188,7 +193,8 @@ mod tests {
 
     #[test]
     fn name_text_is_left_to_the_name_rules() {
-        let v = check(&json!({"tenant": "Acme", "name": "bad name", "fields": [{"name": "X", "type": "text"}]}));
+        let v =
+            check(&json!({"tenant": "Acme", "name": "bad name", "fields": [{"name": "X", "type": "text"}]}));
         assert!(v.is_empty(), "{v:?}");
         let v = check(&json!({"tenant": 5, "name": "x"}));
         assert_eq!(v.len(), 1);

@@ -44,15 +44,38 @@ pub enum Scalar {
 
 /// The type names a definition may use for a scalar field (and as array `items`).
 pub const SCALAR_TYPE_NAMES: [&str; 14] = [
-    "text", "integer", "bigint", "decimal", "float", "boolean", "date", "timestamp", "time",
-    "uuid", "json", "enum", "email", "url",
+    "text",
+    "integer",
+    "bigint",
+    "decimal",
+    "float",
+    "boolean",
+    "date",
+    "timestamp",
+    "time",
+    "uuid",
+    "json",
+    "enum",
+    "email",
+    "url",
 ];
 
 /// Scalars that may be array items: every scalar but json (a json value already
 /// holds arrays).
 pub const ARRAY_ITEM_TYPE_NAMES: [&str; 13] = [
-    "text", "integer", "bigint", "decimal", "float", "boolean", "date", "timestamp", "time",
-    "uuid", "enum", "email", "url",
+    "text",
+    "integer",
+    "bigint",
+    "decimal",
+    "float",
+    "boolean",
+    "date",
+    "timestamp",
+    "time",
+    "uuid",
+    "enum",
+    "email",
+    "url",
 ];
 
 /// The shape an e-mail address must have: something, `@`, a domain with a dot;

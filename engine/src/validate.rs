@@ -60,7 +60,12 @@ pub fn validate(def: &Value, env: &dyn Environment) -> Result<Validated, Vec<Vio
     let parsed: EntityDef = match serde_json::from_value(def.clone()) {
         Ok(d) => d,
         Err(e) => {
-            out.push(Violation::new(ErrorKind::InvalidParameter, "", e.to_string(), "see cot.definition_schema()"));
+            out.push(Violation::new(
+                ErrorKind::InvalidParameter,
+                "",
+                e.to_string(),
+                "see cot.definition_schema()",
+            ));
             return Err(sorted(out));
         }
     };
@@ -87,7 +92,12 @@ fn sorted(mut v: Vec<Violation>) -> Vec<Violation> {
 }
 
 fn pointer_key(p: &str) -> Vec<(u64, String)> {
-    p.split('/').map(|s| s.parse::<u64>().map_or((u64::MAX, s.to_string()), |n| (n, String::new()))).collect()
+    p.split('/')
+        .map(|s| {
+            s.parse::<u64>()
+                .map_or((u64::MAX, s.to_string()), |n| (n, String::new()))
+        })
+        .collect()
 }
 
 /// Names are checked on the raw document so a bad name is reported with its own
@@ -122,11 +132,18 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn bad(&mut self, pointer: String, message: impl Into<String>, hint: impl Into<String>) {
-        self.out.push(Violation::new(ErrorKind::InvalidParameter, pointer, message, hint));
+        self.out.push(Violation::new(
+            ErrorKind::InvalidParameter,
+            pointer,
+            message,
+            hint,
+        ));
     }
 
     fn name(&mut self, kind: NameKind, name: &str, pointer: &str) -> Option<Ident> {
-        check_name(kind, name, pointer, self.env.keywords()).map_err(|v| self.out.push(v)).ok()
+        check_name(kind, name, pointer, self.env.keywords())
+            .map_err(|v| self.out.push(v))
+            .ok()
     }
 
     fn id(&mut self, id: &Option<String>, pointer: String) -> Uuid {
@@ -186,18 +203,30 @@ impl Checker<'_> {
         let ty = self.field_type(i, f)?;
         let scalar = ty.scalar().clone();
         let is_array = matches!(ty, FieldType::Array(_));
-        let type_name = if is_array { format!("array of {}", scalar.name()) } else { scalar.name().to_string() };
+        let type_name = if is_array {
+            format!("array of {}", scalar.name())
+        } else {
+            scalar.name().to_string()
+        };
 
         // Options that do not fit the type.
         let mut not_for = |present: bool, key: &str, fits: bool| {
             if present && !fits {
-                self.bad(at(key), format!("option {key} does not apply to {type_name} fields"), "remove it; the definition reference lists which options each type takes");
+                self.bad(
+                    at(key),
+                    format!("option {key} does not apply to {type_name} fields"),
+                    "remove it; the definition reference lists which options each type takes",
+                );
             }
         };
         let scalar_textual = !is_array && scalar.is_textual();
         not_for(f.min_length.is_some(), "min_length", scalar_textual);
         not_for(f.max_length.is_some(), "max_length", scalar_textual);
-        not_for(f.pattern.is_some(), "pattern", !is_array && scalar == Scalar::Text);
+        not_for(
+            f.pattern.is_some(),
+            "pattern",
+            !is_array && scalar == Scalar::Text,
+        );
         not_for(f.min.is_some(), "min", !is_array && scalar.is_ordered());
         not_for(f.max.is_some(), "max", !is_array && scalar.is_ordered());
 
@@ -208,14 +237,23 @@ impl Checker<'_> {
         }
         if let (Some(lo), Some(hi)) = (f.min_length, f.max_length) {
             if lo > hi {
-                self.bad(at("min_length"), format!("min_length {lo} is greater than max_length {hi}"), "make min_length at most max_length");
+                self.bad(
+                    at("min_length"),
+                    format!("min_length {lo} is greater than max_length {hi}"),
+                    "make min_length at most max_length",
+                );
             }
         }
 
         // Pattern.
         if let Some(p) = &f.pattern {
             if let Err(reason) = self.env.check_regex(p) {
-                self.out.push(Violation::new(ErrorKind::InvalidParameter, at("pattern"), format!("pattern is not a valid regular expression: {reason}"), "patterns use PostgreSQL's regular expression syntax (the ~ operator)"));
+                self.out.push(Violation::new(
+                    ErrorKind::InvalidParameter,
+                    at("pattern"),
+                    format!("pattern is not a valid regular expression: {reason}"),
+                    "patterns use PostgreSQL's regular expression syntax (the ~ operator)",
+                ));
             }
         }
 
@@ -258,25 +296,41 @@ impl Checker<'_> {
             match &f.items {
                 Some(t) => t.as_str(),
                 None => {
-                    self.bad(at("items"), "array fields need items: the type of their items", "add e.g. \"items\": \"text\"");
+                    self.bad(
+                        at("items"),
+                        "array fields need items: the type of their items",
+                        "add e.g. \"items\": \"text\"",
+                    );
                     return None;
                 }
             }
         } else {
             if f.items.is_some() {
-                self.bad(at("items"), format!("option items does not apply to {} fields", f.field_type), "items is for array fields");
+                self.bad(
+                    at("items"),
+                    format!("option items does not apply to {} fields", f.field_type),
+                    "items is for array fields",
+                );
             }
             f.field_type.as_str()
         };
         let takes_values = scalar_name == "enum";
         let takes_precision = scalar_name == "decimal";
         if f.values.is_some() && !takes_values {
-            self.bad(at("values"), format!("option values does not apply to {} fields", f.field_type), "values is for enum fields (and arrays of enum)");
+            self.bad(
+                at("values"),
+                format!("option values does not apply to {} fields", f.field_type),
+                "values is for enum fields (and arrays of enum)",
+            );
         }
         if !takes_precision {
             for (key, present) in [("precision", f.precision.is_some()), ("scale", f.scale.is_some())] {
                 if present {
-                    self.bad(at(key), format!("option {key} does not apply to {} fields", f.field_type), "precision and scale are for decimal fields");
+                    self.bad(
+                        at(key),
+                        format!("option {key} does not apply to {} fields", f.field_type),
+                        "precision and scale are for decimal fields",
+                    );
                 }
             }
         }
@@ -287,13 +341,24 @@ impl Checker<'_> {
             "decimal" => {
                 if let (Some(p), Some(s)) = (f.precision, f.scale) {
                     if s > p {
-                        self.bad(at("scale"), format!("scale {s} is greater than precision {p}"), "scale counts digits after the point, so it cannot exceed precision");
+                        self.bad(
+                            at("scale"),
+                            format!("scale {s} is greater than precision {p}"),
+                            "scale counts digits after the point, so it cannot exceed precision",
+                        );
                     }
                 }
                 if f.scale.is_some() && f.precision.is_none() {
-                    self.bad(at("scale"), "scale needs a precision", "add precision (total digits), e.g. \"precision\": 12");
+                    self.bad(
+                        at("scale"),
+                        "scale needs a precision",
+                        "add precision (total digits), e.g. \"precision\": 12",
+                    );
                 }
-                Scalar::Decimal { precision: f.precision, scale: f.scale }
+                Scalar::Decimal {
+                    precision: f.precision,
+                    scale: f.scale,
+                }
             }
             "float" => Scalar::Float,
             "boolean" => Scalar::Boolean,
@@ -305,7 +370,11 @@ impl Checker<'_> {
             "enum" => match &f.values {
                 Some(v) => Scalar::Enum(v.clone()),
                 None => {
-                    self.bad(at("values"), "enum fields need values: the list of allowed values", "add e.g. \"values\": [\"draft\", \"published\"]");
+                    self.bad(
+                        at("values"),
+                        "enum fields need values: the list of allowed values",
+                        "add e.g. \"values\": [\"draft\", \"published\"]",
+                    );
                     return None;
                 }
             },
@@ -313,18 +382,30 @@ impl Checker<'_> {
             "url" => Scalar::Url,
             other => {
                 // The schema admits only known names; this guards the two lists staying in step.
-                self.bad(at("type"), format!("unknown type {other}"), "see cot.definition_schema()");
+                self.bad(
+                    at("type"),
+                    format!("unknown type {other}"),
+                    "see cot.definition_schema()",
+                );
                 return None;
             }
         };
-        Some(if is_array { FieldType::Array(scalar) } else { FieldType::Scalar(scalar) })
+        Some(if is_array {
+            FieldType::Array(scalar)
+        } else {
+            FieldType::Scalar(scalar)
+        })
     }
 
     fn literal(&mut self, v: Option<&Value>, ty: &Scalar, pointer: String) -> Option<Literal> {
         match literal::parse(v?, ty) {
             Ok(l) => Some(l),
             Err(msg) => {
-                self.bad(pointer, msg, "write the value as JSON of the field's type; dates and times as ISO 8601 strings");
+                self.bad(
+                    pointer,
+                    msg,
+                    "write the value as JSON of the field's type; dates and times as ISO 8601 strings",
+                );
                 None
             }
         }
@@ -340,7 +421,9 @@ impl Checker<'_> {
     ) -> Option<DefaultValue> {
         let keyword = v.as_str();
         match (ty, keyword) {
-            (FieldType::Scalar(Scalar::Timestamp | Scalar::Time), Some("now")) => return Some(DefaultValue::Now),
+            (FieldType::Scalar(Scalar::Timestamp | Scalar::Time), Some("now")) => {
+                return Some(DefaultValue::Now)
+            }
             (FieldType::Scalar(Scalar::Date), Some("today")) => return Some(DefaultValue::Today),
             (FieldType::Scalar(Scalar::Uuid), Some("uuid")) => return Some(DefaultValue::NewUuid),
             _ => {}
@@ -350,7 +433,11 @@ impl Checker<'_> {
             FieldType::Scalar(s) => self.literal(Some(v), s, pointer.clone())?,
             FieldType::Array(s) => {
                 let Some(items) = v.as_array() else {
-                    self.bad(pointer, "the default of an array field must be an array", "e.g. \"default\": []");
+                    self.bad(
+                        pointer,
+                        "the default of an array field must be an array",
+                        "e.g. \"default\": []",
+                    );
                     return None;
                 };
                 let mut parsed = Vec::with_capacity(items.len());
@@ -370,38 +457,66 @@ impl Checker<'_> {
             if let Scalar::Enum(values) = scalar {
                 if let Literal::Text(t) = item {
                     if !values.contains(t) {
-                        self.bad(pointer.clone(), format!("default {:?} is not one of the values", crate::names::shown(t)), "choose a default from values, or add it to values");
+                        self.bad(
+                            pointer.clone(),
+                            format!("default {:?} is not one of the values", crate::names::shown(t)),
+                            "choose a default from values, or add it to values",
+                        );
                     }
                 }
             }
             if let Some(pat) = scalar.format_pattern() {
                 if let Literal::Text(t) = item {
                     if self.env.regex_matches(pat, t) != Ok(true) {
-                        self.bad(pointer.clone(), format!("default is not a valid {}", scalar.name()), format!("a {} must match {pat}", scalar.name()));
+                        self.bad(
+                            pointer.clone(),
+                            format!("default is not a valid {}", scalar.name()),
+                            format!("a {} must match {pat}", scalar.name()),
+                        );
                     }
                 }
             }
         }
         if let Some(len) = lit.char_len() {
             if f.min_length.is_some_and(|m| len < m) || max_length.is_some_and(|m| len > m) {
-                self.bad(pointer.clone(), format!("default is {len} characters long, outside min_length/max_length"), "shorten or lengthen the default");
+                self.bad(
+                    pointer.clone(),
+                    format!("default is {len} characters long, outside min_length/max_length"),
+                    "shorten or lengthen the default",
+                );
             }
         }
         if let (Some(p), Literal::Text(t)) = (&f.pattern, &lit) {
             if self.env.regex_matches(p, t) == Ok(false) {
-                self.bad(pointer.clone(), "default does not match pattern", "change the default or the pattern");
+                self.bad(
+                    pointer.clone(),
+                    "default does not match pattern",
+                    "change the default or the pattern",
+                );
             }
         }
-        if min.as_ref().is_some_and(|m| lit.compare(m) == Some(Ordering::Less))
-            || max.as_ref().is_some_and(|m| lit.compare(m) == Some(Ordering::Greater))
+        if min
+            .as_ref()
+            .is_some_and(|m| lit.compare(m) == Some(Ordering::Less))
+            || max
+                .as_ref()
+                .is_some_and(|m| lit.compare(m) == Some(Ordering::Greater))
         {
-            self.bad(pointer, "default is outside min/max", "choose a default between min and max");
+            self.bad(
+                pointer,
+                "default is outside min/max",
+                "choose a default between min and max",
+            );
         }
         Some(DefaultValue::Literal(lit))
     }
 
     fn indexes(&mut self, defs: &[IndexDef], fields: &[Field]) -> Vec<Index> {
-        let known: HashSet<&str> = fields.iter().map(|f| f.name.as_str()).chain(SYSTEM_FIELDS).collect();
+        let known: HashSet<&str> = fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .chain(SYSTEM_FIELDS)
+            .collect();
         let mut out: Vec<Index> = Vec::new();
         for (i, d) in defs.iter().enumerate() {
             let mut cols = Vec::new();
@@ -411,21 +526,42 @@ impl Checker<'_> {
                 if !known.contains(name.as_str()) {
                     let mut names: Vec<&str> = known.iter().copied().collect();
                     names.sort();
-                    self.out.push(Violation::new(ErrorKind::UndefinedColumn, at, format!("index names unknown field {}", crate::names::shown(name)), format!("known fields: {}", names.join(", "))));
+                    self.out.push(Violation::new(
+                        ErrorKind::UndefinedColumn,
+                        at,
+                        format!("index names unknown field {}", crate::names::shown(name)),
+                        format!("known fields: {}", names.join(", ")),
+                    ));
                     ok = false;
                 } else if d.fields[..j].contains(name) {
-                    self.bad(at, format!("field \"{name}\" appears twice in one index"), "list each field once");
+                    self.bad(
+                        at,
+                        format!("field \"{name}\" appears twice in one index"),
+                        "list each field once",
+                    );
                     ok = false;
                 } else {
-                    cols.push(fields.iter().find(|f| f.name.as_str() == name).map_or_else(|| crate::names::fixed(system_name(name)), |f| f.name.clone()));
+                    cols.push(
+                        fields
+                            .iter()
+                            .find(|f| f.name.as_str() == name)
+                            .map_or_else(|| crate::names::fixed(system_name(name)), |f| f.name.clone()),
+                    );
                 }
             }
             if !ok {
                 continue;
             }
-            let index = Index { columns: cols, unique: d.unique };
+            let index = Index {
+                columns: cols,
+                unique: d.unique,
+            };
             if out.contains(&index) {
-                self.bad(format!("/indexes/{i}"), "the same index is defined twice", "remove the duplicate");
+                self.bad(
+                    format!("/indexes/{i}"),
+                    "the same index is defined twice",
+                    "remove the duplicate",
+                );
                 continue;
             }
             out.push(index);
@@ -435,7 +571,11 @@ impl Checker<'_> {
 }
 
 fn system_name(name: &str) -> &'static str {
-    SYSTEM_FIELDS.iter().find(|s| **s == name).copied().expect("a system field")
+    SYSTEM_FIELDS
+        .iter()
+        .find(|s| **s == name)
+        .copied()
+        .expect("a system field")
 }
 
 /// `order_items` → `Order items`.
@@ -453,7 +593,10 @@ fn normalize(d: &EntityDef, e: &Entity) -> Value {
     root.insert("id".into(), json!(e.id));
     root.insert("tenant".into(), json!(e.tenant.as_str()));
     root.insert("name".into(), json!(e.name.as_str()));
-    root.insert("label".into(), json!(d.label.clone().unwrap_or_else(|| label_from_name(&d.name))));
+    root.insert(
+        "label".into(),
+        json!(d.label.clone().unwrap_or_else(|| label_from_name(&d.name))),
+    );
     if let Some(desc) = &d.description {
         root.insert("description".into(), json!(desc));
     }
@@ -469,7 +612,10 @@ fn normalize(d: &EntityDef, e: &Entity) -> Value {
             if let FieldType::Array(s) = &f.ty {
                 m.insert("items".into(), json!(s.name()));
             }
-            m.insert("label".into(), json!(fd.label.clone().unwrap_or_else(|| label_from_name(&fd.name))));
+            m.insert(
+                "label".into(),
+                json!(fd.label.clone().unwrap_or_else(|| label_from_name(&fd.name))),
+            );
             if let Some(desc) = &f.description {
                 m.insert("description".into(), json!(desc));
             }
@@ -541,7 +687,11 @@ pub(crate) mod tests {
         fn check_regex(&self, p: &str) -> Result<(), String> {
             let open = p.matches('(').count();
             let close = p.matches(')').count();
-            if open == close { Ok(()) } else { Err("parentheses () not balanced".into()) }
+            if open == close {
+                Ok(())
+            } else {
+                Err("parentheses () not balanced".into())
+            }
         }
         fn regex_matches(&self, p: &str, t: &str) -> Result<bool, String> {
             // Enough for the patterns used in these tests.
@@ -559,7 +709,11 @@ pub(crate) mod tests {
     }
 
     fn errors(def: Value) -> Vec<(String, ErrorKind)> {
-        run(def).expect_err("should fail").into_iter().map(|v| (v.pointer, v.kind)).collect()
+        run(def)
+            .expect_err("should fail")
+            .into_iter()
+            .map(|v| (v.pointer, v.kind))
+            .collect()
     }
 
     fn one_field(field: Value) -> Value {
@@ -625,18 +779,42 @@ pub(crate) mod tests {
     #[test]
     fn options_that_do_not_fit_the_type() {
         let cases = [
-            (json!({"name": "f", "type": "integer", "pattern": "x"}), "/fields/0/pattern"),
+            (
+                json!({"name": "f", "type": "integer", "pattern": "x"}),
+                "/fields/0/pattern",
+            ),
             (json!({"name": "f", "type": "text", "min": 1}), "/fields/0/min"),
             (json!({"name": "f", "type": "boolean", "max": 1}), "/fields/0/max"),
-            (json!({"name": "f", "type": "text", "values": ["a"]}), "/fields/0/values"),
-            (json!({"name": "f", "type": "text", "precision": 3}), "/fields/0/precision"),
-            (json!({"name": "f", "type": "text", "items": "text"}), "/fields/0/items"),
+            (
+                json!({"name": "f", "type": "text", "values": ["a"]}),
+                "/fields/0/values",
+            ),
+            (
+                json!({"name": "f", "type": "text", "precision": 3}),
+                "/fields/0/precision",
+            ),
+            (
+                json!({"name": "f", "type": "text", "items": "text"}),
+                "/fields/0/items",
+            ),
             (json!({"name": "f", "type": "array"}), "/fields/0/items"),
             (json!({"name": "f", "type": "enum"}), "/fields/0/values"),
-            (json!({"name": "f", "type": "array", "items": "text", "max_length": 3}), "/fields/0/max_length"),
-            (json!({"name": "f", "type": "email", "pattern": "x"}), "/fields/0/pattern"),
-            (json!({"name": "f", "type": "decimal", "scale": 2}), "/fields/0/scale"),
-            (json!({"name": "f", "type": "text", "pattern": "(a"}), "/fields/0/pattern"),
+            (
+                json!({"name": "f", "type": "array", "items": "text", "max_length": 3}),
+                "/fields/0/max_length",
+            ),
+            (
+                json!({"name": "f", "type": "email", "pattern": "x"}),
+                "/fields/0/pattern",
+            ),
+            (
+                json!({"name": "f", "type": "decimal", "scale": 2}),
+                "/fields/0/scale",
+            ),
+            (
+                json!({"name": "f", "type": "text", "pattern": "(a"}),
+                "/fields/0/pattern",
+            ),
         ];
         for (field, pointer) in cases {
             let e = errors(one_field(field.clone()));
@@ -677,13 +855,18 @@ pub(crate) mod tests {
         ];
         for f in bad {
             let e = errors(one_field(f.clone()));
-            assert!(e.iter().any(|(p, _)| p.starts_with("/fields/0/default")), "{f}: {e:?}");
+            assert!(
+                e.iter().any(|(p, _)| p.starts_with("/fields/0/default")),
+                "{f}: {e:?}"
+            );
         }
     }
 
     #[test]
     fn names_keep_their_codes_inside_definitions() {
-        let e = errors(json!({"tenant": "Acme", "name": "select", "fields": [{"name": "x y", "type": "text"}, {"name": "id", "type": "text"}]}));
+        let e = errors(
+            json!({"tenant": "Acme", "name": "select", "fields": [{"name": "x y", "type": "text"}, {"name": "id", "type": "text"}]}),
+        );
         assert_eq!(
             e,
             vec![
@@ -697,8 +880,10 @@ pub(crate) mod tests {
 
     #[test]
     fn duplicate_and_unknown_index_columns() {
-        let e = errors(json!({"tenant": "acme", "name": "t", "fields": [{"name": "a", "type": "text"}],
-            "indexes": [{"fields": ["a", "a"]}, {"fields": ["a"]}, {"fields": ["a"]}]}));
+        let e = errors(
+            json!({"tenant": "acme", "name": "t", "fields": [{"name": "a", "type": "text"}],
+            "indexes": [{"fields": ["a", "a"]}, {"fields": ["a"]}, {"fields": ["a"]}]}),
+        );
         assert!(e.contains(&("/indexes/0/fields/1".into(), ErrorKind::InvalidParameter)));
         assert!(e.contains(&("/indexes/2".into(), ErrorKind::InvalidParameter)));
     }
@@ -714,7 +899,9 @@ pub(crate) mod tests {
 
     #[test]
     fn many_fields_with_violations_stay_bounded() {
-        let fields: Vec<Value> = (0..5000).map(|i| json!({"name": format!("f{i}"), "type": "nope"})).collect();
+        let fields: Vec<Value> = (0..5000)
+            .map(|i| json!({"name": format!("f{i}"), "type": "nope"}))
+            .collect();
         let e = run(json!({"tenant": "acme", "name": "t", "fields": fields})).unwrap_err();
         assert!(e.len() <= 400, "{}", e.len());
     }
