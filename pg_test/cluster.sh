@@ -151,7 +151,10 @@ EOF
   for attempt in 1 2 3 4 5; do
     port=$(_cot_free_port)
     echo "$port" >"$dir/port"
-    if _cot_as_owner "$COT_PG_BINDIR/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" \
+    # Without RUST_BACKTRACE the server keeps Postgres's own DETAIL on errors
+    # that pass through Cot; with it, pgrx replaces DETAIL with a backtrace.
+    if _cot_as_owner env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+      "$COT_PG_BINDIR/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" \
       -o "-p $port" -w -t 60 >/dev/null 2>&1; then
       _cot_export_env "$dir"
       return 0

@@ -103,6 +103,47 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// A short name for the kind of step, as recorded in the ledger.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Step::CreateRole { .. } => "create_role",
+            Step::CreateSchema { .. } => "create_schema",
+            Step::GrantSchemaUsage { .. } => "grant_schema_usage",
+            Step::CreateTable(_) => "create_table",
+            Step::CreateIndex { .. } => "create_index",
+            Step::CreateSystemTrigger { .. } => "create_trigger",
+            Step::CreateView { .. } => "create_view",
+            Step::SetOwner { .. } => "set_owner",
+            Step::Comment { .. } => "comment",
+            Step::DropRelation { .. } => "drop_relation",
+            Step::DropSchema { .. } => "drop_schema",
+            Step::DropRole { .. } => "drop_role",
+        }
+    }
+
+    /// Relations this step creates in a schema (tables, views, indexes and the
+    /// indexes behind unique and primary-key constraints share one namespace per
+    /// schema), so a clash can be reported before anything runs.
+    pub fn created_relations(&self) -> Vec<(Ident, Ident)> {
+        match self {
+            Step::CreateTable(t) => {
+                let mut out = vec![(t.schema.clone(), t.name.clone())];
+                for c in &t.constraints {
+                    if matches!(c.kind, ConstraintKind::PrimaryKey(_) | ConstraintKind::Unique(_)) {
+                        out.push((t.schema.clone(), c.name.clone()));
+                    }
+                }
+                out
+            }
+            Step::CreateIndex { schema, name, .. } | Step::CreateView { schema, name, .. } => {
+                vec![(schema.clone(), name.clone())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// A table or a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelKind {

@@ -86,7 +86,7 @@ pub fn validate(def: &Value, env: &dyn Environment) -> Result<Validated, Vec<Vio
 
 fn sorted(mut v: Vec<Violation>) -> Vec<Violation> {
     // Document order: "/fields/10" after "/fields/9".
-    v.sort_by(|a, b| pointer_key(&a.pointer).cmp(&pointer_key(&b.pointer)));
+    v.sort_by_key(|a| pointer_key(&a.pointer));
     v.dedup();
     v
 }

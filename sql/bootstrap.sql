@@ -1,0 +1,117 @@
+-- Cot's meta-tables and SQL helpers, created before the Rust functions.
+--
+-- Rules (see docs/generated-objects.md):
+--  * no OIDs are stored: names and uuids survive dump/restore, OIDs do not;
+--  * every meta-table and sequence is registered with pg_extension_config_dump,
+--    so pg_dump keeps the rows while the tables stay extension members;
+--  * nothing is inserted here: rows seeded by an install script make the
+--    restore's COPY collide with them.
+
+CREATE TABLE cot.tenants (
+    id          uuid PRIMARY KEY,
+    slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z][a-z0-9_]{0,29}$'),
+    name        text NOT NULL,
+    settings    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(settings) = 'object'),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cot.tenants IS 'One row per tenant: its slug names schemas tenant_<slug> and <slug> and roles cot_<slug>_*';
+
+CREATE TABLE cot.entities (
+    id          uuid PRIMARY KEY,
+    tenant_id   uuid NOT NULL REFERENCES cot.tenants (id) ON DELETE CASCADE,
+    name        text NOT NULL,
+    label       text NOT NULL,
+    description text,
+    options     jsonb NOT NULL DEFAULT '{}',
+    definition  jsonb NOT NULL,
+    version     integer NOT NULL DEFAULT 1 CHECK (version >= 1),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (tenant_id, name)
+);
+COMMENT ON TABLE cot.entities IS 'One row per entity; definition holds the normalized definition with ids';
+
+CREATE TABLE cot.fields (
+    id          uuid PRIMARY KEY,
+    entity_id   uuid NOT NULL REFERENCES cot.entities (id) ON DELETE CASCADE,
+    name        text NOT NULL,
+    type        text NOT NULL,
+    options     jsonb NOT NULL DEFAULT '{}',
+    position    integer NOT NULL CHECK (position >= 1),
+    UNIQUE (entity_id, name),
+    UNIQUE (entity_id, position)
+);
+COMMENT ON TABLE cot.fields IS 'One row per user field (system columns id, created_at, updated_at are implied); options is the normalized field';
+
+CREATE TABLE cot.relationships (
+    id                uuid PRIMARY KEY,
+    tenant_id         uuid NOT NULL REFERENCES cot.tenants (id) ON DELETE CASCADE,
+    kind              text NOT NULL CHECK (kind IN ('many_to_one', 'one_to_one', 'one_to_many', 'many_to_many')),
+    source_entity_id  uuid NOT NULL REFERENCES cot.entities (id) ON DELETE CASCADE,
+    source_field_id   uuid REFERENCES cot.fields (id) ON DELETE CASCADE,
+    target_entity_id  uuid NOT NULL REFERENCES cot.entities (id) ON DELETE CASCADE,
+    on_delete         text NOT NULL DEFAULT 'restrict' CHECK (on_delete IN ('restrict', 'cascade', 'set_null')),
+    junction_table    text,
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cot.relationships IS 'Relations between entities of one tenant';
+
+-- The ledger outlives what it describes: no foreign keys, so dropping an entity
+-- or a tenant keeps its history.
+CREATE SEQUENCE cot.migrations_id_seq;
+CREATE TABLE cot.migrations (
+    id                 bigint PRIMARY KEY DEFAULT nextval('cot.migrations_id_seq'),
+    tenant_id          uuid NOT NULL,
+    tenant             text NOT NULL,
+    entity_id          uuid,
+    entity             text,
+    operation          text NOT NULL CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'drop_entity')),
+    plan               jsonb NOT NULL,
+    sql                text[] NOT NULL,
+    definition_before  jsonb,
+    definition_after   jsonb,
+    applied_by         text NOT NULL,
+    claims             jsonb,
+    applied_at         timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE cot.migrations_id_seq OWNED BY cot.migrations.id;
+CREATE INDEX migrations_tenant_idx ON cot.migrations (tenant_id, id);
+COMMENT ON TABLE cot.migrations IS 'Ledger of every change Cot applied: its plan, the SQL it ran, the definition before and after, who and when';
+
+SELECT pg_catalog.pg_extension_config_dump('cot.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.entities', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.fields', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.relationships', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.migrations_id_seq', '');
+
+REVOKE ALL ON ALL TABLES IN SCHEMA cot FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA cot FROM PUBLIC;
+
+-- Keeps the system columns of every generated table: created_at is set once,
+-- updated_at on every write; clients cannot forge either. pg_dump restores
+-- data before it creates triggers, so restored rows keep their timestamps.
+CREATE FUNCTION cot.system_columns() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_at := pg_catalog.now();
+    ELSE
+        NEW.created_at := OLD.created_at;
+    END IF;
+    NEW.updated_at := pg_catalog.now();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write';
+
+-- CHECK constraints cannot hold subqueries; this lets an array of e-mails or
+-- URLs be held to the item pattern. Every name is schema-qualified, since a
+-- CHECK runs under the writer's search_path.
+CREATE FUNCTION cot.array_items_match(items text[], pattern text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN (SELECT pg_catalog.bool_and(item OPERATOR(pg_catalog.~) pattern) IS NOT FALSE
+        FROM pg_catalog.unnest(items) AS item);
+COMMENT ON FUNCTION cot.array_items_match(text[], text) IS 'True when every item of the array matches the pattern (used by CHECK constraints on arrays of email and url)';

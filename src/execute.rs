@@ -1,0 +1,67 @@
+//! Running a plan: each rendered statement through SPI, in order, in the
+//! caller's transaction. A Postgres ERROR from any statement unwinds through
+//! here untouched and aborts the transaction, which is what undoes the earlier
+//! steps; nothing is caught.
+
+use crate::errors::raise;
+use crate::settings::FAIL_AFTER_STEP;
+use cot_engine::ddl::render;
+use cot_engine::error::{CotError, ErrorKind};
+use cot_engine::plan::Step;
+use pgrx::prelude::*;
+use serde_json::{json, Value};
+
+/// The statements one Cot call runs, counted for `cot.test_fail_after_step`.
+pub struct Run {
+    done: i32,
+    fail_after: i32,
+    sql: Vec<String>,
+    plan: Vec<Value>,
+}
+
+impl Run {
+    /// A new run; reads the failpoint setting once.
+    pub fn new() -> Self {
+        Run {
+            done: 0,
+            fail_after: FAIL_AFTER_STEP.get(),
+            sql: Vec::new(),
+            plan: Vec::new(),
+        }
+    }
+
+    /// Executes DDL steps in order.
+    pub fn ddl(&mut self, steps: &[Step]) {
+        for step in steps {
+            let sql = render(step);
+            Spi::run(&sql).unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
+            self.plan.push(json!({"step": step.kind_name(), "sql": sql}));
+            self.sql.push(sql);
+            self.tick();
+        }
+    }
+
+    /// Runs a meta-table write (it counts as a step for the failpoint).
+    pub fn meta(&mut self, write: impl FnOnce()) {
+        write();
+        self.tick();
+    }
+
+    fn tick(&mut self) {
+        self.done += 1;
+        if self.done == self.fail_after {
+            raise(
+                CotError::new(
+                    ErrorKind::Failpoint,
+                    format!("cot.test_fail_after_step: failing after step {}", self.done),
+                )
+                .hint("SET cot.test_fail_after_step = 0 to turn this off"),
+            );
+        }
+    }
+
+    /// The plan as recorded in the ledger, and the SQL that ran.
+    pub fn into_record(self) -> (Value, Vec<String>) {
+        (Value::Array(self.plan), self.sql)
+    }
+}

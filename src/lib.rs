@@ -1,0 +1,25 @@
+//! Cot as a Postgres extension: the thin layer between SQL and the engine.
+//! Each `#[pg_extern]` parses its arguments, calls `cot_engine`, runs the
+//! rendered SQL through SPI and maps errors to SQLSTATEs. Decisions live in the
+//! engine crate, which has no pgrx in it.
+
+use pgrx::prelude::*;
+
+mod catalog;
+mod entities;
+mod environment;
+mod errors;
+mod execute;
+mod settings;
+mod tenants;
+mod uuid7;
+
+::pgrx::pg_module_magic!(name, version);
+
+pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}

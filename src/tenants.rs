@@ -1,0 +1,204 @@
+//! `cot.create_tenant`, `cot.drop_tenant`, `cot.tenants`.
+
+use crate::catalog::{self, Migration};
+use crate::environment::Server;
+use crate::errors::{error, raise};
+use crate::execute::Run;
+use cot_engine::error::ErrorKind;
+use cot_engine::names::{check_name, owner_role, NameKind, TenantNames};
+use cot_engine::plan;
+use cot_engine::validate::Environment;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+
+/// Largest settings document, in bytes of JSON text.
+const MAX_SETTINGS_BYTES: usize = 64 * 1024;
+
+fn require_superuser(what: &str) {
+    if !catalog::is_superuser() {
+        raise(error(
+            ErrorKind::InsufficientPrivilege,
+            format!("permission denied to {what}"),
+            "tenants are created and dropped by a superuser",
+        ));
+    }
+}
+
+/// The tenant's names, or the name error raised.
+fn names_for(slug: &str) -> TenantNames {
+    let slug = check_name(NameKind::Tenant, slug, "/tenant", Server.keywords())
+        .unwrap_or_else(|v| crate::errors::raise_violations("tenant slug", &[v]));
+    TenantNames::new(&slug)
+}
+
+/// Creates a tenant: roles `cot_<slug>_anon|user|admin`, storage schema
+/// `tenant_<slug>`, API schema `<slug>`, and its meta row. `settings` is a JSON
+/// object; its `name` key is the display name.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn create_tenant(slug: &str, settings: default!(JsonB, "'{}'")) -> JsonB {
+    require_superuser("create a tenant");
+    let names = names_for(slug);
+    let settings = settings.0;
+    let Value::Object(obj) = &settings else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "tenant settings must be a JSON object",
+            "e.g. '{\"name\": \"Acme Inc\"}'",
+        ));
+    };
+    if settings.to_string().len() > MAX_SETTINGS_BYTES {
+        raise(error(
+            ErrorKind::ProgramLimit,
+            "tenant settings are too large",
+            format!("keep settings under {MAX_SETTINGS_BYTES} bytes"),
+        ));
+    }
+    let display = match obj.get("name") {
+        None => slug.to_string(),
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 200 => s.clone(),
+        Some(_) => raise(error(
+            ErrorKind::InvalidParameter,
+            "settings.name must be a string of 1 to 200 characters",
+            "the name is the tenant's display name",
+        )),
+    };
+
+    catalog::lock_tenant(slug);
+    if catalog::tenant(slug).is_some() {
+        raise(error(
+            ErrorKind::DuplicateObject,
+            format!("tenant \"{slug}\" already exists"),
+            "choose another slug, or drop the tenant first",
+        ));
+    }
+    for schema in [&names.api_schema, &names.storage_schema] {
+        if catalog::schema_exists(schema.as_str()) {
+            raise(error(
+                ErrorKind::DuplicateSchema,
+                format!("schema \"{schema}\" already exists, so tenant \"{slug}\" cannot be created"),
+                "Cot needs the schemas <slug> and tenant_<slug> for itself; choose another slug",
+            ));
+        }
+    }
+    for role in names.roles() {
+        if catalog::role_exists(role.as_str()) {
+            raise(error(
+                ErrorKind::DuplicateObject,
+                format!("role \"{role}\" already exists, so tenant \"{slug}\" cannot be created"),
+                "roles are shared by every database of the cluster; choose another slug or drop the role",
+            ));
+        }
+    }
+    let create_owner = !catalog::role_exists(owner_role().as_str());
+    let steps = plan::create_tenant(&names, &display, create_owner);
+
+    let id = uuid::Uuid::now_v7();
+    let mut run = Run::new();
+    run.ddl(&steps);
+    run.meta(|| catalog::insert_tenant(id, slug, &display, settings.clone()));
+    let (plan, sql) = run.into_record();
+    catalog::record_migration(Migration {
+        tenant_id: id,
+        tenant: slug,
+        entity_id: None,
+        entity: None,
+        operation: "create_tenant",
+        plan,
+        sql,
+        before: None,
+        after: Some(settings),
+    });
+    catalog::notify_postgrest();
+    JsonB(catalog::tenant_json(id))
+}
+
+/// Drops a tenant: its schemas, roles and meta rows. While it has entities this
+/// is refused with 2BP01 unless `force` is true, which drops them and their data.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn drop_tenant(slug: &str, force: default!(bool, false)) {
+    require_superuser("drop a tenant");
+    catalog::lock_tenant(slug);
+    let Some(tenant) = catalog::tenant(slug) else {
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!(
+                "tenant \"{}\" does not exist",
+                cot_engine::names::shown(slug).trim_matches('"')
+            ),
+            "SELECT slug FROM cot.tenants() lists the tenants",
+        ));
+    };
+    let names = names_for(&tenant.slug);
+    let entities = catalog::entity_names(tenant.id);
+    if !entities.is_empty() && !force {
+        raise(
+            cot_engine::error::CotError::new(
+                ErrorKind::DependentObjects,
+                format!("tenant \"{slug}\" still has {} entities", entities.len()),
+            )
+            .detail(format!("entities: {}", entities.join(", ")))
+            .hint(format!("drop them first, or call cot.drop_tenant('{slug}', force => true) to drop them and their data")),
+        );
+    }
+    let steps = plan::drop_tenant(&names, force);
+    let mut run = Run::new();
+    run.ddl(&steps);
+    run.meta(|| catalog::delete_tenant(tenant.id));
+    let (plan, sql) = run.into_record();
+    catalog::record_migration(Migration {
+        tenant_id: tenant.id,
+        tenant: slug,
+        entity_id: None,
+        entity: None,
+        operation: "drop_tenant",
+        plan,
+        sql,
+        before: Some(serde_json::json!({"entities": entities})),
+        after: None,
+    });
+    catalog::notify_postgrest();
+}
+
+/// Every tenant, with its schemas and number of entities.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+#[allow(clippy::type_complexity)]
+fn tenants() -> TableIterator<
+    'static,
+    (
+        name!(slug, String),
+        name!(name, String),
+        name!(api_schema, String),
+        name!(storage_schema, String),
+        name!(entities, i64),
+        name!(settings, JsonB),
+        name!(created_at, pgrx::datum::TimestampWithTimeZone),
+    ),
+> {
+    let rows = Spi::connect(|c| {
+        c.select(
+            "SELECT t.slug, t.name, t.settings, t.created_at, (SELECT count(*) FROM cot.entities e WHERE e.tenant_id = t.id) \
+             FROM cot.tenants t ORDER BY t.slug",
+            None,
+            &[],
+        )?
+        .map(|row| {
+            let slug: String = row.get(1)?.unwrap_or_default();
+            Ok::<_, pgrx::spi::Error>((
+                slug.clone(),
+                row.get::<String>(2)?.unwrap_or_default(),
+                slug.clone(),
+                format!("tenant_{slug}"),
+                row.get::<i64>(5)?.unwrap_or(0),
+                row.get::<JsonB>(3)?.unwrap_or(JsonB(Value::Null)),
+                row.get::<pgrx::datum::TimestampWithTimeZone>(4)?.expect("created_at is NOT NULL"),
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
+    TableIterator::new(rows)
+}
