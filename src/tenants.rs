@@ -137,7 +137,7 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
         raise(
             cot_engine::error::CotError::new(
                 ErrorKind::DependentObjects,
-                format!("tenant \"{slug}\" still has {} entities", entities.len()),
+                format!("tenant \"{slug}\" still has entities ({})", entities.len()),
             )
             .detail(format!("entities: {}", entities.join(", ")))
             .hint(format!("drop them first, or call cot.drop_tenant('{slug}', force => true) to drop them and their data")),

@@ -147,6 +147,18 @@ pub fn check(def: &Value) -> Vec<Violation> {
             "enum" if pointer.ends_with("/type") => "use one of the types listed in cot.definition_schema()",
             _ => "see cot.definition_schema() for the allowed shape",
         };
+        if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
+            // One violation per unknown key, located at the key itself.
+            for key in unexpected {
+                out.push(Violation::new(
+                    ErrorKind::InvalidParameter,
+                    format!("{pointer}/{}", escape_pointer(key)),
+                    format!("unknown key {}", crate::names::shown(key)),
+                    hint,
+                ));
+            }
+            continue;
+        }
         out.push(Violation::new(
             ErrorKind::InvalidParameter,
             pointer,
@@ -158,6 +170,11 @@ pub fn check(def: &Value) -> Vec<Violation> {
         }
     }
     out
+}
+
+/// RFC 6901: `~` and `/` in a key are written `~0` and `~1`.
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// Schema messages quote the offending value, which may be megabytes long.
@@ -185,7 +202,7 @@ mod tests {
         let v = check(&json!({"tenant": "acme", "name": "orders", "colour": 1,
             "fields": [{"name": "a", "type": "text", "max_length": "long"}, {"name": "b", "type": "money"}]}));
         let pointers: Vec<&str> = v.iter().map(|v| v.pointer.as_str()).collect();
-        assert!(pointers.contains(&""), "{v:?}");
+        assert!(pointers.contains(&"/colour"), "{v:?}");
         assert!(pointers.contains(&"/fields/0/max_length"), "{v:?}");
         assert!(pointers.contains(&"/fields/1/type"), "{v:?}");
         assert!(v.iter().all(|v| v.kind == ErrorKind::InvalidParameter));

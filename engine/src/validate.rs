@@ -471,7 +471,7 @@ impl Checker<'_> {
                         self.bad(
                             pointer.clone(),
                             format!("default is not a valid {}", scalar.name()),
-                            format!("a {} must match {pat}", scalar.name()),
+                            format!("{} values must match {pat}", scalar.name()),
                         );
                     }
                 }
