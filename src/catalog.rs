@@ -1,9 +1,13 @@
 //! Every query Cot runs against the meta-tables and the system catalogs. Values
 //! are always SPI parameters; the SQL text here is fixed.
 
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::{JsonB, Uuid as PgUuid};
+use pgrx::spi::{OwnedPreparedStatement, SpiTupleTable};
+use pgrx::{JsonB, PgOid, Uuid as PgUuid};
 use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Converts between the engine's uuid type and pgrx's.
 pub fn pg_uuid(u: uuid::Uuid) -> PgUuid {
@@ -19,6 +23,63 @@ pub fn from_pg_uuid(u: PgUuid) -> uuid::Uuid {
 /// bug in Cot's fixed SQL, never a user mistake.
 fn spi<T>(r: Result<T, pgrx::spi::Error>) -> T {
     r.unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"))
+}
+
+thread_local! {
+    /// Plans for Cot's fixed queries, prepared once per backend: parsing and
+    /// planning each of them on every call cost about a third of
+    /// `create_entity`'s own time (bench/create_entities.sh).
+    static PLANS: RefCell<HashMap<&'static str, OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+}
+
+/// Runs one of Cot's fixed queries with its kept plan and hands the result to
+/// `read`. Plans are prepared as mutating so every execution takes a fresh
+/// snapshot, as a volatile PL/pgSQL function's queries do: checks made after
+/// [`lock_tenant`] must see what the session that held the lock committed.
+fn query<R>(
+    sql: &'static str,
+    args: &[DatumWithOid<'_>],
+    read: impl FnOnce(SpiTupleTable<'_>) -> Result<R, pgrx::spi::Error>,
+) -> R {
+    spi(Spi::connect_mut(|client| {
+        PLANS.with(|plans| {
+            let mut plans = plans.borrow_mut();
+            if !plans.contains_key(sql) {
+                let oids: Vec<PgOid> = args.iter().map(|a| PgOid::from(a.oid())).collect();
+                let plan = client.prepare_mut(sql, &oids)?.keep();
+                plans.insert(sql, plan);
+            }
+            let table = client.update(&plans[sql], None, args)?;
+            read(table)
+        })
+    }))
+}
+
+/// The first column of every row, as text.
+fn texts(t: SpiTupleTable<'_>) -> Result<Vec<String>, pgrx::spi::Error> {
+    t.map(|row| row.get::<String>(1).map(Option::unwrap_or_default))
+        .collect()
+}
+
+/// The first column of the first row.
+fn first<T: FromDatum + IntoDatum>(t: SpiTupleTable<'_>) -> Result<Option<T>, pgrx::spi::Error> {
+    if t.is_empty() {
+        Ok(None)
+    } else {
+        t.first().get_one::<T>()
+    }
+}
+
+/// Runs DDL statements in order on one SPI connection, calling `after` after
+/// each (the failpoint counter). A Postgres ERROR unwinds out of here untouched.
+pub fn run_statements(statements: &[String], mut after: impl FnMut()) {
+    spi(Spi::connect_mut(|client| {
+        for sql in statements {
+            client.update(sql.as_str(), None, &[])?;
+            after();
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    }))
 }
 
 /// Postgres's reserved words: categories R (reserved) and T (reserved, but can
@@ -40,11 +101,12 @@ pub fn reserved_keywords() -> Vec<String> {
 /// 200 racing CREATE TABLE IF NOT EXISTS gave 861 catalog unique violations
 /// without it; 0 with it). Held until the transaction ends.
 pub fn lock_tenant(slug: &str) {
-    // 0x436f74 is "Cot": the first key keeps Cot's locks apart from the application's.
-    spi(Spi::run_with_args(
+    // 4419444 is 0x436f74, "Cot": the first key keeps Cot's locks apart from the application's.
+    query(
         "SELECT pg_catalog.pg_advisory_xact_lock(4419444, pg_catalog.hashtext($1))",
         &[slug.into()],
-    ));
+        |_| Ok(()),
+    )
 }
 
 /// Is the current user a superuser?
@@ -55,58 +117,61 @@ pub fn is_superuser() -> bool {
 
 /// Is the current user a member (directly or not) of `role`?
 pub fn is_member_of(role: &str) -> bool {
-    spi(Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = $1 AND pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))",
+    query(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = $1 \
+           AND pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))",
         &[role.into()],
-    ))
+        first::<bool>,
+    )
     .unwrap_or(false)
-}
-
-/// The current user's name, for the ledger.
-pub fn current_user() -> String {
-    spi(Spi::get_one::<String>("SELECT current_user::text")).unwrap_or_default()
 }
 
 /// The JWT claims PostgREST set for this request, if any, for the ledger.
 /// Malformed claims are recorded as absent, never an error.
-pub fn request_claims() -> Option<Value> {
-    let text = spi(Spi::get_one::<String>(
-        "SELECT NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')",
-    ))?;
+fn request_claims() -> Option<Value> {
+    // SAFETY: GetConfigOption returns NULL or a NUL-terminated string owned by the
+    // GUC machinery, copied out at once.
+    let text = unsafe {
+        let p = pgrx::pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false);
+        if p.is_null() {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    };
     serde_json::from_str::<Value>(&text).ok().filter(Value::is_object)
 }
 
 /// Does a schema of this name exist?
 pub fn schema_exists(name: &str) -> bool {
-    exists("SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1", name)
+    query(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+        &[name.into()],
+        first::<bool>,
+    )
+    .unwrap_or(false)
 }
 
 /// Does a role of this name exist?
 pub fn role_exists(name: &str) -> bool {
-    exists("SELECT FROM pg_catalog.pg_roles WHERE rolname = $1", name)
-}
-
-fn exists(query: &str, arg: &str) -> bool {
-    spi(Spi::get_one_with_args::<bool>(
-        &format!("SELECT EXISTS ({query})"),
-        &[arg.into()],
-    ))
+    query(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1)",
+        &[name.into()],
+        first::<bool>,
+    )
     .unwrap_or(false)
 }
 
 /// Which of `names` already name a relation (table, view, index, sequence...)
-/// in `schema`.
-pub fn existing_relations(schema: &str, names: Vec<String>) -> Vec<String> {
-    spi(Spi::connect(|c| {
-        c.select(
-            "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND c.relname = ANY ($2) ORDER BY 1",
-            None,
-            &[schema.into(), names.into()],
-        )?
-        .map(|row| row.get::<String>(1).map(Option::unwrap_or_default))
-        .collect::<Result<Vec<_>, _>>()
-    }))
+/// in their schema, as `schema.name`. `schemas[i]` goes with `names[i]`.
+pub fn existing_relations(schemas: Vec<String>, names: Vec<String>) -> Vec<String> {
+    query(
+        "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           JOIN ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS w(s, r) ON n.nspname = w.s AND c.relname = w.r \
+         ORDER BY 1",
+        &[schemas.into(), names.into()],
+        texts,
+    )
 }
 
 /// A tenant's meta row.
@@ -119,21 +184,20 @@ pub struct TenantRow {
 
 /// The tenant with this slug, if any.
 pub fn tenant(slug: &str) -> Option<TenantRow> {
-    spi(Spi::connect(|c| {
-        let t = c.select("SELECT id FROM cot.tenants WHERE slug = $1", None, &[slug.into()])?;
-        if t.is_empty() {
-            return Ok(None);
-        }
-        Ok::<_, pgrx::spi::Error>(t.first().get_one::<PgUuid>()?.map(|id| TenantRow {
-            id: from_pg_uuid(id),
-            slug: slug.to_string(),
-        }))
-    }))
+    query(
+        "SELECT id FROM cot.tenants WHERE slug = $1",
+        &[slug.into()],
+        first::<PgUuid>,
+    )
+    .map(|id| TenantRow {
+        id: from_pg_uuid(id),
+        slug: slug.to_string(),
+    })
 }
 
 /// Records a new tenant.
 pub fn insert_tenant(id: uuid::Uuid, slug: &str, name: &str, settings: Value) {
-    spi(Spi::run_with_args(
+    query(
         "INSERT INTO cot.tenants (id, slug, name, settings) VALUES ($1, $2, $3, $4)",
         &[
             pg_uuid(id).into(),
@@ -141,41 +205,40 @@ pub fn insert_tenant(id: uuid::Uuid, slug: &str, name: &str, settings: Value) {
             name.into(),
             JsonB(settings).into(),
         ],
-    ));
+        |_| Ok(()),
+    )
 }
 
 /// Removes a tenant's meta rows (entities and fields go with it).
 pub fn delete_tenant(id: uuid::Uuid) {
-    spi(Spi::run_with_args(
+    query(
         "DELETE FROM cot.tenants WHERE id = $1",
         &[pg_uuid(id).into()],
-    ));
+        |_| Ok(()),
+    )
 }
 
 /// The tenant as `cot.create_tenant` returns it.
 pub fn tenant_json(id: uuid::Uuid) -> Value {
-    spi(Spi::get_one_with_args::<JsonB>(
+    query(
         "SELECT pg_catalog.jsonb_build_object('id', id, 'slug', slug, 'name', name, 'settings', settings, \
            'api_schema', slug, 'storage_schema', 'tenant_' || slug, \
-           'roles', pg_catalog.jsonb_build_object('anon', 'cot_' || slug || '_anon', 'user', 'cot_' || slug || '_user', 'admin', 'cot_' || slug || '_admin'), \
+           'roles', pg_catalog.jsonb_build_object('anon', 'cot_' || slug || '_anon', \
+             'user', 'cot_' || slug || '_user', 'admin', 'cot_' || slug || '_admin'), \
            'created_at', created_at) FROM cot.tenants WHERE id = $1",
         &[pg_uuid(id).into()],
-    ))
-    .map(|j| j.0)
-    .unwrap_or(Value::Null)
+        first::<JsonB>,
+    )
+    .map_or(Value::Null, |j| j.0)
 }
 
 /// Names of a tenant's entities, in name order.
 pub fn entity_names(tenant_id: uuid::Uuid) -> Vec<String> {
-    spi(Spi::connect(|c| {
-        c.select(
-            "SELECT name FROM cot.entities WHERE tenant_id = $1 ORDER BY name",
-            None,
-            &[pg_uuid(tenant_id).into()],
-        )?
-        .map(|row| row.get::<String>(1).map(Option::unwrap_or_default))
-        .collect::<Result<Vec<_>, _>>()
-    }))
+    query(
+        "SELECT name FROM cot.entities WHERE tenant_id = $1 ORDER BY name",
+        &[pg_uuid(tenant_id).into()],
+        texts,
+    )
 }
 
 /// An entity's meta row.
@@ -188,63 +251,55 @@ pub struct EntityRow {
 
 /// The entity `name` of a tenant, if any.
 pub fn entity(tenant_id: uuid::Uuid, name: &str) -> Option<EntityRow> {
-    spi(Spi::connect(|c| {
-        let t = c.select(
-            "SELECT id, definition FROM cot.entities WHERE tenant_id = $1 AND name = $2",
-            None,
-            &[pg_uuid(tenant_id).into(), name.into()],
-        )?;
-        if t.is_empty() {
-            return Ok::<_, pgrx::spi::Error>(None);
-        }
-        let row = t.first();
-        let (id, def) = row.get_two::<PgUuid, JsonB>()?;
-        Ok(Some(EntityRow {
-            id: from_pg_uuid(id.expect("id is NOT NULL")),
-            definition: def.expect("definition is NOT NULL").0,
-        }))
-    }))
+    query(
+        "SELECT id, definition FROM cot.entities WHERE tenant_id = $1 AND name = $2",
+        &[pg_uuid(tenant_id).into(), name.into()],
+        |t| {
+            if t.is_empty() {
+                return Ok(None);
+            }
+            let (id, def) = t.first().get_two::<PgUuid, JsonB>()?;
+            Ok(Some(EntityRow {
+                id: from_pg_uuid(id.expect("id is NOT NULL")),
+                definition: def.expect("definition is NOT NULL").0,
+            }))
+        },
+    )
 }
 
 /// Which of these ids are already used by an entity or a field (ids are unique
 /// across all tenants).
 pub fn ids_in_use(ids: Vec<PgUuid>) -> Vec<String> {
-    spi(Spi::connect(|c| {
-        c.select(
-            "SELECT id::text FROM cot.entities WHERE id = ANY ($1) UNION SELECT id::text FROM cot.fields WHERE id = ANY ($1) ORDER BY 1",
-            None,
-            &[ids.into()],
-        )?
-        .map(|row| row.get::<String>(1).map(Option::unwrap_or_default))
-        .collect::<Result<Vec<_>, _>>()
-    }))
+    query(
+        "SELECT id::text FROM cot.entities WHERE id = ANY ($1) \
+         UNION SELECT id::text FROM cot.fields WHERE id = ANY ($1) ORDER BY 1",
+        &[ids.into()],
+        texts,
+    )
 }
 
-/// Records an entity and its fields. `definition` is the normalized definition.
+/// Records an entity and its fields, from the normalized definition (with version).
 pub fn insert_entity(tenant_id: uuid::Uuid, definition: &Value) {
-    spi(Spi::run_with_args(
-        "INSERT INTO cot.entities (id, tenant_id, name, label, description, definition) \
-         SELECT (d->>'id')::uuid, $1, d->>'name', d->>'label', d->>'description', d FROM (SELECT $2::jsonb AS d) AS s",
+    query(
+        "WITH d AS (SELECT $2::jsonb AS d), \
+              e AS (INSERT INTO cot.entities (id, tenant_id, name, label, description, definition, version) \
+                    SELECT (d->>'id')::uuid, $1, d->>'name', d->>'label', d->>'description', d, (d->>'version')::integer \
+                    FROM d RETURNING id) \
+         INSERT INTO cot.fields (id, entity_id, name, type, options, position) \
+         SELECT (f->>'id')::uuid, e.id, f->>'name', f->>'type', f, p::integer \
+         FROM e, d, pg_catalog.jsonb_array_elements(d->'fields') WITH ORDINALITY AS a(f, p)",
         &[pg_uuid(tenant_id).into(), JsonB(definition.clone()).into()],
-    ));
-}
-
-/// Records an entity's fields, one row each, from the normalized definition.
-pub fn insert_fields(definition: &Value) {
-    spi(Spi::run_with_args(
-        "INSERT INTO cot.fields (id, entity_id, name, type, options, position) \
-         SELECT (f->>'id')::uuid, ($1->>'id')::uuid, f->>'name', f->>'type', f, p::integer \
-         FROM pg_catalog.jsonb_array_elements($1->'fields') WITH ORDINALITY AS a(f, p)",
-        &[JsonB(definition.clone()).into()],
-    ));
+        |_| Ok(()),
+    )
 }
 
 /// Removes an entity's meta rows (fields go with it).
 pub fn delete_entity(id: uuid::Uuid) {
-    spi(Spi::run_with_args(
+    query(
         "DELETE FROM cot.entities WHERE id = $1",
         &[pg_uuid(id).into()],
-    ));
+        |_| Ok(()),
+    )
 }
 
 /// One ledger entry.
@@ -269,11 +324,14 @@ pub struct Migration<'a> {
     pub after: Option<Value>,
 }
 
-/// Appends to `cot.migrations`.
+/// Appends to `cot.migrations`, and tells PostgREST to reload its schema cache
+/// (NOTIFY is delivered at commit, so a rolled-back change sends nothing).
 pub fn record_migration(m: Migration<'_>) {
-    spi(Spi::run_with_args(
-        "INSERT INTO cot.migrations (tenant_id, tenant, entity_id, entity, operation, plan, sql, definition_before, definition_after, applied_by, claims) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    query(
+        "WITH m AS (INSERT INTO cot.migrations (tenant_id, tenant, entity_id, entity, operation, plan, sql, \
+           definition_before, definition_after, applied_by, claims) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, current_user, $10) RETURNING id) \
+         SELECT pg_catalog.pg_notify('pgrst', 'reload schema') FROM m",
         &[
             pg_uuid(m.tenant_id).into(),
             m.tenant.into(),
@@ -284,14 +342,8 @@ pub fn record_migration(m: Migration<'_>) {
             m.sql.into(),
             m.before.map(JsonB).into(),
             m.after.map(JsonB).into(),
-            current_user().into(),
             request_claims().map(JsonB).into(),
         ],
-    ));
-}
-
-/// Tells PostgREST to reload its schema cache. NOTIFY is delivered at commit,
-/// so a rolled-back change sends nothing.
-pub fn notify_postgrest() {
-    spi(Spi::run("NOTIFY pgrst, 'reload schema'"));
+        |_| Ok(()),
+    )
 }

@@ -25,6 +25,14 @@ fn may_define(tenant: &str) -> bool {
     catalog::is_superuser() || catalog::is_member_of(&format!("cot_{tenant}_admin"))
 }
 
+fn denied(tenant: &str) -> CotError {
+    error(
+        ErrorKind::InsufficientPrivilege,
+        format!("permission denied to define entities of tenant \"{tenant}\""),
+        format!("entities are defined and dropped by a superuser or a member of cot_{tenant}_admin"),
+    )
+}
+
 fn no_tenant(slug: &str) -> Violation {
     Violation::new(
         ErrorKind::UndefinedObject,
@@ -44,14 +52,12 @@ fn check_against_database(v: &Validated, steps: &[Step]) -> (Option<TenantRow>, 
         return (None, vec![no_tenant(e.tenant.as_str())]);
     };
     if !may_define(e.tenant.as_str()) {
+        let err = denied(e.tenant.as_str());
         out.push(Violation::new(
-            ErrorKind::InsufficientPrivilege,
+            err.kind,
             "/tenant",
-            format!("permission denied to define entities of tenant \"{}\"", e.tenant),
-            format!(
-                "entities are defined by a superuser or a member of cot_{}_admin",
-                e.tenant
-            ),
+            err.message,
+            err.hint.unwrap_or_default(),
         ));
         return (Some(tenant), out);
     }
@@ -64,9 +70,15 @@ fn check_against_database(v: &Validated, steps: &[Step]) -> (Option<TenantRow>, 
         ));
         return (Some(tenant), out);
     }
+    // Generated ids are fresh v7 uuids; only ids the caller chose can be taken.
     let mut ids = vec![catalog::pg_uuid(e.id)];
     ids.extend(e.fields.iter().map(|f| catalog::pg_uuid(f.id)));
-    for id in catalog::ids_in_use(ids) {
+    let taken = if v.ids_given {
+        catalog::ids_in_use(ids)
+    } else {
+        Vec::new()
+    };
+    for id in taken {
         let pointer = if id == e.id.to_string() {
             "/id".to_string()
         } else {
@@ -80,22 +92,18 @@ fn check_against_database(v: &Validated, steps: &[Step]) -> (Option<TenantRow>, 
             "ids are unique across all tenants; omit the id to have one generated",
         ));
     }
-    let mut by_schema: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (schema, name) in steps.iter().flat_map(Step::created_relations) {
-        by_schema
-            .entry(schema.to_string())
-            .or_default()
-            .push(name.to_string());
-    }
-    for (schema, names) in by_schema {
-        for taken in catalog::existing_relations(&schema, names) {
-            out.push(Violation::new(
-                ErrorKind::DuplicateTable,
-                "/name",
-                format!("relation \"{schema}.{taken}\" already exists"),
-                "an object Cot would create has this name already; choose another entity or field name",
-            ));
-        }
+    let (schemas, names): (Vec<String>, Vec<String>) = steps
+        .iter()
+        .flat_map(Step::created_relations)
+        .map(|(s, n)| (s.to_string(), n.to_string()))
+        .unzip();
+    for taken in catalog::existing_relations(schemas, names) {
+        out.push(Violation::new(
+            ErrorKind::DuplicateTable,
+            "/name",
+            format!("relation \"{taken}\" already exists"),
+            "an object Cot would create has this name already; choose another entity or field name",
+        ));
     }
     (Some(tenant), out)
 }
@@ -143,11 +151,15 @@ fn validate_entity(def: JsonB) -> JsonB {
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn create_entity(def: JsonB) -> JsonB {
+    // The caller's right to define entities for the tenant is checked before the
+    // definition is: someone without it learns nothing from validation errors.
+    if let Some(Value::String(slug)) = def.0.get("tenant") {
+        if !catalog::is_superuser() && catalog::tenant(slug).is_some() && !may_define(slug) {
+            raise(denied(slug));
+        }
+    }
     let valid = validate(&def.0, &Server).unwrap_or_else(|v| raise_violations("entity definition", &v));
     let e = &valid.entity;
-    if catalog::tenant(e.tenant.as_str()).is_none() {
-        raise_violations("entity definition", &[no_tenant(e.tenant.as_str())]);
-    }
     // Checks from here on must see what concurrent definitions committed.
     catalog::lock_tenant(e.tenant.as_str());
     let steps = plan_for(&valid);
@@ -155,14 +167,13 @@ fn create_entity(def: JsonB) -> JsonB {
     if !problems.is_empty() {
         raise_violations("entity definition", &problems);
     }
-    let tenant = tenant.expect("checked above");
+    let tenant = tenant.expect("no problems means the tenant exists");
 
     let mut stored = valid.normalized.clone();
     stored["version"] = Value::from(1);
     let mut run = Run::new();
     run.ddl(&steps);
     run.meta(|| catalog::insert_entity(tenant.id, &stored));
-    run.meta(|| catalog::insert_fields(&stored));
     let (plan, sql) = run.into_record();
     catalog::record_migration(Migration {
         tenant_id: tenant.id,
@@ -175,7 +186,6 @@ fn create_entity(def: JsonB) -> JsonB {
         before: None,
         after: Some(stored.clone()),
     });
-    catalog::notify_postgrest();
     JsonB(stored)
 }
 
@@ -202,12 +212,8 @@ fn find(tenant: &str, name: &str) -> (TenantRow, catalog::EntityRow) {
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn drop_entity(tenant: &str, name: &str) {
-    if catalog::tenant(tenant).is_some() && !may_define(tenant) {
-        raise(error(
-            ErrorKind::InsufficientPrivilege,
-            format!("permission denied to drop entities of tenant \"{tenant}\""),
-            format!("entities are dropped by a superuser or a member of cot_{tenant}_admin"),
-        ));
+    if !catalog::is_superuser() && catalog::tenant(tenant).is_some() && !may_define(tenant) {
+        raise(denied(tenant));
     }
     catalog::lock_tenant(tenant);
     let (t, e) = find(tenant, name);
@@ -229,7 +235,6 @@ fn drop_entity(tenant: &str, name: &str) {
         before: Some(e.definition),
         after: None,
     });
-    catalog::notify_postgrest();
 }
 
 /// The normalized definition of one entity, with its ids and version.

@@ -3,13 +3,25 @@
 //! here untouched and aborts the transaction, which is what undoes the earlier
 //! steps; nothing is caught.
 
+use crate::catalog;
 use crate::errors::raise;
 use crate::settings::FAIL_AFTER_STEP;
 use cot_engine::ddl::render;
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::plan::Step;
-use pgrx::prelude::*;
 use serde_json::{json, Value};
+
+fn check_failpoint(done: i32, fail_after: i32) {
+    if done == fail_after {
+        raise(
+            CotError::new(
+                ErrorKind::Failpoint,
+                format!("cot.test_fail_after_step: failing after step {done}"),
+            )
+            .hint("SET cot.test_fail_after_step = 0 to turn this off"),
+        );
+    }
+}
 
 /// The statements one Cot call runs, counted for `cot.test_fail_after_step`.
 pub struct Run {
@@ -32,13 +44,17 @@ impl Run {
 
     /// Executes DDL steps in order.
     pub fn ddl(&mut self, steps: &[Step]) {
-        for step in steps {
-            let sql = render(step);
-            Spi::run(&sql).unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
+        let sql: Vec<String> = steps.iter().map(render).collect();
+        for (step, sql) in steps.iter().zip(&sql) {
             self.plan.push(json!({"step": step.kind_name(), "sql": sql}));
-            self.sql.push(sql);
-            self.tick();
         }
+        let (mut done, fail_after) = (self.done, self.fail_after);
+        catalog::run_statements(&sql, || {
+            done += 1;
+            check_failpoint(done, fail_after);
+        });
+        self.done = done;
+        self.sql.extend(sql);
     }
 
     /// Runs a meta-table write (it counts as a step for the failpoint).
@@ -49,15 +65,7 @@ impl Run {
 
     fn tick(&mut self) {
         self.done += 1;
-        if self.done == self.fail_after {
-            raise(
-                CotError::new(
-                    ErrorKind::Failpoint,
-                    format!("cot.test_fail_after_step: failing after step {}", self.done),
-                )
-                .hint("SET cot.test_fail_after_step = 0 to turn this off"),
-            );
-        }
+        check_failpoint(self.done, self.fail_after);
     }
 
     /// The plan as recorded in the ledger, and the SQL that ran.

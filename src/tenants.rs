@@ -110,7 +110,6 @@ fn create_tenant(slug: &str, settings: default!(JsonB, "'{}'")) -> JsonB {
         before: None,
         after: Some(settings),
     });
-    catalog::notify_postgrest();
     JsonB(catalog::tenant_json(id))
 }
 
@@ -159,7 +158,6 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
         before: Some(serde_json::json!({"entities": entities})),
         after: None,
     });
-    catalog::notify_postgrest();
 }
 
 /// Every tenant, with its schemas and number of entities.

@@ -70,7 +70,8 @@ impl Literal {
     /// never depends on how the parser would guess its type.
     pub fn to_sql(&self, ty: &Scalar) -> String {
         match self {
-            Literal::Int(i) => format!("{i}::{}", ty.cast_type()),
+            // Quoted even though digits are safe: an unquoted -2147483648::integer
+            // parses as -(2147483648::integer), which is out of range.
             Literal::Bool(b) => b.to_string(),
             Literal::Float(f) => format!("{}::double precision", quote_literal(&format_float(*f))),
             Literal::Array(items) => {
@@ -170,8 +171,8 @@ pub fn parse(value: &Value, ty: &Scalar) -> Result<Literal, String> {
                 Value::String(s) => s.clone(),
                 _ => return want("a number or a numeric string"),
             };
-            let canon =
-                canonical_decimal(&text).ok_or_else(|| format!("{text:?} is not a decimal number"))?;
+            let canon = canonical_decimal(&text)
+                .ok_or_else(|| format!("{} is not a decimal number", crate::names::shown(&text)))?;
             check_decimal_fits(&canon, *precision, *scale)?;
             Ok(Literal::Decimal(canon))
         }
@@ -201,7 +202,7 @@ pub fn parse(value: &Value, ty: &Scalar) -> Result<Literal, String> {
         Scalar::Uuid => match value {
             Value::String(s) => uuid::Uuid::try_parse(s)
                 .map(|u| Literal::Uuid(u.hyphenated().to_string()))
-                .map_err(|_| format!("{:?} is not a uuid", crate::names::shown(s))),
+                .map_err(|_| format!("{} is not a uuid", crate::names::shown(s))),
             _ => want("a uuid string"),
         },
         Scalar::Json => Ok(Literal::Json(value.clone())),
@@ -313,12 +314,7 @@ fn two_digits(s: &str) -> Option<u32> {
 
 /// Days since 1970-01-01 for a valid `YYYY-MM-DD` (years 0001-9999).
 fn parse_date(s: &str) -> Result<i64, String> {
-    let bad = || {
-        format!(
-            "{:?} is not a date in the form YYYY-MM-DD",
-            crate::names::shown(s)
-        )
-    };
+    let bad = || format!("{} is not a date in the form YYYY-MM-DD", crate::names::shown(s));
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !s[..4].bytes().all(|c| c.is_ascii_digit()) {
         return Err(bad());
@@ -361,7 +357,7 @@ fn parse_time(s: &str) -> Result<String, String> {
 fn time_micros(s: &str) -> Result<(i64, String), String> {
     let bad = || {
         format!(
-            "{:?} is not a time in the form HH:MM[:SS[.ffffff]]",
+            "{} is not a time in the form HH:MM[:SS[.ffffff]]",
             crate::names::shown(s)
         )
     };
@@ -459,7 +455,11 @@ mod tests {
         assert!(parse(&json!(2147483648i64), &Scalar::BigInt).is_ok());
         assert!(parse(&json!(1.5), &Scalar::Integer).is_err());
         assert!(parse(&json!("5"), &Scalar::Integer).is_err());
-        assert_eq!(Literal::Int(-3).to_sql(&Scalar::BigInt), "-3::bigint");
+        assert_eq!(Literal::Int(-3).to_sql(&Scalar::BigInt), "'-3'::bigint");
+        assert_eq!(
+            Literal::Int(i32::MIN as i64).to_sql(&Scalar::Integer),
+            "'-2147483648'::integer"
+        );
     }
 
     #[test]
@@ -534,7 +534,7 @@ mod tests {
         let arr = Literal::Array(vec![Literal::Int(1), Literal::Int(2)]);
         assert_eq!(
             arr.to_sql(&Scalar::Integer),
-            "ARRAY[1::integer, 2::integer]::integer[]"
+            "ARRAY['1'::integer, '2'::integer]::integer[]"
         );
         assert_eq!(Literal::Array(vec![]).to_sql(&Scalar::Text), "'{}'::text[]");
         assert_eq!(

@@ -14,7 +14,7 @@ pub enum Step {
     CreateRole {
         /// The role.
         role: Ident,
-        /// The owner role gets NOINHERIT and an explanatory comment.
+        /// The owner role also gets NOINHERIT: it never acts through other roles.
         owner: bool,
     },
     /// `CREATE SCHEMA name AUTHORIZATION owner`.
@@ -423,7 +423,9 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
 
     // Comments: PostgREST shows the view's in its OpenAPI output; the table's are
     // for whoever reads `\d+`. A field without a description is described by its label.
-    let entity_text = e.description.clone().unwrap_or_else(|| label.to_string());
+    // An empty description would remove the comment; it falls back to the label too.
+    let described = |d: &Option<String>| d.clone().filter(|d| !d.is_empty());
+    let entity_text = described(&e.description).unwrap_or_else(|| label.to_string());
     for (kind, schema) in [
         (RelKind::Table, &t.storage_schema),
         (RelKind::View, &t.api_schema),
@@ -435,7 +437,7 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
         for (f, label) in e.fields.iter().zip(field_labels) {
             steps.push(Step::Comment {
                 target: CommentTarget::Column(kind, schema.clone(), table.clone(), f.name.clone()),
-                text: f.description.clone().unwrap_or_else(|| label.clone()),
+                text: described(&f.description).unwrap_or_else(|| label.clone()),
             });
         }
     }

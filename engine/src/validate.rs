@@ -36,6 +36,9 @@ pub struct Validated {
     /// The definition with ids, labels and every flag made explicit: what Cot
     /// stores and returns.
     pub normalized: Value,
+    /// Whether the caller chose any id (entity or field) rather than letting Cot
+    /// generate them; only chosen ids can already be in use.
+    pub ids_given: bool,
 }
 
 /// Validates a whole definition. Every violation is collected, not just the first.
@@ -78,7 +81,12 @@ pub fn validate(def: &Value, env: &dyn Environment) -> Result<Validated, Vec<Vio
     if cx.out.is_empty() {
         let entity = entity.expect("no violations means an entity");
         let normalized = normalize(&parsed, &entity);
-        Ok(Validated { entity, normalized })
+        let ids_given = parsed.id.is_some() || parsed.fields.iter().any(|f| f.id.is_some());
+        Ok(Validated {
+            entity,
+            normalized,
+            ids_given,
+        })
     } else {
         Err(sorted(cx.out))
     }
@@ -235,7 +243,7 @@ impl Checker<'_> {
         if scalar == Scalar::Email && !is_array {
             max_length = Some(max_length.map_or(EMAIL_MAX_LENGTH, |m| m.min(EMAIL_MAX_LENGTH)));
         }
-        if let (Some(lo), Some(hi)) = (f.min_length, f.max_length) {
+        if let (Some(lo), Some(hi)) = (f.min_length, max_length) {
             if lo > hi {
                 self.bad(
                     at("min_length"),
@@ -459,7 +467,7 @@ impl Checker<'_> {
                     if !values.contains(t) {
                         self.bad(
                             pointer.clone(),
-                            format!("default {:?} is not one of the values", crate::names::shown(t)),
+                            format!("default {} is not one of the values", crate::names::shown(t)),
                             "choose a default from values, or add it to values",
                         );
                     }
@@ -551,6 +559,19 @@ impl Checker<'_> {
             }
             if !ok {
                 continue;
+            }
+            if let [only] = cols.as_slice() {
+                let field = fields.iter().find(|f| &f.name == only);
+                if field.is_some_and(|f| if d.unique { f.unique } else { f.index || f.unique }) {
+                    self.bad(
+                        format!("/indexes/{i}"),
+                        format!(
+                            "field \"{only}\" already has this index through its own unique or index option"
+                        ),
+                        "remove the compound entry or the field's option",
+                    );
+                    continue;
+                }
             }
             let index = Index {
                 columns: cols,
@@ -886,6 +907,43 @@ pub(crate) mod tests {
         );
         assert!(e.contains(&("/indexes/0/fields/1".into(), ErrorKind::InvalidParameter)));
         assert!(e.contains(&("/indexes/2".into(), ErrorKind::InvalidParameter)));
+    }
+
+    #[test]
+    fn bugs_found_by_review_stay_fixed() {
+        // The lowest integer as a bound renders as a literal Postgres can read.
+        let v = run(one_field(
+            json!({"name": "f", "type": "integer", "min": -2147483648i64, "default": -2147483648i64}),
+        ))
+        .unwrap();
+        assert_eq!(v.entity.fields[0].min, Some(Literal::Int(-2147483648)));
+        // An email's min_length is held to the 254 cap.
+        let e = errors(one_field(
+            json!({"name": "f", "type": "email", "min_length": 300}),
+        ));
+        assert!(
+            e.contains(&("/fields/0/min_length".to_string(), ErrorKind::InvalidParameter)),
+            "{e:?}"
+        );
+        // A one-field compound index that repeats the field's own option.
+        let e = errors(
+            json!({"tenant": "acme", "name": "t", "fields": [{"name": "a", "type": "text", "index": true}],
+            "indexes": [{"fields": ["a"]}]}),
+        );
+        assert!(
+            e.contains(&("/indexes/0".to_string(), ErrorKind::InvalidParameter)),
+            "{e:?}"
+        );
+        // Messages quote a value once.
+        let e = run(one_field(
+            json!({"name": "f", "type": "enum", "values": ["a"], "default": "void"}),
+        ))
+        .unwrap_err();
+        assert!(
+            e[0].message.contains("default \"void\" is not"),
+            "{}",
+            e[0].message
+        );
     }
 
     #[test]
