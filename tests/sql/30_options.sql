@@ -3,7 +3,7 @@
 -- array shape, label and description, compound indexes and unique constraints.
 -- Each is checked in the catalog and by writing rows that must pass or fail.
 BEGIN;
-SELECT plan(178);
+SELECT plan(185);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t30')$$, 'tenant t30 created');
@@ -196,7 +196,8 @@ SELECT lives_ok($$SELECT cot.create_entity('{
     {"name": "b_ts",     "type": "timestamp", "min": "2024-01-01T00:00:00Z", "max": "2024-12-31T23:59:59.5+00:00"},
     {"name": "b_time",   "type": "time", "min": "08:00", "max": "17:30:00"},
     {"name": "b_min",    "type": "integer", "min": 0},
-    {"name": "b_max",    "type": "decimal", "max": -1}
+    {"name": "b_max",    "type": "decimal", "max": -1},
+    {"name": "b_lowest", "type": "integer", "min": -2147483648, "max": -2147483647, "default": -2147483648}
   ]}')$$, 'entity bounds created');
 
 SELECT is(pg_temp.insert_state('t30.bounds', col, lit), want, format('%s = %s: %s', col, lit, want))
@@ -215,8 +216,11 @@ SELECT is(pg_temp.insert_state('t30.bounds', col, lit), want, format('%s = %s: %
     ('b_time', $$'08:00'$$, 'ok'), ('b_time', $$'17:30'$$, 'ok'),
     ('b_time', $$'07:59:59.999999'$$, '23514'), ('b_time', $$'17:30:00.000001'$$, '23514'),
     ('b_min', '0', 'ok'), ('b_min', '2147483647', 'ok'), ('b_min', '-1', '23514'),
-    ('b_max', '-1', 'ok'), ('b_max', '-1000000000000', 'ok'), ('b_max', '-0.999', '23514')
+    ('b_max', '-1', 'ok'), ('b_max', '-1000000000000', 'ok'), ('b_max', '-0.999', '23514'),
+    ('b_lowest', '-2147483648', 'ok'), ('b_lowest', '-2147483647', 'ok'), ('b_lowest', '0', '23514')
   ) AS v(col, lit, want);
+
+SELECT col_default_is('tenant_t30', 'bounds', 'b_lowest', '-2147483648', 'the lowest integer works as min and default');
 
 -------------------------------------------------------------------------------
 -- min_length / max_length, pattern, enum values, formats
@@ -327,6 +331,10 @@ SELECT is(col_description('t30.order_items'::regclass, 2), 'First name', 'column
 SELECT is(col_description('t30.order_items'::regclass, 3), 'Surname, as on the passport', 'column comment is the description');
 SELECT is(col_description('tenant_t30.order_items'::regclass, 4), 'Note text', 'table column comment: derived label');
 SELECT is(obj_description('t30.basic'::regclass, 'pg_class'), 'Basic', 'entity without description: view comment is the derived label');
+SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t30", "name": "blank_desc", "description": "", "fields": [{"name": "a", "type": "text", "description": ""}]}')$$,
+                'empty descriptions are accepted');
+SELECT is(obj_description('t30.blank_desc'::regclass, 'pg_class'), 'Blank desc', '... an empty entity description falls back to the label');
+SELECT is(col_description('t30.blank_desc'::regclass, 2), 'A', '... an empty field description falls back to the label');
 
 -------------------------------------------------------------------------------
 -- compound indexes and unique constraints

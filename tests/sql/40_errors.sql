@@ -4,7 +4,7 @@
 -- tenant names: each must end in a clean error or a working entity, never a
 -- syntax error (42601: text reached the parser unquoted) or XX000 (a panic).
 BEGIN;
-SELECT plan(271);
+SELECT plan(277);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text
@@ -167,6 +167,11 @@ INSERT INTO t40_cases VALUES
   ('array default bad item',      pg_temp.f('{"name": "a", "type": "array", "items": "integer", "default": [1, "x"]}'), '22023', '/fields/0/default/1'),
   ('same index twice',            '{"tenant": "t40", "name": "x", "fields": [{"name": "a", "type": "text"}], "indexes": [{"fields": ["a"]}, {"fields": ["a"]}]}',
                                                                                           '22023', '/indexes/1'),
+  ('email min_length above 254', pg_temp.f('{"name": "a", "type": "email", "min_length": 300}'), '22023', '/fields/0/min_length'),
+  ('one-field index repeating index', '{"tenant": "t40", "name": "x", "fields": [{"name": "a", "type": "text", "index": true}], "indexes": [{"fields": ["a"]}]}',
+                                                                                          '22023', '/indexes/0'),
+  ('one-field unique repeating unique', '{"tenant": "t40", "name": "x", "fields": [{"name": "a", "type": "text", "unique": true}], "indexes": [{"fields": ["a"], "unique": true}]}',
+                                                                                          '22023', '/indexes/0'),
   ('field twice in one index',    '{"tenant": "t40", "name": "x", "fields": [{"name": "a", "type": "text"}], "indexes": [{"fields": ["a", "a"]}]}',
                                                                                           '22023', '/indexes/0/fields/1');
 
