@@ -151,6 +151,17 @@ pub fn schema_exists(name: &str) -> bool {
     .unwrap_or(false)
 }
 
+/// The owner role's state: `None` if it does not exist, `Some(true)` if it is
+/// safe to own generated objects (cannot log in, is no superuser, cannot
+/// bypass row-level security), `Some(false)` if someone changed it.
+pub fn owner_role_is_safe(name: &str) -> Option<bool> {
+    query(
+        "SELECT NOT (rolcanlogin OR rolsuper OR rolbypassrls) FROM pg_catalog.pg_roles WHERE rolname = $1",
+        &[name.into()],
+        first::<bool>,
+    )
+}
+
 /// Does a role of this name exist?
 pub fn role_exists(name: &str) -> bool {
     query(
@@ -161,16 +172,48 @@ pub fn role_exists(name: &str) -> bool {
     .unwrap_or(false)
 }
 
-/// Which of `names` already name a relation (table, view, index, sequence...)
-/// in their schema, as `schema.name`. `schemas[i]` goes with `names[i]`.
-pub fn existing_relations(schemas: Vec<String>, names: Vec<String>) -> Vec<String> {
+/// What `create_entity` must know about the database before it runs anything,
+/// read in one query.
+pub struct Preflight {
+    /// The tenant, if it exists.
+    pub tenant: Option<TenantRow>,
+    /// Whether the tenant already has an entity of this name.
+    pub entity_exists: bool,
+    /// Which of the relations the plan would create already exist, as
+    /// `schema.name`: relations (tables, views, indexes...) and types (every
+    /// table and view brings a row type of its own name) share these names.
+    pub taken: Vec<String>,
+    /// The owner role's state, as [`owner_role_is_safe`] gives it.
+    pub owner_safe: Option<bool>,
+}
+
+/// Reads the [`Preflight`] for entity `name` of tenant `slug`; `schemas[i]`
+/// goes with `names[i]`.
+pub fn preflight(slug: &str, name: &str, schemas: Vec<String>, names: Vec<String>, owner: &str) -> Preflight {
     query(
-        "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c \
-           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-           JOIN ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS w(s, r) ON n.nspname = w.s AND c.relname = w.r \
-         ORDER BY 1",
-        &[schemas.into(), names.into()],
-        texts,
+        "WITH w(s, r) AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]))), \
+              t AS (SELECT id FROM cot.tenants WHERE slug = $1) \
+         SELECT (SELECT id FROM t), \
+                EXISTS (SELECT FROM cot.entities e JOIN t ON e.tenant_id = t.id WHERE e.name = $2), \
+                ARRAY(SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c \
+                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN w ON n.nspname = w.s AND c.relname = w.r \
+                      UNION \
+                      SELECT n.nspname || '.' || y.typname FROM pg_catalog.pg_type y \
+                        JOIN pg_catalog.pg_namespace n ON n.oid = y.typnamespace JOIN w ON n.nspname = w.s AND y.typname = w.r \
+                      ORDER BY 1), \
+                (SELECT NOT (rolcanlogin OR rolsuper OR rolbypassrls) FROM pg_catalog.pg_roles WHERE rolname = $5)",
+        &[slug.into(), name.into(), schemas.into(), names.into(), owner.into()],
+        |t| {
+            let row = t.first();
+            let (id, exists, taken) = row.get_three::<PgUuid, bool, Vec<String>>()?;
+            let owner_safe = row.get::<bool>(4)?;
+            Ok(Preflight {
+                tenant: id.map(|id| TenantRow { id: from_pg_uuid(id), slug: slug.to_string() }),
+                entity_exists: exists.unwrap_or(false),
+                taken: taken.unwrap_or_default(),
+                owner_safe,
+            })
+        },
     )
 }
 

@@ -5,10 +5,11 @@ use crate::catalog::{self, Migration, TenantRow};
 use crate::environment::Server;
 use crate::errors::{error, raise, raise_violations};
 use crate::execute::Run;
+use crate::jsonb_text::JsonbText;
 use cot_engine::error::{CotError, ErrorKind, Violation};
-use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
+use cot_engine::names::{check_name, owner_role, shown, Ident, Keywords, NameKind, TenantNames};
 use cot_engine::plan::{self, Step};
-use cot_engine::validate::{validate, Validated};
+use cot_engine::validate::{validate, Validated, MAX_DEFINITION_BYTES};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
@@ -48,7 +49,28 @@ fn no_tenant(slug: &str) -> Violation {
 fn check_against_database(v: &Validated, steps: &[Step]) -> (Option<TenantRow>, Vec<Violation>) {
     let e = &v.entity;
     let mut out = Vec::new();
-    let Some(tenant) = catalog::tenant(e.tenant.as_str()) else {
+    let (schemas, names): (Vec<String>, Vec<String>) = steps
+        .iter()
+        .flat_map(Step::created_relations)
+        .map(|(s, n)| (s.to_string(), n.to_string()))
+        .unzip();
+    let found = catalog::preflight(
+        e.tenant.as_str(),
+        e.name.as_str(),
+        schemas,
+        names,
+        owner_role().as_str(),
+    );
+    if found.owner_safe != Some(true) {
+        let err = crate::tenants::owner_problem(found.owner_safe);
+        out.push(Violation::new(
+            err.kind,
+            "",
+            err.message,
+            err.hint.unwrap_or_default(),
+        ));
+    }
+    let Some(tenant) = found.tenant else {
         return (None, vec![no_tenant(e.tenant.as_str())]);
     };
     if !may_define(e.tenant.as_str()) {
@@ -61,7 +83,7 @@ fn check_against_database(v: &Validated, steps: &[Step]) -> (Option<TenantRow>, 
         ));
         return (Some(tenant), out);
     }
-    if catalog::entity(tenant.id, e.name.as_str()).is_some() {
+    if found.entity_exists {
         out.push(Violation::new(
             ErrorKind::DuplicateTable,
             "/name",
@@ -92,12 +114,7 @@ fn check_against_database(v: &Validated, steps: &[Step]) -> (Option<TenantRow>, 
             "ids are unique across all tenants; omit the id to have one generated",
         ));
     }
-    let (schemas, names): (Vec<String>, Vec<String>) = steps
-        .iter()
-        .flat_map(Step::created_relations)
-        .map(|(s, n)| (s.to_string(), n.to_string()))
-        .unzip();
-    for taken in catalog::existing_relations(schemas, names) {
+    for taken in found.taken {
         out.push(Violation::new(
             ErrorKind::DuplicateTable,
             "/name",
@@ -136,8 +153,15 @@ fn plan_for(v: &Validated) -> Vec<Step> {
 /// an empty array when `cot.create_entity` would accept it. Changes nothing.
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
-fn validate_entity(def: JsonB) -> JsonB {
-    let violations = match validate(&def.0, &Server) {
+fn validate_entity(def: JsonbText) -> JsonB {
+    let def = match def.parse("definition", MAX_DEFINITION_BYTES) {
+        Ok(d) => d,
+        Err(e) => {
+            let v = Violation::new(e.kind, "", e.message, e.hint.unwrap_or_default());
+            return JsonB(Value::Array(vec![v.to_json()]));
+        }
+    };
+    let violations = match validate(&def, &Server) {
         Err(v) => v,
         Ok(valid) => check_against_database(&valid, &plan_for(&valid)).1,
     };
@@ -150,15 +174,18 @@ fn validate_entity(def: JsonB) -> JsonB {
 /// normalized definition, with ids.
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
-fn create_entity(def: JsonB) -> JsonB {
+fn create_entity(def: JsonbText) -> JsonB {
+    let def = def
+        .parse("definition", MAX_DEFINITION_BYTES)
+        .unwrap_or_else(|e| raise(e));
     // The caller's right to define entities for the tenant is checked before the
     // definition is: someone without it learns nothing from validation errors.
-    if let Some(Value::String(slug)) = def.0.get("tenant") {
+    if let Some(Value::String(slug)) = def.get("tenant") {
         if !catalog::is_superuser() && catalog::tenant(slug).is_some() && !may_define(slug) {
             raise(denied(slug));
         }
     }
-    let valid = validate(&def.0, &Server).unwrap_or_else(|v| raise_violations("entity definition", &v));
+    let valid = validate(&def, &Server).unwrap_or_else(|v| raise_violations("entity definition", &v));
     let e = &valid.entity;
     // Checks from here on must see what concurrent definitions committed.
     catalog::lock_tenant(e.tenant.as_str());

@@ -10,6 +10,7 @@ mod entities;
 mod environment;
 mod errors;
 mod execute;
+mod jsonb_text;
 mod settings;
 mod tenants;
 mod uuid7;

@@ -4,7 +4,8 @@ use crate::catalog::{self, Migration};
 use crate::environment::Server;
 use crate::errors::{error, raise};
 use crate::execute::Run;
-use cot_engine::error::ErrorKind;
+use crate::jsonb_text::JsonbText;
+use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, owner_role, NameKind, TenantNames};
 use cot_engine::plan;
 use cot_engine::validate::Environment;
@@ -25,6 +26,36 @@ fn require_superuser(what: &str) {
     }
 }
 
+/// Checks the role that owns every generated object and returns whether it
+/// exists; raises if it exists but is unsafe (see [`owner_problem`]).
+fn owner_exists() -> bool {
+    match catalog::owner_role_is_safe(owner_role().as_str()) {
+        None => false,
+        Some(true) => true,
+        unsafe_owner => raise(owner_problem(unsafe_owner)),
+    }
+}
+
+/// What is wrong with the owner role, given its state: missing (`None`), or able
+/// to log in, a superuser or bypassing row-level security (`Some(false)`; a
+/// table owner with BYPASSRLS ignores the table's policies).
+pub fn owner_problem(state: Option<bool>) -> CotError {
+    let owner = owner_role();
+    if state.is_none() {
+        error(
+            ErrorKind::NotInPrerequisiteState,
+            format!("role \"{owner}\" does not exist"),
+            "it is created with the first tenant; recreate it: CREATE ROLE cot_owner NOLOGIN NOINHERIT",
+        )
+    } else {
+        error(
+            ErrorKind::NotInPrerequisiteState,
+            format!("role \"{owner}\" can log in, is a superuser or bypasses row-level security"),
+            "it owns every generated table and must not: ALTER ROLE cot_owner NOLOGIN NOSUPERUSER NOBYPASSRLS",
+        )
+    }
+}
+
 /// The tenant's names, or the name error raised.
 fn names_for(slug: &str) -> TenantNames {
     let slug = check_name(NameKind::Tenant, slug, "/tenant", Server.keywords())
@@ -37,10 +68,12 @@ fn names_for(slug: &str) -> TenantNames {
 /// object; its `name` key is the display name.
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
-fn create_tenant(slug: &str, settings: default!(JsonB, "'{}'")) -> JsonB {
+fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     require_superuser("create a tenant");
     let names = names_for(slug);
-    let settings = settings.0;
+    let settings = settings
+        .parse("tenant settings", MAX_SETTINGS_BYTES)
+        .unwrap_or_else(|e| raise(e));
     let Value::Object(obj) = &settings else {
         raise(error(
             ErrorKind::InvalidParameter,
@@ -48,13 +81,6 @@ fn create_tenant(slug: &str, settings: default!(JsonB, "'{}'")) -> JsonB {
             "e.g. '{\"name\": \"Acme Inc\"}'",
         ));
     };
-    if settings.to_string().len() > MAX_SETTINGS_BYTES {
-        raise(error(
-            ErrorKind::ProgramLimit,
-            "tenant settings are too large",
-            format!("keep settings under {MAX_SETTINGS_BYTES} bytes"),
-        ));
-    }
     let display = match obj.get("name") {
         None => slug.to_string(),
         Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 200 => s.clone(),
@@ -91,7 +117,7 @@ fn create_tenant(slug: &str, settings: default!(JsonB, "'{}'")) -> JsonB {
             ));
         }
     }
-    let create_owner = !catalog::role_exists(owner_role().as_str());
+    let create_owner = !owner_exists();
     let steps = plan::create_tenant(&names, &display, create_owner);
 
     let id = uuid::Uuid::now_v7();

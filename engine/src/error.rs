@@ -36,7 +36,11 @@ pub enum ErrorKind {
     DependentObjects,
     /// A definition larger than Cot accepts (`54000`).
     ProgramLimit,
-    /// A deliberate failure injected by the `cot.test_fail_after_step` setting (`55000`).
+    /// Something Cot relies on is not in the state it must be, such as an owner
+    /// role that can log in (`55000`).
+    NotInPrerequisiteState,
+    /// A deliberate failure injected by the `cot.test_fail_after_step` setting
+    /// (`55000` too: tests tell it apart by its message).
     Failpoint,
 }
 
@@ -57,7 +61,7 @@ impl ErrorKind {
             ErrorKind::InsufficientPrivilege => "42501",
             ErrorKind::DependentObjects => "2BP01",
             ErrorKind::ProgramLimit => "54000",
-            ErrorKind::Failpoint => "55000",
+            ErrorKind::NotInPrerequisiteState | ErrorKind::Failpoint => "55000",
         }
     }
 }
@@ -198,7 +202,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqlstates_are_five_characters_and_distinct() {
+    fn sqlstates_are_five_characters_and_distinct_but_for_the_failpoint() {
         let all = [
             ErrorKind::InvalidParameter,
             ErrorKind::InvalidName,
@@ -213,13 +217,14 @@ mod tests {
             ErrorKind::InsufficientPrivilege,
             ErrorKind::DependentObjects,
             ErrorKind::ProgramLimit,
-            ErrorKind::Failpoint,
+            ErrorKind::NotInPrerequisiteState,
         ];
         let mut codes: Vec<&str> = all.iter().map(|k| k.sqlstate()).collect();
         assert!(codes.iter().all(|c| c.len() == 5));
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), all.len());
+        assert_eq!(ErrorKind::Failpoint.sqlstate(), "55000");
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn format_float(f: f64) -> String {
 pub fn parse(value: &Value, ty: &Scalar) -> Result<Literal, String> {
     let want = |what: &str| {
         Err(format!(
-            "expected {what} for a {} field, found {}",
+            "{} fields take {what}, found {}",
             ty.name(),
             json_kind(value)
         ))

@@ -193,6 +193,14 @@ impl Checker<'_> {
                 fields.push(field);
             }
         }
+        if let Some(i) = fields.iter().position(|f| f.id == id) {
+            self.out.push(Violation::new(
+                ErrorKind::DuplicateObject,
+                format!("/fields/{i}/id"),
+                format!("field id {id} is the entity's own id"),
+                "entities and fields share one space of ids; omit ids to have them generated",
+            ));
+        }
         let indexes = self.indexes(&d.indexes, &fields);
         Some(Entity {
             id,
@@ -907,6 +915,15 @@ pub(crate) mod tests {
         );
         assert!(e.contains(&("/indexes/0/fields/1".into(), ErrorKind::InvalidParameter)));
         assert!(e.contains(&("/indexes/2".into(), ErrorKind::InvalidParameter)));
+    }
+
+    #[test]
+    fn an_entity_and_its_field_cannot_share_an_id() {
+        let id = "0190b000-0000-7000-8000-0000000000bb";
+        let e = errors(
+            json!({"tenant": "acme", "name": "t", "id": id, "fields": [{"name": "a", "type": "text", "id": id}]}),
+        );
+        assert_eq!(e, vec![("/fields/0/id".to_string(), ErrorKind::DuplicateObject)]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 -- ledger rows), every way it refuses, and cot.drop_tenant with and without
 -- force. Slugs here start with t10 so they never meet another file's.
 BEGIN;
-SELECT plan(102);
+SELECT plan(103);
 SET LOCAL client_min_messages = warning;
 
 -- The SQLSTATE a statement ends with, or 'ok'.
@@ -176,9 +176,10 @@ SELECT has_schema('t10acme', 'the tenant the plain role tried to drop is still t
 -- cot_owner is shared by the cluster: one made by someone else with LOGIN or
 -- BYPASSRLS would own every generated table and bypass its row security.
 ALTER ROLE cot_owner LOGIN BYPASSRLS;
-SELECT todo('gap: create_tenant uses an existing cot_owner without checking that it is NOLOGIN, NOSUPERUSER and NOBYPASSRLS', 1);
-SELECT isnt(pg_temp.sqlstate_of($$SELECT cot.create_tenant('t10owner')$$), 'ok',
-            'create_tenant refuses a cot_owner that can log in and bypass RLS');
+SELECT is(pg_temp.sqlstate_of($$SELECT cot.create_tenant('t10owner')$$), '55000',
+          'create_tenant refuses a cot_owner that can log in and bypass RLS: 55000');
+SELECT is(pg_temp.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t10acme", "name": "owned_by_login"}')$$), '55000',
+          'create_entity refuses such a cot_owner too: 55000');
 ALTER ROLE cot_owner NOLOGIN NOBYPASSRLS;
 
 -------------------------------------------------------------------------------
