@@ -98,6 +98,9 @@ log "cluster in $COT_CLUSTER_DIR (socket $PGHOST, port $PGPORT)"
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $TEST_DB"
 psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -c 'CREATE EXTENSION pgtap; CREATE EXTENSION cot;' ||
   die "CREATE EXTENSION failed"
+# Helpers every pgTAP file uses (cot_test.sqlstate_of, cot_test.error_of).
+psql -X -q -v ON_ERROR_STOP=1 -d "$TEST_DB" -f tests/sql/lib/helpers.sql >/dev/null ||
+  die "loading tests/sql/lib/helpers.sql failed"
 
 # --- the layers --------------------------------------------------------------
 declare -A result=()

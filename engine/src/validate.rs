@@ -1051,23 +1051,13 @@ mod fuzz {
                 Just("Bad".to_string()),
                 "[a-z]{1,3}"
             ],
-            prop::sample::select(vec![
-                "text",
-                "integer",
-                "bigint",
-                "decimal",
-                "float",
-                "boolean",
-                "date",
-                "timestamp",
-                "time",
-                "uuid",
-                "json",
-                "enum",
-                "email",
-                "url",
-                "array",
-            ]),
+            prop::sample::select(
+                crate::types::SCALAR_TYPE_NAMES
+                    .iter()
+                    .copied()
+                    .chain(["array"])
+                    .collect::<Vec<_>>(),
+            ),
             prop::collection::vec(
                 (
                     prop::sample::select(vec![

@@ -6,29 +6,7 @@ SELECT plan(103);
 SET LOCAL client_min_messages = warning;
 
 -- The SQLSTATE a statement ends with, or 'ok'.
-CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
-
 -- The whole error a statement raises: SQLSTATE, message, DETAIL, HINT.
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE q;
-    RETURN jsonb_build_object('sqlstate', 'ok');
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN jsonb_build_object('sqlstate', st, 'message', msg, 'detail', det, 'hint', hnt);
-END $$;
-
 -------------------------------------------------------------------------------
 -- create_tenant: what it makes
 -------------------------------------------------------------------------------
@@ -176,9 +154,9 @@ SELECT has_schema('t10acme', 'the tenant the plain role tried to drop is still t
 -- cot_owner is shared by the cluster: one made by someone else with LOGIN or
 -- BYPASSRLS would own every generated table and bypass its row security.
 ALTER ROLE cot_owner LOGIN BYPASSRLS;
-SELECT is(pg_temp.sqlstate_of($$SELECT cot.create_tenant('t10owner')$$), '55000',
+SELECT is(cot_test.sqlstate_of($$SELECT cot.create_tenant('t10owner')$$), '55000',
           'create_tenant refuses a cot_owner that can log in and bypass RLS: 55000');
-SELECT is(pg_temp.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t10acme", "name": "owned_by_login"}')$$), '55000',
+SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t10acme", "name": "owned_by_login"}')$$), '55000',
           'create_entity refuses such a cot_owner too: 55000');
 ALTER ROLE cot_owner NOLOGIN NOBYPASSRLS;
 
@@ -194,7 +172,7 @@ SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t10acme", "name": "custo
                 'entity customers created');
 SELECT lives_ok($$INSERT INTO t10acme.orders (title) VALUES ('first')$$, 'a row in orders');
 
-CREATE TEMP TABLE t10_err AS SELECT pg_temp.error_of($$SELECT cot.drop_tenant('t10acme')$$) AS e;
+CREATE TEMP TABLE t10_err AS SELECT cot_test.error_of($$SELECT cot.drop_tenant('t10acme')$$) AS e;
 SELECT is((SELECT e->>'sqlstate' FROM t10_err), '2BP01', 'drop_tenant with entities and no force: 2BP01');
 SELECT is((SELECT e->>'detail' FROM t10_err), 'entities: customers, orders', 'DETAIL names the entities');
 SELECT matches((SELECT e->>'hint' FROM t10_err), 'force', 'HINT mentions force');

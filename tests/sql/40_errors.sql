@@ -7,28 +7,6 @@ BEGIN;
 SELECT plan(277);
 SET LOCAL client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
-
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE q;
-    RETURN jsonb_build_object('sqlstate', 'ok');
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN jsonb_build_object('sqlstate', st, 'message', msg, 'detail', det, 'hint', hnt);
-END $$;
-
 SELECT lives_ok($$SELECT cot.create_tenant('t40')$$, 'tenant t40 created');
 SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t40", "name": "existing", "fields": [{"name": "a", "type": "text"}]}')$$,
                 'entity existing created');
@@ -199,13 +177,13 @@ SELECT results_eq(
     $$VALUES ('/fields/0/max_length', '22023'), ('/fields/1/min', '22023'), ('/fields/2/scale', '22023'),
              ('/fields/3/name', '42701'), ('/fields/4/default', '22023'), ('/indexes/0/fields/0', '42703')$$,
     'validate_entity lists every violation, in document order, each with its SQLSTATE');
-CREATE TEMP TABLE t40_many_err AS SELECT pg_temp.error_of(format('SELECT cot.create_entity(%L::jsonb)', def)) AS e FROM t40_many;
+CREATE TEMP TABLE t40_many_err AS SELECT cot_test.error_of(format('SELECT cot.create_entity(%L::jsonb)', def)) AS e FROM t40_many;
 SELECT is((SELECT e->>'sqlstate' FROM t40_many_err), '22023', 'create_entity raises the first violation''s SQLSTATE');
 SELECT matches((SELECT e->>'message' FROM t40_many_err), '6 problems', 'the message counts the problems');
 SELECT is((SELECT array_agg(split_part(l, ':', 1)) FROM t40_many_err, regexp_split_to_table(e->>'detail', E'\n') AS l),
           ARRAY['/fields/0/max_length', '/fields/1/min', '/fields/2/scale', '/fields/3/name', '/fields/4/default', '/indexes/0/fields/0'],
           'DETAIL lists every pointer, one per line');
-SELECT is((SELECT e->>'sqlstate' FROM (SELECT pg_temp.error_of($$SELECT cot.create_entity('{"tenant": "T40", "name": "Bad", "fields": [{"name": "select", "type": "text"}]}')$$) AS e) s),
+SELECT is((SELECT e->>'sqlstate' FROM (SELECT cot_test.error_of($$SELECT cot.create_entity('{"tenant": "T40", "name": "Bad", "fields": [{"name": "select", "type": "text"}]}')$$) AS e) s),
           '42939', 'several name problems: the first in document order (/fields/0/name, reserved) decides the SQLSTATE');
 SELECT is(cot.validate_entity('{"tenant": "T40", "name": "Bad", "fields": [{"name": "select", "type": "text"}]}'::jsonb) #>> '{2,pointer}',
           '/tenant', '... and validate_entity reports all three names');
@@ -243,7 +221,7 @@ SELECT is(cot.validate_entity('{"tenant": "t40", "name": "existing"}'),
 CREATE TEMP TABLE t40_big AS
 SELECT jsonb_build_object('tenant', 't40', 'name', 'big', 'description', repeat('x', 10 * 1024 * 1024)) AS def;
 CREATE TEMP TABLE t40_timing (started timestamptz, code text, finished timestamptz);
-INSERT INTO t40_timing SELECT clock_timestamp(), pg_temp.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)', def)), clock_timestamp() FROM t40_big;
+INSERT INTO t40_timing SELECT clock_timestamp(), cot_test.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)', def)), clock_timestamp() FROM t40_big;
 SELECT is((SELECT code FROM t40_timing), '54000', 'a 10 MB definition: 54000');
 SELECT cmp_ok((SELECT finished - started FROM t40_timing), '<', interval '5 seconds', '... refused in under 5 s');
 SELECT is((SELECT cot.validate_entity(def) #>> '{0,sqlstate}' FROM t40_big), '54000', 'validate_entity reports 54000 too');
@@ -291,10 +269,10 @@ DECLARE
     r record;
 BEGIN
     FOR r IN SELECT n, name FROM t40_hostile ORDER BY n LOOP
-        INSERT INTO t40_outcome VALUES ('entity', r.name, pg_temp.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)',
+        INSERT INTO t40_outcome VALUES ('entity', r.name, cot_test.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)',
             jsonb_build_object('tenant', 't40', 'name', r.name,
                                'fields', jsonb_build_array(jsonb_build_object('name', 'f', 'type', 'text', 'unique', true))))));
-        INSERT INTO t40_outcome VALUES ('field', r.name, pg_temp.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)',
+        INSERT INTO t40_outcome VALUES ('field', r.name, cot_test.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)',
             jsonb_build_object('tenant', 't40', 'name', 'hf_' || r.n,
                                'fields', jsonb_build_array(jsonb_build_object('name', r.name, 'type', 'text', 'unique', true, 'max_length', 3),
                                                            jsonb_build_object('name', 'other', 'type', 'integer', 'index', true)),
@@ -302,14 +280,14 @@ BEGIN
         INSERT INTO t40_outcome VALUES ('validate', r.name, coalesce(cot.validate_entity(
             jsonb_build_object('tenant', 't40', 'name', r.name, 'fields', jsonb_build_array(jsonb_build_object('name', r.name, 'type', 'text'))))
             #>> '{0,sqlstate}', 'ok'));
-        INSERT INTO t40_outcome VALUES ('def tenant', r.name, pg_temp.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)',
+        INSERT INTO t40_outcome VALUES ('def tenant', r.name, cot_test.sqlstate_of(format('SELECT cot.create_entity(%L::jsonb)',
             jsonb_build_object('tenant', r.name, 'name', 'x'))));
-        INSERT INTO t40_outcome VALUES ('create_tenant', r.name, pg_temp.sqlstate_of(format('SELECT cot.create_tenant(%L)', r.name)));
-        INSERT INTO t40_outcome VALUES ('drop_tenant', r.name, pg_temp.sqlstate_of(format('SELECT cot.drop_tenant(%L)', 't40_' || r.name)));
-        INSERT INTO t40_outcome VALUES ('entity()', r.name, pg_temp.sqlstate_of(format('SELECT cot.entity(%L, %L)', 't40', r.name || '_nope')));
-        INSERT INTO t40_outcome VALUES ('entity() tenant', r.name, pg_temp.sqlstate_of(format('SELECT cot.entity(%L, %L)', r.name || '_nope', 'x')));
-        INSERT INTO t40_outcome VALUES ('drop_entity', r.name, pg_temp.sqlstate_of(format('SELECT cot.drop_entity(%L, %L)', 't40', r.name || '_nope')));
-        INSERT INTO t40_outcome VALUES ('entities()', r.name, pg_temp.sqlstate_of(format('SELECT * FROM cot.entities(%L)', r.name || '_nope')));
+        INSERT INTO t40_outcome VALUES ('create_tenant', r.name, cot_test.sqlstate_of(format('SELECT cot.create_tenant(%L)', r.name)));
+        INSERT INTO t40_outcome VALUES ('drop_tenant', r.name, cot_test.sqlstate_of(format('SELECT cot.drop_tenant(%L)', 't40_' || r.name)));
+        INSERT INTO t40_outcome VALUES ('entity()', r.name, cot_test.sqlstate_of(format('SELECT cot.entity(%L, %L)', 't40', r.name || '_nope')));
+        INSERT INTO t40_outcome VALUES ('entity() tenant', r.name, cot_test.sqlstate_of(format('SELECT cot.entity(%L, %L)', r.name || '_nope', 'x')));
+        INSERT INTO t40_outcome VALUES ('drop_entity', r.name, cot_test.sqlstate_of(format('SELECT cot.drop_entity(%L, %L)', 't40', r.name || '_nope')));
+        INSERT INTO t40_outcome VALUES ('entities()', r.name, cot_test.sqlstate_of(format('SELECT * FROM cot.entities(%L)', r.name || '_nope')));
     END LOOP;
 END $$;
 
@@ -373,7 +351,7 @@ SELECT throws_ok($$SELECT cot.create_entity('{"tenant": "t40", "name": "x", "fie
                  '22P05', NULL, 'a NUL in a field name: 22P05 at the jsonb cast');
 
 -- Numbers and nesting jsonb holds but Cot's JSON reader does not.
-SELECT matches(pg_temp.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t40", "name": "huge", "fields": [{"name": "a", "type": "decimal", "min": 1e400}]}')$$),
+SELECT matches(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t40", "name": "huge", "fields": [{"name": "a", "type": "decimal", "min": 1e400}]}')$$),
                '^22023$', 'a number beyond double precision (1e400) in a definition: 22023, not XX000');
 SELECT is(cot.validate_entity(('{"tenant": "t40", "name": "deep", "colour": ' || repeat('[', 200) || repeat(']', 200) || '}')::jsonb)->0->>'sqlstate',
           '54000', 'a definition nested 200 levels deep: validate_entity reports 54000, not XX000');

@@ -5,15 +5,6 @@ BEGIN;
 SELECT plan(95);
 SET LOCAL client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END $$;
-
 -------------------------------------------------------------------------------
 -- Dump configuration and the shape of the meta tables
 -------------------------------------------------------------------------------
@@ -133,7 +124,7 @@ SELECT throws_ok($$SELECT cot.create_entity('{"tenant": "t60other", "name": "aut
 SELECT throws_ok(format('SELECT cot.create_entity(%L::jsonb)', (SELECT def || '{"name": "books_copy"}' FROM t60_made)),
                  '42710', NULL, 'a returned definition sent back under a new name, ids and all: 42710');
 SELECT is((SELECT count(*)::int FROM cot.entities WHERE name = 'again'), 0, 'no entity again was recorded');
-SELECT is(pg_temp.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60", "name": "same_id", "id": "0190b000-0000-7000-8000-0000000000bb",
+SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60", "name": "same_id", "id": "0190b000-0000-7000-8000-0000000000bb",
                                   "fields": [{"name": "a", "type": "text", "id": "0190b000-0000-7000-8000-0000000000bb"}]}')$$),
           '42710', 'an entity and its field with the same id in one definition: 42710 (ids are one namespace)');
 
@@ -216,9 +207,9 @@ CREATE ROLE t60_admin_member NOLOGIN;
 GRANT cot_t60_admin TO t60_admin_member;
 SET ROLE t60_admin_member;
 SELECT todo('gap: create_entity says members of cot_<slug>_admin may define entities, but they cannot call it (no EXECUTE, no USAGE on schema cot, no rights on the meta tables, no CREATE in the tenant schemas)', 1);
-SELECT is(pg_temp.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60", "name": "by_admin", "fields": [{"name": "a", "type": "text"}]}')$$),
+SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60", "name": "by_admin", "fields": [{"name": "a", "type": "text"}]}')$$),
           'ok', 'a member of cot_t60_admin can create an entity of tenant t60');
-SELECT is(pg_temp.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60other", "name": "by_admin"}')$$),
+SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60other", "name": "by_admin"}')$$),
           '42501', 'a member of cot_t60_admin cannot create an entity of another tenant: 42501');
 RESET ROLE;
 
