@@ -23,6 +23,8 @@ names=()
 results=()
 times=()
 failed=0
+TRANSCRIPT=$(mktemp /tmp/cot-test-transcript.XXXXXX)
+trap 'rm -f "$TRANSCRIPT"' EXIT
 
 # step NAME CMD...: run CMD, remember how it went and how long it took.
 step() {
@@ -31,8 +33,9 @@ step() {
   log "$name"
   start=$SECONDS
   set +e
-  "$@"
-  rc=$?
+  # Everything a step prints also goes to the transcript the closing count reads.
+  "$@" 2>&1 | tee -a "$TRANSCRIPT"
+  rc=${PIPESTATUS[0]}
   set -e
   names+=("$name")
   times+=($((SECONDS - start)))
@@ -71,4 +74,15 @@ step "cargo test -p cot-engine" cargo test -p cot-engine || true
 step "pg_test/run.sh (pgTAP + client sessions)" bash pg_test/run.sh || true
 
 summary
+
+# One closing line that counts the tests every runner reported: the engine's
+# cargo tests, the pgTAP assertions and the Node client tests.
+awk '
+  /^test result: / { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i - 1); if ($i == "failed;") f += $(i - 1) } }
+  /^Files=[0-9]+, Tests=[0-9]+/ { split($2, a, "="); sub(",", "", a[2]); tap += a[2] }
+  /^Failed [0-9]+\/[0-9]+ subtests/ { split($2, a, "/"); tapf += a[1] }
+  /^[^ ]+ pass [0-9]+$/ { p += $3 }
+  /^[^ ]+ fail [0-9]+$/ { f += $3 }
+  END { printf "tests: %d passed, %d failed\n", p + tap - tapf, f + tapf }
+' "$TRANSCRIPT"
 exit "$failed"
