@@ -44,17 +44,23 @@ CREATE TABLE cot.fields (
 COMMENT ON TABLE cot.fields IS 'One row per user field (system columns id, created_at, updated_at are implied); options is the normalized field';
 
 CREATE TABLE cot.relationships (
-    id                uuid PRIMARY KEY,
+    id                uuid PRIMARY KEY REFERENCES cot.fields (id) ON DELETE CASCADE,
     tenant_id         uuid NOT NULL REFERENCES cot.tenants (id) ON DELETE CASCADE,
     kind              text NOT NULL CHECK (kind IN ('many_to_one', 'one_to_one', 'one_to_many', 'many_to_many')),
     source_entity_id  uuid NOT NULL REFERENCES cot.entities (id) ON DELETE CASCADE,
-    source_field_id   uuid REFERENCES cot.fields (id) ON DELETE CASCADE,
     target_entity_id  uuid NOT NULL REFERENCES cot.entities (id) ON DELETE CASCADE,
-    on_delete         text NOT NULL DEFAULT 'restrict' CHECK (on_delete IN ('restrict', 'cascade', 'set_null')),
+    on_delete         text CHECK (on_delete IN ('restrict', 'cascade', 'set_null')),
+    fk_column         text,
+    inverse_field_id  uuid REFERENCES cot.fields (id) ON DELETE CASCADE,
     junction_table    text,
-    created_at        timestamptz NOT NULL DEFAULT now()
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    CHECK ((kind IN ('many_to_one', 'one_to_one')) = (fk_column IS NOT NULL AND on_delete IS NOT NULL)),
+    CHECK ((kind = 'one_to_many') = (inverse_field_id IS NOT NULL)),
+    CHECK ((kind = 'many_to_many') = (junction_table IS NOT NULL))
 );
-COMMENT ON TABLE cot.relationships IS 'Relations between entities of one tenant';
+CREATE INDEX relationships_target_idx ON cot.relationships (target_entity_id);
+CREATE INDEX relationships_source_idx ON cot.relationships (source_entity_id);
+COMMENT ON TABLE cot.relationships IS 'One row per relation field (its id is the field''s): kind, source and target entities, and the foreign-key column, inverse field or junction table';
 
 -- Definitions and the ledger's SQL are a few kB per change: lz4 compresses them
 -- several times faster than the default pglz.
@@ -67,7 +73,7 @@ CREATE TABLE cot.migrations (
     tenant             text NOT NULL,
     entity_id          uuid,
     entity             text,
-    operation          text NOT NULL CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'drop_entity')),
+    operation          text NOT NULL CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'drop_entity', 'drop_relation')),
     plan               jsonb COMPRESSION lz4 NOT NULL,
     sql                text[] COMPRESSION lz4 NOT NULL,
     definition_before  jsonb COMPRESSION lz4,

@@ -7,6 +7,7 @@ REVOKE ALL ON FUNCTION cot.drop_tenant(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.tenants() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.validate_entity(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_entity(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cot.drop_entity(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.create_entities(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.drop_entity(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.entity(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.entities(text) FROM PUBLIC;

@@ -218,6 +218,7 @@ pub fn preflight(slug: &str, name: &str, schemas: Vec<String>, names: Vec<String
 }
 
 /// A tenant's meta row.
+#[derive(Clone)]
 pub struct TenantRow {
     /// Stable id.
     pub id: uuid::Uuid,
@@ -332,6 +333,123 @@ pub fn insert_entity(tenant_id: uuid::Uuid, definition: &Value) {
          SELECT (f->>'id')::uuid, e.id, f->>'name', f->>'type', f, p::integer \
          FROM e, d, pg_catalog.jsonb_array_elements(d->'fields') WITH ORDINALITY AS a(f, p)",
         &[pg_uuid(tenant_id).into(), JsonB(definition.clone()).into()],
+        |_| Ok(()),
+    )
+}
+
+/// The relation fields of the tenant's entities named `names`, for checking
+/// the relations of new entities that point at them.
+pub fn known_entities(tenant_id: uuid::Uuid, names: Vec<String>) -> Vec<cot_engine::relations::KnownEntity> {
+    query(
+        "SELECT e.name, f.name, f.options->>'kind', f.options->>'target' FROM cot.entities e \
+           LEFT JOIN cot.fields f ON f.entity_id = e.id AND f.type = 'relation' \
+         WHERE e.tenant_id = $1 AND e.name = ANY ($2) ORDER BY e.name, f.position",
+        &[pg_uuid(tenant_id).into(), names.into()],
+        |t| {
+            let mut out: Vec<cot_engine::relations::KnownEntity> = Vec::new();
+            for row in t {
+                let entity: String = row.get(1)?.unwrap_or_default();
+                if out.last().map(|k| &k.name) != Some(&entity) {
+                    out.push(cot_engine::relations::KnownEntity {
+                        name: entity,
+                        relations: Vec::new(),
+                    });
+                }
+                let (Some(name), Some(kind), Some(target)) = (
+                    row.get::<String>(2)?,
+                    row.get::<String>(3)?,
+                    row.get::<String>(4)?,
+                ) else {
+                    continue;
+                };
+                if let Some(kind) = cot_engine::relations::kind_from_name(&kind) {
+                    let known = out.last_mut().expect("pushed above");
+                    known
+                        .relations
+                        .push(cot_engine::relations::KnownRelation { name, kind, target });
+                }
+            }
+            Ok(out)
+        },
+    )
+}
+
+/// Records the relations of newly created entities, one row per relation
+/// field, with the target's id resolved by name within the tenant.
+pub fn insert_relationships(tenant_id: uuid::Uuid, entity_ids: Vec<PgUuid>) {
+    query(
+        "INSERT INTO cot.relationships (id, tenant_id, kind, source_entity_id, target_entity_id, on_delete, \
+           fk_column, inverse_field_id, junction_table) \
+         SELECT (f.options->>'id')::uuid, $1, f.options->>'kind', e.id, t.id, f.options->>'on_delete', \
+                f.options->>'column', inv.id, f.options->>'junction' \
+           FROM cot.entities e \
+           JOIN cot.fields f ON f.entity_id = e.id AND f.type = 'relation' \
+           JOIN cot.entities t ON t.tenant_id = $1 AND t.name = f.options->>'target' \
+           LEFT JOIN cot.fields inv ON inv.entity_id = t.id AND inv.name = f.options->>'inverse' \
+          WHERE e.id = ANY ($2)",
+        &[pg_uuid(tenant_id).into(), entity_ids.into()],
+        |_| Ok(()),
+    )
+}
+
+/// A relation of another entity that points at an entity.
+pub struct Incoming {
+    /// The entity holding the relation field.
+    pub source_id: uuid::Uuid,
+    /// Its name.
+    pub source: String,
+    /// The relation field's name.
+    pub field: String,
+    /// Its kind.
+    pub kind: String,
+}
+
+/// The relations of other entities that point at `entity_id`.
+pub fn incoming(entity_id: uuid::Uuid) -> Vec<Incoming> {
+    query(
+        "SELECT s.id, s.name, f.name, r.kind FROM cot.relationships r \
+           JOIN cot.entities s ON s.id = r.source_entity_id JOIN cot.fields f ON f.id = r.id \
+         WHERE r.target_entity_id = $1 AND r.source_entity_id <> $1 ORDER BY s.name, f.position",
+        &[pg_uuid(entity_id).into()],
+        |t| {
+            t.map(|row| {
+                Ok(Incoming {
+                    source_id: from_pg_uuid(row.get::<PgUuid>(1)?.expect("NOT NULL")),
+                    source: row.get(2)?.unwrap_or_default(),
+                    field: row.get(3)?.unwrap_or_default(),
+                    kind: row.get(4)?.unwrap_or_default(),
+                })
+            })
+            .collect()
+        },
+    )
+}
+
+/// What `cot.entity()` shows of the relations pointing at an entity: one
+/// object per relation field of another entity.
+pub fn referenced_by(entity_id: uuid::Uuid) -> Value {
+    query(
+        "SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object( \
+             'entity', s.name, 'field', f.name, 'kind', r.kind, 'on_delete', r.on_delete, \
+             'column', r.fk_column, 'junction', r.junction_table, 'inverse', inv.name)) ORDER BY s.name, f.position), '[]') \
+           FROM cot.relationships r JOIN cot.entities s ON s.id = r.source_entity_id \
+           JOIN cot.fields f ON f.id = r.id LEFT JOIN cot.fields inv ON inv.id = r.inverse_field_id \
+          WHERE r.target_entity_id = $1 AND r.source_entity_id <> $1",
+        &[pg_uuid(entity_id).into()],
+        first::<JsonB>,
+    )
+    .map_or(Value::Array(Vec::new()), |j| j.0)
+}
+
+/// Stores a changed definition (version + 1) and removes the meta rows of
+/// fields it no longer has (their relationships go with them).
+pub fn update_entity(id: uuid::Uuid, definition: &Value) {
+    query(
+        "WITH u AS (UPDATE cot.entities SET definition = $2, version = ($2->>'version')::integer, updated_at = now() \
+                    WHERE id = $1 RETURNING id) \
+         DELETE FROM cot.fields f USING u WHERE f.entity_id = u.id \
+           AND f.id NOT IN (SELECT (x->>'id')::uuid FROM pg_catalog.jsonb_array_elements($2->'fields') AS x)",
+        &[pg_uuid(id).into(), JsonB(definition.clone()).into()],
         |_| Ok(()),
     )
 }

@@ -1,15 +1,18 @@
-//! `cot.definition_schema`, `cot.validate_entity`, `cot.create_entity`,
-//! `cot.drop_entity`, `cot.entity`, `cot.entities`.
+//! `cot.definition_schema`, `cot.entity`, `cot.entities` and `cot.drop_entity`.
+//! (Defining entities is in `define.rs`.)
 
 use crate::catalog::{self, Migration, TenantRow};
+use crate::define::{denied, may_define};
 use crate::environment::Server;
-use crate::errors::{error, raise, raise_violations};
+use crate::errors::{error, raise};
 use crate::execute::Run;
 use crate::jsonb_text::JsonbText;
-use cot_engine::error::{CotError, ErrorKind, Violation};
-use cot_engine::names::{check_name, owner_role, shown, Ident, Keywords, NameKind, TenantNames};
-use cot_engine::plan::{self, Step};
-use cot_engine::validate::{validate, Validated, MAX_DEFINITION_BYTES};
+use cot_engine::error::{CotError, ErrorKind};
+use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
+use cot_engine::plan::{self, Labels, RelKind, Step};
+use cot_engine::relations;
+use cot_engine::types::RelationKind;
+use cot_engine::validate::validate;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
@@ -20,200 +23,10 @@ fn definition_schema() -> JsonB {
     JsonB(cot_engine::schema::definition_schema().clone())
 }
 
-/// May the current user define entities for this tenant? Superusers may, and
-/// members of the tenant's admin role.
-fn may_define(tenant: &str) -> bool {
-    catalog::is_superuser() || catalog::is_member_of(&format!("cot_{tenant}_admin"))
-}
-
-fn denied(tenant: &str) -> CotError {
-    error(
-        ErrorKind::InsufficientPrivilege,
-        format!("permission denied to define entities of tenant \"{tenant}\""),
-        format!("entities are defined and dropped by a superuser or a member of cot_{tenant}_admin"),
-    )
-}
-
-fn no_tenant(slug: &str) -> Violation {
-    Violation::new(
-        ErrorKind::UndefinedObject,
-        "/tenant",
-        format!("tenant {} does not exist", shown(slug)),
-        "create it first with cot.create_tenant(slug)",
-    )
-}
-
-/// Checks against the database that the engine cannot make: the tenant exists,
-/// the caller may define entities for it, and neither the entity, its ids nor
-/// the names of the relations it would create are taken.
-fn check_against_database(v: &Validated, steps: &[Step]) -> (Option<TenantRow>, Vec<Violation>) {
-    let e = &v.entity;
-    let mut out = Vec::new();
-    let (schemas, names): (Vec<String>, Vec<String>) = steps
-        .iter()
-        .flat_map(Step::created_relations)
-        .map(|(s, n)| (s.to_string(), n.to_string()))
-        .unzip();
-    let found = catalog::preflight(
-        e.tenant.as_str(),
-        e.name.as_str(),
-        schemas,
-        names,
-        owner_role().as_str(),
-    );
-    if found.owner_safe != Some(true) {
-        let err = crate::tenants::owner_problem(found.owner_safe);
-        out.push(Violation::new(
-            err.kind,
-            "",
-            err.message,
-            err.hint.unwrap_or_default(),
-        ));
-    }
-    let Some(tenant) = found.tenant else {
-        return (None, vec![no_tenant(e.tenant.as_str())]);
-    };
-    if !may_define(e.tenant.as_str()) {
-        let err = denied(e.tenant.as_str());
-        out.push(Violation::new(
-            err.kind,
-            "/tenant",
-            err.message,
-            err.hint.unwrap_or_default(),
-        ));
-        return (Some(tenant), out);
-    }
-    if found.entity_exists {
-        out.push(Violation::new(
-            ErrorKind::DuplicateTable,
-            "/name",
-            format!("entity \"{}\" already exists in tenant \"{}\"", e.name, e.tenant),
-            "choose another name, or change the existing entity",
-        ));
-        return (Some(tenant), out);
-    }
-    // Generated ids are fresh v7 uuids; only ids the caller chose can be taken.
-    let mut ids = vec![catalog::pg_uuid(e.id)];
-    ids.extend(e.fields.iter().map(|f| catalog::pg_uuid(f.id)));
-    let taken = if v.ids_given {
-        catalog::ids_in_use(ids)
-    } else {
-        Vec::new()
-    };
-    for id in taken {
-        let pointer = if id == e.id.to_string() {
-            "/id".to_string()
-        } else {
-            let i = e.fields.iter().position(|f| f.id.to_string() == id).unwrap_or(0);
-            format!("/fields/{i}/id")
-        };
-        out.push(Violation::new(
-            ErrorKind::DuplicateObject,
-            pointer,
-            format!("id {id} is already used"),
-            "ids are unique across all tenants; omit the id to have one generated",
-        ));
-    }
-    for taken in found.taken {
-        out.push(Violation::new(
-            ErrorKind::DuplicateTable,
-            "/name",
-            format!("relation \"{taken}\" already exists"),
-            "an object Cot would create has this name already; choose another entity or field name",
-        ));
-    }
-    (Some(tenant), out)
-}
-
 /// A name read back from the meta-tables, where only validated names are written.
 fn stored_ident(kind: NameKind, name: &str) -> Ident {
     check_name(kind, name, "", &Keywords::default())
         .unwrap_or_else(|v| raise(CotError::from_violations("stored name", &[v])))
-}
-
-fn labels(normalized: &Value) -> (String, Vec<String>) {
-    let label = normalized["label"].as_str().unwrap_or_default().to_string();
-    let fields = normalized["fields"]
-        .as_array()
-        .map(|fs| {
-            fs.iter()
-                .map(|f| f["label"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    (label, fields)
-}
-
-fn plan_for(v: &Validated) -> Vec<Step> {
-    let (label, field_labels) = labels(&v.normalized);
-    plan::create_entity(&v.entity, &label, &field_labels)
-}
-
-/// Every problem with a definition, each `{pointer, sqlstate, message, hint}`;
-/// an empty array when `cot.create_entity` would accept it. Changes nothing.
-#[pg_extern]
-#[search_path(pg_catalog, pg_temp)]
-fn validate_entity(def: JsonbText) -> JsonB {
-    let def = match def.parse("definition", MAX_DEFINITION_BYTES) {
-        Ok(d) => d,
-        Err(e) => {
-            let v = Violation::new(e.kind, "", e.message, e.hint.unwrap_or_default());
-            return JsonB(Value::Array(vec![v.to_json()]));
-        }
-    };
-    let violations = match validate(&def, &Server) {
-        Err(v) => v,
-        Ok(valid) => check_against_database(&valid, &plan_for(&valid)).1,
-    };
-    JsonB(Value::Array(violations.iter().map(Violation::to_json).collect()))
-}
-
-/// Creates an entity: validates the definition, then in this transaction creates
-/// its table, constraints, indexes, trigger and API view, records it in the
-/// meta-tables and the ledger, and tells PostgREST to reload. Returns the
-/// normalized definition, with ids.
-#[pg_extern]
-#[search_path(pg_catalog, pg_temp)]
-fn create_entity(def: JsonbText) -> JsonB {
-    let def = def
-        .parse("definition", MAX_DEFINITION_BYTES)
-        .unwrap_or_else(|e| raise(e));
-    // The caller's right to define entities for the tenant is checked before the
-    // definition is: someone without it learns nothing from validation errors.
-    if let Some(Value::String(slug)) = def.get("tenant") {
-        if !catalog::is_superuser() && catalog::tenant(slug).is_some() && !may_define(slug) {
-            raise(denied(slug));
-        }
-    }
-    let valid = validate(&def, &Server).unwrap_or_else(|v| raise_violations("entity definition", &v));
-    let e = &valid.entity;
-    // Checks from here on must see what concurrent definitions committed.
-    catalog::lock_tenant(e.tenant.as_str());
-    let steps = plan_for(&valid);
-    let (tenant, problems) = check_against_database(&valid, &steps);
-    if !problems.is_empty() {
-        raise_violations("entity definition", &problems);
-    }
-    let tenant = tenant.expect("no problems means the tenant exists");
-
-    let mut stored = valid.normalized.clone();
-    stored["version"] = Value::from(1);
-    let mut run = Run::new();
-    run.ddl(&steps);
-    run.meta(|| catalog::insert_entity(tenant.id, &stored));
-    let (plan, sql) = run.into_record();
-    catalog::record_migration(Migration {
-        tenant_id: tenant.id,
-        tenant: &tenant.slug,
-        entity_id: Some(e.id),
-        entity: Some(e.name.as_str()),
-        operation: "create_entity",
-        plan,
-        sql,
-        before: None,
-        after: Some(stored.clone()),
-    });
-    JsonB(stored)
 }
 
 fn find(tenant: &str, name: &str) -> (TenantRow, catalog::EntityRow) {
@@ -234,11 +47,50 @@ fn find(tenant: &str, name: &str) -> (TenantRow, catalog::EntityRow) {
     (t, e)
 }
 
-/// Drops an entity: its view, its table with every row, and its meta rows.
-/// Objects outside Cot that depend on the table (a user's view) stop it with 2BP01.
+/// Options of `cot.drop_entity`.
+struct DropOptions {
+    /// Also remove the relations of other entities that point at this one.
+    drop_relations: bool,
+}
+
+fn drop_options(options: Value) -> DropOptions {
+    let Value::Object(map) = options else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "drop options must be a JSON object",
+            "e.g. '{\"drop_relations\": true}'",
+        ));
+    };
+    let mut out = DropOptions {
+        drop_relations: false,
+    };
+    for (key, value) in map {
+        match (key.as_str(), value) {
+            ("drop_relations", Value::Bool(b)) => out.drop_relations = b,
+            (key, _) => raise(error(
+                ErrorKind::InvalidParameter,
+                format!("unknown or mistyped drop option {}", shown(key)),
+                "the options are: drop_relations (boolean)",
+            )),
+        }
+    }
+    out
+}
+
+/// Drops an entity: its junction tables, its view, its table with every row,
+/// and its meta rows. While other entities have relations pointing at it, this
+/// is refused with 2BP01 naming them, unless `options` says
+/// `{"drop_relations": true}`: then those relation fields go too (their
+/// columns and junction tables with their data). Objects outside Cot that
+/// depend on the table (a user's view) stop it with Postgres's own 2BP01.
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
-fn drop_entity(tenant: &str, name: &str) {
+fn drop_entity(tenant: &str, name: &str, options: default!(JsonbText, "'{}'")) {
+    let options = drop_options(
+        options
+            .parse("drop options", 64 * 1024)
+            .unwrap_or_else(|e| raise(e)),
+    );
     if !catalog::is_superuser() && catalog::tenant(tenant).is_some() && !may_define(tenant) {
         raise(denied(tenant));
     }
@@ -247,28 +99,151 @@ fn drop_entity(tenant: &str, name: &str) {
     // Both names were validated when they were stored.
     let names = TenantNames::new(&stored_ident(NameKind::Tenant, &t.slug));
     let entity_name = stored_ident(NameKind::Entity, name);
+
+    let incoming = catalog::incoming(e.id);
+    if !incoming.is_empty() && !options.drop_relations {
+        let list: Vec<String> = incoming
+            .iter()
+            .map(|r| format!("{}.{} ({})", r.source, r.field, r.kind))
+            .collect();
+        let mut sources: Vec<&str> = incoming.iter().map(|r| r.source.as_str()).collect();
+        sources.dedup();
+        raise(
+            CotError::new(
+                ErrorKind::DependentObjects,
+                format!("entity \"{name}\" is referenced by {}", sources.join(", ")),
+            )
+            .detail(format!("relations pointing at it: {}", list.join(", ")))
+            .hint(format!(
+                "drop those relations first, or call cot.drop_entity('{}', '{name}', '{{\"drop_relations\": true}}')",
+                t.slug
+            )),
+        );
+    }
+
     let mut run = Run::new();
-    run.ddl(&plan::drop_entity(&names, &entity_name));
+    // Other entities lose their relation fields first, in name order.
+    let mut sources: Vec<(uuid::Uuid, String)> =
+        incoming.iter().map(|r| (r.source_id, r.source.clone())).collect();
+    sources.sort_by(|a, b| a.1.cmp(&b.1));
+    sources.dedup();
+    for (source_id, source) in sources {
+        let fields: Vec<&str> = incoming
+            .iter()
+            .filter(|r| r.source_id == source_id)
+            .map(|r| r.field.as_str())
+            .collect();
+        drop_relation_fields(&mut run, &t, &names, &source, &fields);
+    }
+
+    let own = own_definition(&e.definition);
+    let mut steps: Vec<Step> = Vec::new();
+    steps.extend(relations::drop_junctions(&names, &own));
+    steps.extend(plan::drop_entity(&names, &entity_name));
+    let (plan, sql) = run.ddl(&steps);
     run.meta(|| catalog::delete_entity(e.id));
-    let (plan, sql) = run.into_record();
     catalog::record_migration(Migration {
         tenant_id: t.id,
         tenant: &t.slug,
         entity_id: Some(e.id),
         entity: Some(name),
         operation: "drop_entity",
-        plan,
+        plan: Value::Array(plan),
         sql,
         before: Some(e.definition),
         after: None,
     });
 }
 
-/// The normalized definition of one entity, with its ids and version.
+/// The junction tables an entity's own many-to-many fields made.
+fn own_definition(definition: &Value) -> Vec<Ident> {
+    definition["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["junction"].as_str())
+        .map(|j| stored_ident(NameKind::Entity, j))
+        .collect()
+}
+
+/// Removes relation fields from entity `source`: a many-to-one or one-to-one
+/// loses its column (the view is made again without it), a many-to-many its
+/// junction table, a one-to-many only its meta row. Records the change.
+fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, source: &str, fields: &[&str]) {
+    let (_, row) = find(&t.slug, source);
+    let before = row.definition.clone();
+    let mut after = before.clone();
+    let mut removed = Vec::new();
+    if let Some(list) = after["fields"].as_array_mut() {
+        list.retain(|f| {
+            let gone = f["type"] == "relation" && fields.contains(&f["name"].as_str().unwrap_or_default());
+            if gone {
+                removed.push(f.clone());
+            }
+            !gone
+        });
+    }
+    after["version"] = Value::from(before["version"].as_i64().unwrap_or(1) + 1);
+    // The remaining definition is valid (it was, and only fields went): it gives
+    // the entity as it now is, to make its view again.
+    let mut input = after.clone();
+    input.as_object_mut().map(|m| m.remove("version"));
+    let valid = validate(&input, &Server).unwrap_or_else(|v| {
+        raise(CotError::from_violations("stored definition", &v));
+    });
+    let table = stored_ident(NameKind::Entity, source);
+    let mut steps = Vec::new();
+    let columns: Vec<Ident> = removed
+        .iter()
+        .filter_map(|f| f["column"].as_str())
+        .map(|c| stored_ident(NameKind::Field, c))
+        .collect();
+    if !columns.is_empty() {
+        steps.push(Step::DropRelation {
+            kind: RelKind::View,
+            schema: names.api_schema.clone(),
+            name: table.clone(),
+        });
+        for column in columns {
+            steps.push(Step::DropColumn {
+                schema: names.storage_schema.clone(),
+                table: table.clone(),
+                column,
+            });
+        }
+        steps.extend(plan::view_steps(&valid.entity, &Labels::of(&valid.normalized)));
+    }
+    let junctions: Vec<Ident> = removed
+        .iter()
+        .filter(|f| f["kind"] == RelationKind::ManyToMany.name())
+        .filter_map(|f| f["junction"].as_str())
+        .map(|j| stored_ident(NameKind::Entity, j))
+        .collect();
+    steps.extend(relations::drop_junctions(names, &junctions));
+    let (plan, sql) = run.ddl(&steps);
+    run.meta(|| catalog::update_entity(row.id, &after));
+    catalog::record_migration(Migration {
+        tenant_id: t.id,
+        tenant: &t.slug,
+        entity_id: Some(row.id),
+        entity: Some(source),
+        operation: "drop_relation",
+        plan: Value::Array(plan),
+        sql,
+        before: Some(before),
+        after: Some(after),
+    });
+}
+
+/// The normalized definition of one entity, with its ids and version, and
+/// `referenced_by`: the relation fields of other entities that point at it.
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn entity(tenant: &str, name: &str) -> JsonB {
-    JsonB(find(tenant, name).1.definition)
+    let (_, e) = find(tenant, name);
+    let mut def = e.definition;
+    def["referenced_by"] = catalog::referenced_by(e.id);
+    JsonB(def)
 }
 
 /// A tenant's entities.

@@ -27,8 +27,6 @@ fn check_failpoint(done: i32, fail_after: i32) {
 pub struct Run {
     done: i32,
     fail_after: i32,
-    sql: Vec<String>,
-    plan: Vec<Value>,
 }
 
 impl Run {
@@ -37,25 +35,24 @@ impl Run {
         Run {
             done: 0,
             fail_after: FAIL_AFTER_STEP.get(),
-            sql: Vec::new(),
-            plan: Vec::new(),
         }
     }
 
-    /// Executes DDL steps in order.
-    pub fn ddl(&mut self, steps: &[Step]) {
+    /// Executes DDL steps in order and returns what ran: the plan entries (one
+    /// `{"step": kind}` each) and their SQL, `sql[i]` the statement of `plan[i]`.
+    pub fn ddl(&mut self, steps: &[Step]) -> (Vec<Value>, Vec<String>) {
         let sql: Vec<String> = steps.iter().map(render).collect();
-        // The plan names each step; its SQL goes to the ledger's sql column once,
-        // at the same index, rather than twice.
-        self.plan
-            .extend(steps.iter().map(|step| json!({"step": step.kind_name()})));
+        let plan: Vec<Value> = steps
+            .iter()
+            .map(|step| json!({"step": step.kind_name()}))
+            .collect();
         let (mut done, fail_after) = (self.done, self.fail_after);
         catalog::run_statements(&sql, || {
             done += 1;
             check_failpoint(done, fail_after);
         });
         self.done = done;
-        self.sql.extend(sql);
+        (plan, sql)
     }
 
     /// Runs a meta-table write (it counts as a step for the failpoint).
@@ -67,10 +64,5 @@ impl Run {
     fn tick(&mut self) {
         self.done += 1;
         check_failpoint(self.done, self.fail_after);
-    }
-
-    /// The plan as recorded in the ledger, and the SQL that ran.
-    pub fn into_record(self) -> (Value, Vec<String>) {
-        (Value::Array(self.plan), self.sql)
     }
 }

@@ -122,16 +122,15 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
 
     let id = uuid::Uuid::now_v7();
     let mut run = Run::new();
-    run.ddl(&steps);
+    let (plan, sql) = run.ddl(&steps);
     run.meta(|| catalog::insert_tenant(id, slug, &display, settings.clone()));
-    let (plan, sql) = run.into_record();
     catalog::record_migration(Migration {
         tenant_id: id,
         tenant: slug,
         entity_id: None,
         entity: None,
         operation: "create_tenant",
-        plan,
+        plan: Value::Array(plan),
         sql,
         before: None,
         after: Some(settings),
@@ -170,16 +169,15 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
     }
     let steps = plan::drop_tenant(&names, force);
     let mut run = Run::new();
-    run.ddl(&steps);
+    let (plan, sql) = run.ddl(&steps);
     run.meta(|| catalog::delete_tenant(tenant.id));
-    let (plan, sql) = run.into_record();
     catalog::record_migration(Migration {
         tenant_id: tenant.id,
         tenant: slug,
         entity_id: None,
         entity: None,
         operation: "drop_tenant",
-        plan,
+        plan: Value::Array(plan),
         sql,
         before: Some(serde_json::json!({"entities": entities})),
         after: None,

@@ -60,6 +60,17 @@ pub fn render(step: &Step) -> String {
             };
             format!("COMMENT ON {what} IS {}", quote_literal(text))
         }
+        Step::AddConstraint { schema, table, constraint } => format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {}",
+            quote_qualified(schema, table),
+            quote_ident(&constraint.name),
+            constraint_body(&constraint.kind)
+        ),
+        Step::DropColumn { schema, table, column } => format!(
+            "ALTER TABLE {} DROP COLUMN {}",
+            quote_qualified(schema, table),
+            quote_ident(column)
+        ),
         Step::DropRelation { kind, schema, name } => {
             format!("DROP {} {}", rel_word(*kind), quote_qualified(schema, name))
         }
@@ -84,18 +95,36 @@ fn list(cols: &[Ident]) -> String {
 fn create_table(t: &Table) -> String {
     let mut lines: Vec<String> = t.columns.iter().map(column).collect();
     for c in &t.constraints {
-        let body = match &c.kind {
-            ConstraintKind::PrimaryKey(col) => format!("PRIMARY KEY ({})", quote_ident(col)),
-            ConstraintKind::Unique(cols) => format!("UNIQUE ({})", list(cols)),
-            ConstraintKind::Check(col, check) => format!("CHECK ({})", check_expr(col, check)),
-        };
-        lines.push(format!("CONSTRAINT {} {body}", quote_ident(&c.name)));
+        lines.push(format!(
+            "CONSTRAINT {} {}",
+            quote_ident(&c.name),
+            constraint_body(&c.kind)
+        ));
     }
     format!(
         "CREATE TABLE {} (\n  {}\n)",
         quote_qualified(&t.schema, &t.name),
         lines.join(",\n  ")
     )
+}
+
+fn constraint_body(kind: &ConstraintKind) -> String {
+    match kind {
+        ConstraintKind::PrimaryKey(cols) => format!("PRIMARY KEY ({})", list(cols)),
+        ConstraintKind::Unique(cols) => format!("UNIQUE ({})", list(cols)),
+        ConstraintKind::Check(col, check) => format!("CHECK ({})", check_expr(col, check)),
+        ConstraintKind::ForeignKey {
+            column,
+            schema,
+            table,
+            on_delete,
+        } => format!(
+            "FOREIGN KEY ({}) REFERENCES {} (\"id\") ON DELETE {}",
+            quote_ident(column),
+            quote_qualified(schema, table),
+            on_delete.sql()
+        ),
+    }
 }
 
 fn column(c: &Column) -> String {

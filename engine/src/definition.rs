@@ -90,6 +90,24 @@ pub struct FieldDef {
     /// Enum values.
     #[serde(default)]
     pub values: Option<Vec<String>>,
+    /// Relation kind.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Relation target entity.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Relation referential action.
+    #[serde(default)]
+    pub on_delete: Option<String>,
+    /// One-to-many: the target's many-to-one field pointing back.
+    #[serde(default)]
+    pub inverse: Option<String>,
+    /// Read only: returned by Cot for many-to-one and one-to-one relations.
+    #[serde(default)]
+    pub column: Option<String>,
+    /// Read only: returned by Cot for many-to-many relations.
+    #[serde(default)]
+    pub junction: Option<String>,
 }
 
 /// A compound index as written by the user.

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Cot's engine: everything that decides what to do, with no Postgres in the
 //! loop, so it is unit-tested and fuzzed without a server.
 //!
@@ -13,6 +14,7 @@ pub mod error;
 pub mod literal;
 pub mod names;
 pub mod plan;
+pub mod relations;
 pub mod schema;
 pub mod sql;
 pub mod types;

@@ -266,6 +266,13 @@ pub fn owner_role() -> Ident {
     Ident::composed("cot_owner".to_string())
 }
 
+/// A name built from validated parts by the validator (a relation's
+/// `<name>_id` column, a junction's `<entity>_<field>`), checked for length by
+/// the caller.
+pub(crate) fn composed(name: String) -> Ident {
+    Ident::composed(name)
+}
+
 /// A fixed, known-good name used by the renderer (trigger names and the like).
 pub fn fixed(name: &'static str) -> Ident {
     Ident::composed(name.to_string())

@@ -80,6 +80,25 @@ pub enum Step {
         /// The text.
         text: String,
     },
+    /// `ALTER TABLE ... ADD CONSTRAINT` (foreign keys, added once every table of a
+    /// group exists).
+    AddConstraint {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// The constraint.
+        constraint: Constraint,
+    },
+    /// `ALTER TABLE ... DROP COLUMN` (a relation column whose target is dropped).
+    DropColumn {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Column.
+        column: Ident,
+    },
     /// `DROP VIEW` / `DROP TABLE` (RESTRICT: dependent objects stop it).
     DropRelation {
         /// What kind of relation.
@@ -116,6 +135,8 @@ impl Step {
             Step::CreateView { .. } => "create_view",
             Step::SetOwner { .. } => "set_owner",
             Step::Comment { .. } => "comment",
+            Step::AddConstraint { .. } => "add_constraint",
+            Step::DropColumn { .. } => "drop_column",
             Step::DropRelation { .. } => "drop_relation",
             Step::DropSchema { .. } => "drop_schema",
             Step::DropRole { .. } => "drop_role",
@@ -213,12 +234,23 @@ pub struct Constraint {
 /// The kinds of constraint Cot generates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConstraintKind {
-    /// PRIMARY KEY.
-    PrimaryKey(Ident),
+    /// PRIMARY KEY over columns.
+    PrimaryKey(Vec<Ident>),
     /// UNIQUE over columns.
     Unique(Vec<Ident>),
     /// CHECK.
     Check(Ident, Check),
+    /// FOREIGN KEY (column) REFERENCES schema.table (id) ON DELETE action.
+    ForeignKey {
+        /// The referencing column.
+        column: Ident,
+        /// Schema of the referenced table.
+        schema: Ident,
+        /// The referenced table.
+        table: Ident,
+        /// ON DELETE.
+        on_delete: crate::types::OnDelete,
+    },
 }
 
 /// A CHECK on one column, typed so the renderer never sees user text.
@@ -326,7 +358,7 @@ pub fn drop_tenant(t: &TenantNames, cascade: bool) -> Vec<Step> {
 
 /// The steps that create an entity: its table with every constraint, indexes,
 /// the system-column trigger, the API view, ownership and comments.
-pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<Step> {
+pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
     let t = TenantNames::new(&e.tenant);
     let table = &e.name;
     let mut names = Names::default();
@@ -338,7 +370,7 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
     }];
     let mut constraints = vec![Constraint {
         name: names.take(&[table.as_str(), "pkey"]),
-        kind: ConstraintKind::PrimaryKey(fixed("id")),
+        kind: ConstraintKind::PrimaryKey(vec![fixed("id")]),
     }];
     let mut indexes = Vec::new();
     for f in &e.fields {
@@ -379,7 +411,6 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
             indexes.push((idx.columns.clone(), false));
         }
     }
-    let view_columns: Vec<Ident> = columns.iter().map(|c| c.name.clone()).collect();
 
     let mut steps = vec![Step::CreateTable(Table {
         schema: t.storage_schema.clone(),
@@ -408,40 +439,98 @@ pub fn create_entity(e: &Entity, label: &str, field_labels: &[String]) -> Vec<St
         schema: t.storage_schema.clone(),
         name: table.clone(),
     });
-    steps.push(Step::CreateView {
-        schema: t.api_schema.clone(),
-        name: table.clone(),
-        table_schema: t.storage_schema.clone(),
-        table: table.clone(),
-        columns: view_columns,
-    });
-    steps.push(Step::SetOwner {
-        kind: RelKind::View,
-        schema: t.api_schema.clone(),
-        name: table.clone(),
-    });
+    steps.extend(comments(e, labels, RelKind::Table));
+    steps.extend(view_steps(e, labels));
+    steps
+}
 
-    // Comments: PostgREST shows the view's in its OpenAPI output; the table's are
-    // for whoever reads `\d+`. A field without a description is described by its label.
-    // An empty description would remove the comment; it falls back to the label too.
+/// The API view of an entity: created over every column of its table, owned by
+/// the owner role, commented. Also what regenerates the view after a column
+/// goes.
+pub fn view_steps(e: &Entity, labels: &Labels) -> Vec<Step> {
+    let t = TenantNames::new(&e.tenant);
+    let mut columns = vec![fixed("id")];
+    columns.extend(e.fields.iter().map(|f| f.name.clone()));
+    columns.extend([fixed("created_at"), fixed("updated_at")]);
+    let mut steps = vec![
+        Step::CreateView {
+            schema: t.api_schema.clone(),
+            name: e.name.clone(),
+            table_schema: t.storage_schema.clone(),
+            table: e.name.clone(),
+            columns,
+        },
+        Step::SetOwner {
+            kind: RelKind::View,
+            schema: t.api_schema.clone(),
+            name: e.name.clone(),
+        },
+    ];
+    steps.extend(comments(e, labels, RelKind::View));
+    steps
+}
+
+/// Comments on the table or the view and their columns: PostgREST shows the
+/// view's in its OpenAPI output; the table's are for whoever reads `\d+`. A
+/// field without a description is described by its label (an empty
+/// description would remove the comment, so it falls back to the label too).
+fn comments(e: &Entity, labels: &Labels, kind: RelKind) -> Vec<Step> {
+    let t = TenantNames::new(&e.tenant);
+    let schema = match kind {
+        RelKind::Table => &t.storage_schema,
+        RelKind::View => &t.api_schema,
+    };
     let described = |d: &Option<String>| d.clone().filter(|d| !d.is_empty());
-    let entity_text = described(&e.description).unwrap_or_else(|| label.to_string());
-    for (kind, schema) in [
-        (RelKind::Table, &t.storage_schema),
-        (RelKind::View, &t.api_schema),
-    ] {
+    let mut steps = vec![Step::Comment {
+        target: CommentTarget::Relation(kind, schema.clone(), e.name.clone()),
+        text: described(&e.description).unwrap_or_else(|| labels.entity.clone()),
+    }];
+    for f in &e.fields {
+        let label = labels
+            .columns
+            .get(f.name.as_str())
+            .cloned()
+            .unwrap_or_else(|| f.name.to_string());
         steps.push(Step::Comment {
-            target: CommentTarget::Relation(kind, schema.clone(), table.clone()),
-            text: entity_text.clone(),
+            target: CommentTarget::Column(kind, schema.clone(), e.name.clone(), f.name.clone()),
+            text: described(&f.description).unwrap_or(label),
         });
-        for (f, label) in e.fields.iter().zip(field_labels) {
-            steps.push(Step::Comment {
-                target: CommentTarget::Column(kind, schema.clone(), table.clone(), f.name.clone()),
-                text: described(&f.description).unwrap_or_else(|| label.clone()),
-            });
-        }
     }
     steps
+}
+
+/// The display labels of an entity and its fields, from its normalized definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    /// The entity's label.
+    pub entity: String,
+    /// Label by column name (a relation's label under its `<name>_id` column).
+    pub columns: std::collections::HashMap<String, String>,
+    /// Label by relation field name.
+    pub relations: std::collections::HashMap<String, String>,
+}
+
+impl Labels {
+    /// Reads the labels of a normalized definition.
+    pub fn of(normalized: &serde_json::Value) -> Labels {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        let mut labels = Labels {
+            entity: text(&normalized["label"]),
+            ..Labels::default()
+        };
+        for f in normalized["fields"].as_array().into_iter().flatten() {
+            let label = text(&f["label"]);
+            if f["type"] == "relation" {
+                labels.relations.insert(text(&f["name"]), label.clone());
+                if f["column"].is_string() {
+                    labels.columns.insert(text(&f["column"]), label);
+                }
+            } else {
+                labels.columns.insert(text(&f["name"]), label);
+            }
+        }
+        labels
+    }
 }
 
 /// The steps that drop an entity: view first, it depends on the table.

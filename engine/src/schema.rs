@@ -72,7 +72,7 @@ fn build() -> Value {
                 "properties": {
                     "name": name("the field's name, also its column name", 63),
                     "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
-                    "type": {"enum": SCALAR_TYPE_NAMES.iter().chain(["array"].iter()).collect::<Vec<_>>()},
+                    "type": {"enum": SCALAR_TYPE_NAMES.iter().chain(["array", "relation"].iter()).collect::<Vec<_>>()},
                     "items": {"enum": ARRAY_ITEM_TYPE_NAMES, "description": "array fields: the item type"},
                     "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS},
                     "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "becomes COMMENT ON COLUMN"},
@@ -87,6 +87,12 @@ fn build() -> Value {
                     "pattern": {"type": "string", "minLength": 1, "maxLength": MAX_PATTERN_CHARS, "description": "a PostgreSQL regular expression the value must match"},
                     "precision": {"type": "integer", "minimum": 1, "maximum": MAX_PRECISION},
                     "scale": {"type": "integer", "minimum": 0, "maximum": MAX_PRECISION},
+                    "kind": {"enum": ["many_to_one", "one_to_one", "one_to_many", "many_to_many"], "description": "relation fields: the kind of relation"},
+                    "target": {"type": "string", "description": "relation fields: the target entity, in the same tenant (this entity's own name for a self relation)"},
+                    "on_delete": {"enum": ["restrict", "cascade", "set_null"], "description": "many_to_one and one_to_one: what deleting a target row does to rows pointing at it (default restrict)"},
+                    "inverse": {"type": "string", "description": "one_to_many: the target's many_to_one field that points back to this entity"},
+                    "column": {"type": "string", "description": "read only: the foreign-key column of a many_to_one or one_to_one relation"},
+                    "junction": {"type": "string", "description": "read only: the junction table of a many_to_many relation"},
                     "values": {
                         "type": "array", "minItems": 1, "maxItems": MAX_ENUM_VALUES, "uniqueItems": true,
                         "items": {"type": "string", "minLength": 1, "maxLength": MAX_ENUM_VALUE_CHARS},

@@ -258,6 +258,107 @@ pub struct Index {
     pub unique: bool,
 }
 
+/// The kinds of relation a field can declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    /// A column `<name>_id` referencing the target's id, with an index.
+    ManyToOne,
+    /// As many-to-one, and unique: at most one row points at each target row.
+    OneToOne,
+    /// The inverse of the target's many-to-one back to this entity: no DDL.
+    OneToMany,
+    /// A junction table with a row per linked pair.
+    ManyToMany,
+}
+
+impl RelationKind {
+    /// The name used in definitions.
+    pub fn name(self) -> &'static str {
+        match self {
+            RelationKind::ManyToOne => "many_to_one",
+            RelationKind::OneToOne => "one_to_one",
+            RelationKind::OneToMany => "one_to_many",
+            RelationKind::ManyToMany => "many_to_many",
+        }
+    }
+
+    /// Does this kind add a foreign-key column to the entity's own table?
+    pub fn has_column(self) -> bool {
+        matches!(self, RelationKind::ManyToOne | RelationKind::OneToOne)
+    }
+}
+
+/// What happens to referencing rows when the referenced row is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    /// The delete fails while rows point at it (the default: nothing is lost silently).
+    Restrict,
+    /// The referencing rows are deleted too.
+    Cascade,
+    /// The referencing column is set to NULL (not for required relations).
+    SetNull,
+}
+
+impl OnDelete {
+    /// The name used in definitions.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "restrict",
+            OnDelete::Cascade => "cascade",
+            OnDelete::SetNull => "set_null",
+        }
+    }
+
+    /// The SQL action.
+    pub fn sql(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "RESTRICT",
+            OnDelete::Cascade => "CASCADE",
+            OnDelete::SetNull => "SET NULL",
+        }
+    }
+}
+
+/// A many-to-many relation's junction table (in the storage schema, with a view
+/// of the same name in the API schema).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Junction {
+    /// `<entity>_<field>`.
+    pub table: Ident,
+    /// The column referencing this entity: `<entity>_id`.
+    pub source_column: Ident,
+    /// The column referencing the target: `<target>_id` (`<field>_id` for a
+    /// relation of an entity to itself).
+    pub target_column: Ident,
+}
+
+/// A validated relation field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// Stable id (the field's).
+    pub id: uuid::Uuid,
+    /// Index of the field in the definition, for error pointers.
+    pub at: usize,
+    /// The field name, e.g. `customer`.
+    pub name: Ident,
+    /// Which kind.
+    pub kind: RelationKind,
+    /// The target entity, in the same tenant.
+    pub target: Ident,
+    /// For many-to-one and one-to-one.
+    pub on_delete: OnDelete,
+    /// NOT NULL on the column (many-to-one and one-to-one).
+    pub required: bool,
+    /// `<name>_id` for many-to-one and one-to-one.
+    pub column: Option<Ident>,
+    /// For one-to-many: the target's many-to-one field that points back here.
+    pub inverse: Option<Ident>,
+    /// For many-to-many.
+    pub junction: Option<Junction>,
+    /// COMMENT ON COLUMN / junction.
+    pub description: Option<String>,
+}
+
 /// A validated entity: what the planner turns into DDL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
@@ -273,4 +374,7 @@ pub struct Entity {
     pub fields: Vec<Field>,
     /// Compound indexes and unique constraints.
     pub indexes: Vec<Index>,
+    /// Relation fields, in definition order. Many-to-one and one-to-one ones
+    /// also appear in `fields` as their `<name>_id` column.
+    pub relations: Vec<Relation>,
 }

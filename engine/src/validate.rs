@@ -6,9 +6,11 @@
 use crate::definition::{EntityDef, FieldDef, IndexDef};
 use crate::error::{ErrorKind, Violation};
 use crate::literal::{self, DefaultValue, Literal};
-use crate::names::{check_name, Ident, Keywords, NameKind, SYSTEM_FIELDS};
+use crate::names::{check_name, Ident, Keywords, NameKind, MAX_IDENT_BYTES, SYSTEM_FIELDS};
 use crate::schema;
-use crate::types::{Entity, Field, FieldType, Index, Scalar, EMAIL_MAX_LENGTH};
+use crate::types::{
+    Entity, Field, FieldType, Index, Junction, OnDelete, Relation, RelationKind, Scalar, EMAIL_MAX_LENGTH,
+};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -169,6 +171,7 @@ impl Checker<'_> {
         let name = self.name(NameKind::Entity, &d.name, "/name");
         let id = self.id(&d.id, "/id".into());
         let mut fields = Vec::new();
+        let mut relations = Vec::new();
         let mut seen_names: HashMap<&str, usize> = HashMap::new();
         let mut seen_ids: HashMap<Uuid, usize> = HashMap::new();
         for (i, f) in d.fields.iter().enumerate() {
@@ -181,19 +184,32 @@ impl Checker<'_> {
                 ));
                 seen_names.insert(&f.name, first);
             }
-            if let Some(field) = self.field(i, f) {
-                if let Some(first) = seen_ids.insert(field.id, i) {
-                    self.out.push(Violation::new(
-                        ErrorKind::DuplicateObject,
-                        format!("/fields/{i}/id"),
-                        format!("field id {} is used twice (also at /fields/{first})", field.id),
-                        "each field needs its own id; omit ids to have them generated",
-                    ));
-                }
-                fields.push(field);
+            let field_id = if f.field_type == "relation" {
+                let Some((relation, column)) = self.relation(i, f, &d.name) else {
+                    continue;
+                };
+                let rid = relation.id;
+                relations.push((i, relation));
+                fields.extend(column.map(|c| (i, c)));
+                rid
+            } else {
+                let Some(field) = self.field(i, f) else {
+                    continue;
+                };
+                let fid = field.id;
+                fields.push((i, field));
+                fid
+            };
+            if let Some(first) = seen_ids.insert(field_id, i) {
+                self.out.push(Violation::new(
+                    ErrorKind::DuplicateObject,
+                    format!("/fields/{i}/id"),
+                    format!("field id {field_id} is used twice (also at /fields/{first})"),
+                    "each field needs its own id; omit ids to have them generated",
+                ));
             }
         }
-        if let Some(i) = fields.iter().position(|f| f.id == id) {
+        if let Some(&i) = seen_ids.get(&id) {
             self.out.push(Violation::new(
                 ErrorKind::DuplicateObject,
                 format!("/fields/{i}/id"),
@@ -201,6 +217,28 @@ impl Checker<'_> {
                 "entities and fields share one space of ids; omit ids to have them generated",
             ));
         }
+        // A relation's column `<name>_id` may meet another field's name.
+        let mut columns: HashMap<&str, usize> = HashMap::new();
+        for (i, f) in &fields {
+            if let Some(first) = columns.insert(f.name.as_str(), *i) {
+                let (at, other) = if d.fields[*i].field_type == "relation" {
+                    (*i, first)
+                } else {
+                    (first, *i)
+                };
+                self.out.push(Violation::new(
+                    ErrorKind::DuplicateColumn,
+                    format!("/fields/{at}/name"),
+                    format!(
+                        "the relation's column \"{}\" is also the name of /fields/{other}",
+                        f.name
+                    ),
+                    "rename one of the two fields",
+                ));
+            }
+        }
+        let fields: Vec<Field> = fields.into_iter().map(|(_, f)| f).collect();
+        let relations: Vec<Relation> = relations.into_iter().map(|(_, r)| r).collect();
         let indexes = self.indexes(&d.indexes, &fields);
         Some(Entity {
             id,
@@ -209,7 +247,173 @@ impl Checker<'_> {
             description: d.description.clone(),
             fields,
             indexes,
+            relations,
         })
+    }
+
+    /// A relation field: its kind, target and options, and for many-to-one and
+    /// one-to-one the `<name>_id` column it adds. Whether the target exists is
+    /// checked later, against the tenant ([`crate::relations`]).
+    fn relation(&mut self, i: usize, f: &FieldDef, entity: &str) -> Option<(Relation, Option<Field>)> {
+        let at = |key: &str| format!("/fields/{i}/{key}");
+        let name = self.name(NameKind::Field, &f.name, &at("name"));
+        let id = self.id(&f.id, at("id"));
+        let kind = match f.kind.as_deref() {
+            Some("many_to_one") => RelationKind::ManyToOne,
+            Some("one_to_one") => RelationKind::OneToOne,
+            Some("one_to_many") => RelationKind::OneToMany,
+            Some("many_to_many") => RelationKind::ManyToMany,
+            _ => {
+                self.bad(
+                    at("kind"),
+                    "relation fields need a kind",
+                    "one of many_to_one, one_to_one, one_to_many, many_to_many",
+                );
+                return None;
+            }
+        };
+        let Some(target_text) = f.target.as_deref() else {
+            self.bad(
+                at("target"),
+                "relation fields need a target: the entity they point to",
+                "e.g. \"target\": \"customers\"",
+            );
+            return None;
+        };
+        let target = self.name(NameKind::Entity, target_text, &at("target"));
+        let mut not_for = |present: bool, key: &str| {
+            if present {
+                self.bad(
+                    at(key),
+                    format!("option {key} does not apply to {} relations", kind.name()),
+                    "remove it; the relationship reference lists the options of each kind",
+                );
+            }
+        };
+        for (key, present) in [
+            ("items", f.items.is_some()),
+            ("unique", f.unique),
+            ("index", f.index),
+            ("default", f.default.is_some()),
+            ("min", f.min.is_some()),
+            ("max", f.max.is_some()),
+            ("min_length", f.min_length.is_some()),
+            ("max_length", f.max_length.is_some()),
+            ("pattern", f.pattern.is_some()),
+            ("precision", f.precision.is_some()),
+            ("scale", f.scale.is_some()),
+            ("values", f.values.is_some()),
+        ] {
+            not_for(present, key);
+        }
+        not_for(f.on_delete.is_some() && !kind.has_column(), "on_delete");
+        not_for(f.required && !kind.has_column(), "required");
+        not_for(f.inverse.is_some() && kind != RelationKind::OneToMany, "inverse");
+        let on_delete = match f.on_delete.as_deref() {
+            None | Some("restrict") => OnDelete::Restrict,
+            Some("cascade") => OnDelete::Cascade,
+            Some(_) => OnDelete::SetNull,
+        };
+        if on_delete == OnDelete::SetNull && f.required {
+            self.bad(
+                at("on_delete"),
+                "on_delete set_null cannot apply to a required relation",
+                "make the relation optional, or use restrict or cascade",
+            );
+        }
+        let inverse = match (kind, f.inverse.as_deref()) {
+            (RelationKind::OneToMany, None) => {
+                self.bad(
+                    at("inverse"),
+                    "one_to_many relations need inverse: the target's many_to_one field that points back",
+                    "e.g. \"inverse\": \"customer\" for customers.orders over orders.customer",
+                );
+                return None;
+            }
+            (RelationKind::OneToMany, Some(inv)) => Some(self.name(NameKind::Field, inv, &at("inverse"))?),
+            _ => None,
+        };
+        let (name, target) = (name?, target?);
+        let too_long = |this: &mut Self, what: String| {
+            this.out.push(Violation::new(
+                ErrorKind::NameTooLong,
+                at("name"),
+                format!("{what} would be longer than {MAX_IDENT_BYTES} bytes"),
+                "choose a shorter field (or entity) name",
+            ));
+        };
+        let column = if kind.has_column() {
+            let col = format!("{name}_id");
+            if col.len() > MAX_IDENT_BYTES {
+                too_long(self, format!("the column {col}"));
+                return None;
+            }
+            Some(crate::names::composed(col))
+        } else {
+            None
+        };
+        let junction = if kind == RelationKind::ManyToMany {
+            let table = format!("{entity}_{name}");
+            let source_column = format!("{entity}_id");
+            let target_column = if target.as_str() == entity {
+                format!("{name}_id")
+            } else {
+                format!("{target}_id")
+            };
+            for n in [&table, &source_column, &target_column] {
+                if n.len() > MAX_IDENT_BYTES {
+                    too_long(self, format!("the junction's name {n}"));
+                    return None;
+                }
+            }
+            if source_column == target_column {
+                self.out.push(Violation::new(
+                    ErrorKind::DuplicateColumn,
+                    at("name"),
+                    format!("the junction would have two columns named {source_column}"),
+                    "name the field differently from the entity",
+                ));
+                return None;
+            }
+            Some(Junction {
+                table: crate::names::composed(table),
+                source_column: crate::names::composed(source_column),
+                target_column: crate::names::composed(target_column),
+            })
+        } else {
+            None
+        };
+        let column_field = column.clone().map(|c| Field {
+            id,
+            name: c,
+            ty: FieldType::Scalar(Scalar::Uuid),
+            required: f.required,
+            unique: kind == RelationKind::OneToOne,
+            index: kind == RelationKind::ManyToOne,
+            default: None,
+            min: None,
+            max: None,
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            description: f.description.clone(),
+        });
+        Some((
+            Relation {
+                id,
+                at: i,
+                name,
+                kind,
+                target,
+                on_delete,
+                required: f.required,
+                column,
+                inverse,
+                junction,
+                description: f.description.clone(),
+            },
+            column_field,
+        ))
     }
 
     fn field(&mut self, i: usize, f: &FieldDef) -> Option<Field> {
@@ -235,6 +439,14 @@ impl Checker<'_> {
                 );
             }
         };
+        for (key, present) in [
+            ("kind", f.kind.is_some()),
+            ("target", f.target.is_some()),
+            ("on_delete", f.on_delete.is_some()),
+            ("inverse", f.inverse.is_some()),
+        ] {
+            not_for(present, key, false);
+        }
         let scalar_textual = !is_array && scalar.is_textual();
         not_for(f.min_length.is_some(), "min_length", scalar_textual);
         not_for(f.max_length.is_some(), "max_length", scalar_textual);
@@ -629,58 +841,22 @@ fn normalize(d: &EntityDef, e: &Entity) -> Value {
     if let Some(desc) = &d.description {
         root.insert("description".into(), json!(desc));
     }
+    // Definition order; a relation's column is listed under the relation.
+    let mut plain = e
+        .fields
+        .iter()
+        .filter(|f| !e.relations.iter().any(|r| r.id == f.id));
+    let mut relations = e.relations.iter();
     let fields: Vec<Value> = d
         .fields
         .iter()
-        .zip(&e.fields)
-        .map(|(fd, f)| {
-            let mut m = Map::new();
-            m.insert("id".into(), json!(f.id));
-            m.insert("name".into(), json!(f.name.as_str()));
-            m.insert("type".into(), json!(f.ty.name()));
-            if let FieldType::Array(s) = &f.ty {
-                m.insert("items".into(), json!(s.name()));
+        .map(|fd| {
+            let label = json!(fd.label.clone().unwrap_or_else(|| label_from_name(&fd.name)));
+            if fd.field_type == "relation" {
+                normalize_relation(relations.next().expect("one relation per relation field"), label)
+            } else {
+                normalize_field(fd, plain.next().expect("one field per field definition"), label)
             }
-            m.insert(
-                "label".into(),
-                json!(fd.label.clone().unwrap_or_else(|| label_from_name(&fd.name))),
-            );
-            if let Some(desc) = &f.description {
-                m.insert("description".into(), json!(desc));
-            }
-            m.insert("required".into(), json!(f.required));
-            m.insert("unique".into(), json!(f.unique));
-            m.insert("index".into(), json!(f.index));
-            if let Some(d) = &f.default {
-                m.insert("default".into(), d.to_json());
-            }
-            if let Some(v) = &f.min {
-                m.insert("min".into(), v.to_json());
-            }
-            if let Some(v) = &f.max {
-                m.insert("max".into(), v.to_json());
-            }
-            if let Some(v) = fd.min_length {
-                m.insert("min_length".into(), json!(v));
-            }
-            if let Some(v) = f.max_length {
-                m.insert("max_length".into(), json!(v));
-            }
-            if let Some(v) = &f.pattern {
-                m.insert("pattern".into(), json!(v));
-            }
-            if let Scalar::Decimal { precision, scale } = f.ty.scalar() {
-                if let Some(p) = precision {
-                    m.insert("precision".into(), json!(p));
-                }
-                if let Some(s) = scale {
-                    m.insert("scale".into(), json!(s));
-                }
-            }
-            if let Scalar::Enum(values) = f.ty.scalar() {
-                m.insert("values".into(), json!(values));
-            }
-            Value::Object(m)
         })
         .collect();
     root.insert("fields".into(), Value::Array(fields));
@@ -691,6 +867,78 @@ fn normalize(d: &EntityDef, e: &Entity) -> Value {
         .collect();
     root.insert("indexes".into(), Value::Array(indexes));
     Value::Object(root)
+}
+
+fn normalize_field(fd: &FieldDef, f: &Field, label: Value) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(f.id));
+    m.insert("name".into(), json!(f.name.as_str()));
+    m.insert("type".into(), json!(f.ty.name()));
+    if let FieldType::Array(s) = &f.ty {
+        m.insert("items".into(), json!(s.name()));
+    }
+    m.insert("label".into(), label);
+    if let Some(desc) = &f.description {
+        m.insert("description".into(), json!(desc));
+    }
+    m.insert("required".into(), json!(f.required));
+    m.insert("unique".into(), json!(f.unique));
+    m.insert("index".into(), json!(f.index));
+    if let Some(d) = &f.default {
+        m.insert("default".into(), d.to_json());
+    }
+    if let Some(v) = &f.min {
+        m.insert("min".into(), v.to_json());
+    }
+    if let Some(v) = &f.max {
+        m.insert("max".into(), v.to_json());
+    }
+    if let Some(v) = fd.min_length {
+        m.insert("min_length".into(), json!(v));
+    }
+    if let Some(v) = f.max_length {
+        m.insert("max_length".into(), json!(v));
+    }
+    if let Some(v) = &f.pattern {
+        m.insert("pattern".into(), json!(v));
+    }
+    if let Scalar::Decimal { precision, scale } = f.ty.scalar() {
+        if let Some(p) = precision {
+            m.insert("precision".into(), json!(p));
+        }
+        if let Some(s) = scale {
+            m.insert("scale".into(), json!(s));
+        }
+    }
+    if let Scalar::Enum(values) = f.ty.scalar() {
+        m.insert("values".into(), json!(values));
+    }
+    Value::Object(m)
+}
+
+fn normalize_relation(r: &Relation, label: Value) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(r.id));
+    m.insert("name".into(), json!(r.name.as_str()));
+    m.insert("type".into(), json!("relation"));
+    m.insert("kind".into(), json!(r.kind.name()));
+    m.insert("target".into(), json!(r.target.as_str()));
+    m.insert("label".into(), label);
+    if let Some(desc) = &r.description {
+        m.insert("description".into(), json!(desc));
+    }
+    if let Some(c) = &r.column {
+        m.insert("required".into(), json!(r.required));
+        m.insert("on_delete".into(), json!(r.on_delete.name()));
+        m.insert("column".into(), json!(c.as_str()));
+    }
+    if let Some(i) = &r.inverse {
+        m.insert("inverse".into(), json!(i.as_str()));
+    }
+    if let Some(j) = &r.junction {
+        m.insert("junction".into(), json!(j.table.as_str()));
+    }
+    Value::Object(m)
 }
 
 #[cfg(test)]
@@ -1107,8 +1355,7 @@ mod fuzz {
             match validate(&def, &TestEnv::new()) {
                 Ok(v) => {
                     // An accepted definition renders without panicking too.
-                    let labels = vec![String::new(); v.entity.fields.len()];
-                    let steps = crate::plan::create_entity(&v.entity, "x", &labels);
+                    let steps = crate::plan::create_entity(&v.entity, &crate::plan::Labels::of(&v.normalized));
                     prop_assert!(!crate::ddl::render_all(&steps).is_empty());
                 }
                 Err(vs) => {
