@@ -25,6 +25,9 @@ pub struct EntityDef {
     /// COMMENT ON.
     #[serde(default)]
     pub description: Option<String>,
+    /// Returned by `cot.entity()`; ignored on input.
+    #[serde(default)]
+    pub referenced_by: Option<serde_json::Value>,
     /// Fields in column order.
     #[serde(default)]
     pub fields: Vec<FieldDef>,

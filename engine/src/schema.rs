@@ -59,6 +59,7 @@ fn build() -> Value {
             "name": name("the entity's name, also its table and view name", 63),
             "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
             "version": {"type": "integer", "minimum": 1, "description": "read only: returned by Cot, ignored on input"},
+            "referenced_by": {"type": "array", "description": "read only: returned by cot.entity() (the relations of other entities pointing here), ignored on input"},
             "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS, "description": "display name; derived from the name when absent"},
             "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "becomes COMMENT ON TABLE and VIEW, which PostgREST shows in its OpenAPI"},
             "fields": {"type": "array", "maxItems": MAX_FIELDS, "items": {"$ref": "#/$defs/field"}},

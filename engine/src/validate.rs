@@ -221,6 +221,9 @@ impl Checker<'_> {
         let mut columns: HashMap<&str, usize> = HashMap::new();
         for (i, f) in &fields {
             if let Some(first) = columns.insert(f.name.as_str(), *i) {
+                if d.fields[*i].name == d.fields[first].name {
+                    continue; // the same name twice: reported above
+                }
                 let (at, other) = if d.fields[*i].field_type == "relation" {
                     (*i, first)
                 } else {

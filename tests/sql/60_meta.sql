@@ -2,7 +2,7 @@
 -- and hold stable ids; Cot's functions are not PUBLIC and pin search_path;
 -- the ledger records what ran; generated objects stay outside the extension.
 BEGIN;
-SELECT plan(95);
+SELECT plan(98);
 SET LOCAL client_min_messages = warning;
 
 -------------------------------------------------------------------------------
@@ -45,11 +45,11 @@ SELECT is((SELECT count(*)::int FROM pg_class WHERE relnamespace = 'cot'::regnam
 CREATE ROLE t60_nobody NOLOGIN;
 SELECT ok(NOT has_function_privilege('public', f, 'EXECUTE'), format('PUBLIC may not execute %s', f))
   FROM unnest(ARRAY['cot.create_tenant(text, jsonb)', 'cot.drop_tenant(text, boolean)', 'cot.tenants()',
-                    'cot.validate_entity(jsonb)', 'cot.create_entity(jsonb)', 'cot.drop_entity(text, text)',
-                    'cot.entity(text, text)', 'cot.entities(text)']) AS f;
+                    'cot.validate_entity(jsonb)', 'cot.create_entity(jsonb)', 'cot.create_entities(jsonb)',
+                    'cot.drop_entity(text, text, jsonb)', 'cot.entity(text, text)', 'cot.entities(text)']) AS f;
 SELECT ok(NOT has_function_privilege('t60_nobody', f, 'EXECUTE'), format('a fresh role may not execute %s', f))
   FROM unnest(ARRAY['cot.create_tenant(text, jsonb)', 'cot.drop_tenant(text, boolean)',
-                    'cot.create_entity(jsonb)', 'cot.drop_entity(text, text)']) AS f;
+                    'cot.create_entity(jsonb)', 'cot.drop_entity(text, text, jsonb)']) AS f;
 SET ROLE t60_nobody;
 SELECT throws_ok($$SELECT cot.create_entity('{"tenant": "t60", "name": "x"}')$$, '42501', NULL, 'a fresh role calling create_entity: 42501');
 SELECT throws_ok($$SELECT cot.drop_entity('t60', 'x')$$, '42501', NULL, 'a fresh role calling drop_entity: 42501');
@@ -59,8 +59,8 @@ SELECT ok(has_function_privilege('public', f, 'EXECUTE'), format('%s stays execu
 SELECT ok((SELECT proconfig @> ARRAY['search_path=pg_catalog, pg_temp'] FROM pg_proc WHERE oid = f::regprocedure),
           format('%s pins search_path = pg_catalog, pg_temp', f))
   FROM unnest(ARRAY['cot.create_tenant(text, jsonb)', 'cot.drop_tenant(text, boolean)', 'cot.create_entity(jsonb)',
-                    'cot.drop_entity(text, text)', 'cot.validate_entity(jsonb)', 'cot.entity(text, text)',
-                    'cot.entities(text)', 'cot.tenants()', 'cot.system_columns()']) AS f;
+                    'cot.drop_entity(text, text, jsonb)', 'cot.validate_entity(jsonb)', 'cot.entity(text, text)',
+                    'cot.entities(text)', 'cot.tenants()', 'cot.system_columns()', 'cot.create_entities(jsonb)']) AS f;
 SELECT is_empty(
     $$SELECT oid::regprocedure FROM pg_proc WHERE pronamespace = 'cot'::regnamespace AND prosecdef
          AND NOT coalesce(proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
@@ -78,7 +78,8 @@ SELECT ok((SELECT (def->>'id')::uuid IS NOT NULL AND substr(def->>'id', 15, 1) =
 SELECT is((SELECT count(DISTINCT f->>'id')::int FROM t60_made, jsonb_array_elements(def->'fields') AS f WHERE f->>'id' IS NOT NULL), 3,
           'create_entity returns an id for every field, all distinct');
 SELECT is((SELECT (def->>'version')::int FROM t60_made), 1, 'version 1');
-SELECT is(cot.entity('t60', 'books'), (SELECT def FROM t60_made), 'cot.entity returns exactly what create_entity returned');
+SELECT is(cot.entity('t60', 'books') - 'referenced_by', (SELECT def FROM t60_made), 'cot.entity returns exactly what create_entity returned, plus referenced_by');
+SELECT is(cot.entity('t60', 'books')->'referenced_by', '[]'::jsonb, 'nothing points at books: referenced_by is empty');
 SELECT is((SELECT id FROM cot.entities('t60') WHERE name = 'books'), (SELECT (def->>'id')::uuid FROM t60_made),
           'cot.entities lists the same entity id');
 SELECT results_eq(
@@ -129,7 +130,7 @@ SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60", "na
           '42710', 'an entity and its field with the same id in one definition: 42710 (ids are one namespace)');
 
 -- Dropped ids are free again; a definition round-trips through drop and create.
-CREATE TEMP TABLE t60_authors AS SELECT cot.entity('t60', 'authors') AS def;
+CREATE TEMP TABLE t60_authors AS SELECT cot.entity('t60', 'authors') - 'referenced_by' AS def;
 SELECT lives_ok($$SELECT cot.drop_entity('t60', 'authors')$$, 'authors dropped');
 SELECT lives_ok($$CREATE TEMP TABLE t60_recreated AS SELECT cot.create_entity(def) AS def FROM t60_authors$$,
                 'the stored definition, sent back after the drop, creates the entity again');
