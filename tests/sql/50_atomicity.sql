@@ -9,100 +9,14 @@ BEGIN;
 SELECT plan(66);
 SET LOCAL client_min_messages = warning;
 
--- Everything Cot could have made or removed for tenant `slug`, as one value.
-CREATE FUNCTION pg_temp.snapshot(slug text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-DECLARE
-    schemas text[] := ARRAY[slug, 'tenant_' || slug];
-    result jsonb;
-    r record;
-    rows jsonb := '{}';
-    n bigint;
-BEGIN
-    FOR r IN SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = ANY (schemas) AND c.relkind IN ('r', 'v') ORDER BY 2, 3 LOOP
-        EXECUTE format('SELECT count(*) FROM %I.%I', r.nspname, r.relname) INTO n;
-        rows := rows || jsonb_build_object(r.nspname || '.' || r.relname, n);
-    END LOOP;
-    SELECT jsonb_build_object(
-        'schemas', (SELECT coalesce(jsonb_agg(jsonb_build_array(nspname, pg_get_userbyid(nspowner), nspacl::text,
-                                                                 obj_description(oid, 'pg_namespace')) ORDER BY nspname), '[]')
-                      FROM pg_namespace WHERE nspname = ANY (schemas)),
-        'relations', (SELECT coalesce(jsonb_agg(jsonb_build_array(n.nspname, c.relname, c.relkind, pg_get_userbyid(c.relowner),
-                                                                   c.relacl::text, c.reloptions::text, obj_description(c.oid, 'pg_class'))
-                                                ORDER BY n.nspname, c.relname), '[]')
-                        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY (schemas)),
-        'columns', (SELECT coalesce(jsonb_agg(jsonb_build_array(n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
-                                                                 a.attnotnull, col_description(c.oid, a.attnum))
-                                              ORDER BY n.nspname, c.relname, a.attnum), '[]')
-                      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = ANY (schemas) AND a.attnum > 0 AND NOT a.attisdropped),
-        'types', (SELECT coalesce(jsonb_agg(jsonb_build_array(n.nspname, t.typname) ORDER BY n.nspname, t.typname), '[]')
-                    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = ANY (schemas)),
-        'constraints', (SELECT coalesce(jsonb_agg(jsonb_build_array(n.nspname, co.conname, co.contype) ORDER BY n.nspname, co.conname), '[]')
-                          FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace WHERE n.nspname = ANY (schemas)),
-        'triggers', (SELECT coalesce(jsonb_agg(jsonb_build_array(c.relname, tg.tgname) ORDER BY c.relname, tg.tgname), '[]')
-                       FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                      WHERE n.nspname = ANY (schemas) AND NOT tg.tgisinternal),
-        'roles', (SELECT coalesce(jsonb_agg(jsonb_build_array(rolname, rolcanlogin, rolsuper, rolbypassrls) ORDER BY rolname), '[]')
-                    FROM pg_roles WHERE rolname LIKE 'cot\_' || slug || '\_%' OR rolname = 'cot_owner'),
-        'tenant', (SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.id), '[]') FROM cot.tenants t WHERE t.slug = snapshot.slug),
-        'entities', (SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.id), '[]')
-                       FROM cot.entities e JOIN cot.tenants t ON t.id = e.tenant_id WHERE t.slug = snapshot.slug),
-        'fields', (SELECT coalesce(jsonb_agg(to_jsonb(f) ORDER BY f.id), '[]')
-                     FROM cot.fields f JOIN cot.entities e ON e.id = f.entity_id JOIN cot.tenants t ON t.id = e.tenant_id
-                    WHERE t.slug = snapshot.slug),
-        'ledger', (SELECT count(*) FROM cot.migrations m WHERE m.tenant = snapshot.slug),
-        'rows', rows)
-      INTO result;
-    RETURN result;
-END $$;
-
--- Runs `call` with the failpoint at 1, 2, ... until it succeeds. One row per
--- attempt: its step, its outcome ('55000', 'ok' or another SQLSTATE, which
--- ends the walk), the error message, and whether the snapshot of `slug`
--- after the failure differs from the one before the call.
-CREATE FUNCTION pg_temp.walk(call text, slug text)
-RETURNS TABLE (step int, outcome text, message text, changed boolean, before jsonb, after jsonb)
-LANGUAGE plpgsql AS $$
-DECLARE
-    snap_before jsonb := pg_temp.snapshot(slug);
-    snap_after jsonb;
-BEGIN
-    FOR n IN 1..500 LOOP
-        BEGIN
-            PERFORM set_config('cot.test_fail_after_step', n::text, true);
-            EXECUTE call;
-            PERFORM set_config('cot.test_fail_after_step', '0', true);
-            step := n; outcome := 'ok'; message := NULL; changed := NULL; before := NULL; after := NULL;
-            RETURN NEXT;
-            RETURN;
-        EXCEPTION WHEN OTHERS THEN
-            step := n; outcome := SQLSTATE; message := SQLERRM;
-            snap_after := pg_temp.snapshot(slug);
-            changed := snap_after IS DISTINCT FROM snap_before;
-            before := CASE WHEN changed THEN snap_before END;
-            after := CASE WHEN changed THEN snap_after END;
-            RETURN NEXT;
-            IF outcome <> '55000' THEN
-                RETURN;
-            END IF;
-        END;
-    END LOOP;
-END $$;
-
--- The keys of two snapshots whose values differ, for readable diagnostics.
-CREATE FUNCTION pg_temp.diff(a jsonb, b jsonb) RETURNS text[]
-LANGUAGE sql AS $$
-    SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(a) k WHERE a->k IS DISTINCT FROM b->k
-$$;
+-- cot_test.snapshot, cot_test.walk and cot_test.diff are in tests/sql/lib/helpers.sql.
 
 -------------------------------------------------------------------------------
 -- create_tenant
 -------------------------------------------------------------------------------
 CREATE TEMP TABLE t50_owner_before AS SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cot_owner') AS existed;
-CREATE TEMP TABLE t50_tenant_before AS SELECT pg_temp.snapshot('t50') AS snap;
-CREATE TEMP TABLE t50_walk_tenant AS SELECT * FROM pg_temp.walk($$SELECT cot.create_tenant('t50', '{"name": "Fifty"}')$$, 't50');
+CREATE TEMP TABLE t50_tenant_before AS SELECT cot_test.snapshot('t50') AS snap;
+CREATE TEMP TABLE t50_walk_tenant AS SELECT * FROM cot_test.walk($$SELECT cot.create_tenant('t50', '{"name": "Fifty"}')$$, 't50');
 
 SELECT is((SELECT outcome FROM t50_walk_tenant ORDER BY step DESC LIMIT 1), 'ok', 'create_tenant: succeeds once the failpoint is past its last step');
 SELECT is_empty($$SELECT step, outcome, message FROM t50_walk_tenant WHERE outcome NOT IN ('55000', 'ok')$$,
@@ -113,9 +27,9 @@ SELECT cmp_ok((SELECT count(*)::int FROM t50_walk_tenant WHERE outcome = '55000'
 SELECT cmp_ok((SELECT count(*)::int FROM t50_walk_tenant WHERE outcome = '55000'), '>=',
               (SELECT cardinality(sql) FROM cot.migrations WHERE tenant = 't50' AND operation = 'create_tenant'),
               'create_tenant: a failure after every statement in the ledger');
-SELECT is_empty($$SELECT step, pg_temp.diff(before, after) FROM t50_walk_tenant WHERE changed$$,
+SELECT is_empty($$SELECT step, cot_test.diff(before, after) FROM t50_walk_tenant WHERE changed$$,
                 'create_tenant: after every failure, nothing is left (no role, schema, grant, comment, meta or ledger row)');
-SELECT isnt((SELECT snap FROM t50_tenant_before), pg_temp.snapshot('t50'), 'create_tenant: the successful call did change things');
+SELECT isnt((SELECT snap FROM t50_tenant_before), cot_test.snapshot('t50'), 'create_tenant: the successful call did change things');
 SELECT has_schema('tenant_t50', 'create_tenant: the successful call made its schemas');
 SELECT is(current_setting('cot.test_fail_after_step'), '0', 'the failpoint is off again');
 SELECT ok((SELECT existed OR EXISTS (SELECT FROM t50_walk_tenant WHERE step = 1 AND outcome = '55000' AND NOT changed)
@@ -123,9 +37,9 @@ SELECT ok((SELECT existed OR EXISTS (SELECT FROM t50_walk_tenant WHERE step = 1 
           'create_tenant: a failure right after creating cot_owner leaves no cot_owner (or it existed already)');
 
 -- A second tenant, with cot_owner now in place: one step fewer.
-CREATE TEMP TABLE t50_walk_tenant2 AS SELECT * FROM pg_temp.walk($$SELECT cot.create_tenant('t50b')$$, 't50b');
+CREATE TEMP TABLE t50_walk_tenant2 AS SELECT * FROM cot_test.walk($$SELECT cot.create_tenant('t50b')$$, 't50b');
 SELECT is((SELECT outcome FROM t50_walk_tenant2 ORDER BY step DESC LIMIT 1), 'ok', 'create_tenant (owner exists): succeeds at last');
-SELECT is_empty($$SELECT step, outcome, pg_temp.diff(before, after) FROM t50_walk_tenant2 WHERE outcome <> 'ok' AND (changed OR outcome <> '55000')$$,
+SELECT is_empty($$SELECT step, outcome, cot_test.diff(before, after) FROM t50_walk_tenant2 WHERE outcome <> 'ok' AND (changed OR outcome <> '55000')$$,
                 'create_tenant (owner exists): every failure is 55000 and leaves nothing');
 SELECT is((SELECT count(*)::int FROM t50_walk_tenant2 WHERE outcome = '55000'),
           (SELECT count(*)::int FROM t50_walk_tenant WHERE outcome = '55000') - CASE WHEN (SELECT existed FROM t50_owner_before) THEN 0 ELSE 1 END,
@@ -145,9 +59,9 @@ CREATE TEMP TABLE t50_def AS SELECT '{
     {"name": "placed_at", "type": "timestamp", "default": "now"}
   ],
   "indexes": [{"fields": ["status", "created_at"]}, {"fields": ["title", "code"], "unique": true}]}'::jsonb AS def;
-CREATE TEMP TABLE t50_entity_before AS SELECT pg_temp.snapshot('t50') AS snap;
+CREATE TEMP TABLE t50_entity_before AS SELECT cot_test.snapshot('t50') AS snap;
 CREATE TEMP TABLE t50_walk_entity AS
-SELECT w.* FROM t50_def, pg_temp.walk(format('SELECT cot.create_entity(%L::jsonb)', def), 't50') AS w;
+SELECT w.* FROM t50_def, cot_test.walk(format('SELECT cot.create_entity(%L::jsonb)', def), 't50') AS w;
 
 SELECT is((SELECT outcome FROM t50_walk_entity ORDER BY step DESC LIMIT 1), 'ok', 'create_entity: succeeds once the failpoint is past its last step');
 SELECT is_empty($$SELECT step, outcome, message FROM t50_walk_entity WHERE outcome NOT IN ('55000', 'ok')$$,
@@ -158,7 +72,7 @@ SELECT cmp_ok((SELECT count(*)::int FROM t50_walk_entity WHERE outcome = '55000'
               'create_entity: a failure after every statement in the ledger');
 SELECT cmp_ok((SELECT cardinality(sql) FROM cot.migrations WHERE tenant = 't50' AND operation = 'create_entity'), '>=', 20,
               'create_entity: the ledger lists 20 or more statements (table, 3 indexes, trigger, view, owners, 14 comments)');
-SELECT is_empty($$SELECT step, pg_temp.diff(before, after) FROM t50_walk_entity WHERE changed$$,
+SELECT is_empty($$SELECT step, cot_test.diff(before, after) FROM t50_walk_entity WHERE changed$$,
                 'create_entity: after every failure, nothing is left (no table, view, index, type, meta or ledger row)');
 SELECT has_table('tenant_t50', 'orders', 'create_entity: the successful call made the table');
 SELECT has_view('t50', 'orders', '... and the view');
@@ -169,15 +83,15 @@ SELECT is((SELECT count(*)::int FROM pg_indexes WHERE schemaname = 'tenant_t50' 
 -- drop_entity (with rows in the table)
 -------------------------------------------------------------------------------
 INSERT INTO t50.orders (title, code, tags, total) VALUES ('first', 'A', '{x}', 1.5), ('second', 'B', '{}', 2);
-CREATE TEMP TABLE t50_drop_entity_before AS SELECT pg_temp.snapshot('t50') AS snap;
-CREATE TEMP TABLE t50_walk_drop_entity AS SELECT * FROM pg_temp.walk($$SELECT cot.drop_entity('t50', 'orders')$$, 't50');
+CREATE TEMP TABLE t50_drop_entity_before AS SELECT cot_test.snapshot('t50') AS snap;
+CREATE TEMP TABLE t50_walk_drop_entity AS SELECT * FROM cot_test.walk($$SELECT cot.drop_entity('t50', 'orders')$$, 't50');
 
 SELECT is((SELECT outcome FROM t50_walk_drop_entity ORDER BY step DESC LIMIT 1), 'ok', 'drop_entity: succeeds at last');
 SELECT is_empty($$SELECT step, outcome, message FROM t50_walk_drop_entity WHERE outcome NOT IN ('55000', 'ok')$$,
                 'drop_entity: every failure is the failpoint''s 55000');
 SELECT cmp_ok((SELECT count(*)::int FROM t50_walk_drop_entity WHERE outcome = '55000'), '>=', 3,
               'drop_entity: at least 3 failing steps (drop view, drop table, meta)');
-SELECT is_empty($$SELECT step, pg_temp.diff(before, after) FROM t50_walk_drop_entity WHERE changed$$,
+SELECT is_empty($$SELECT step, cot_test.diff(before, after) FROM t50_walk_drop_entity WHERE changed$$,
                 'drop_entity: after every failure, everything is still there (table with its rows, view, meta rows, ledger)');
 SELECT hasnt_table('tenant_t50', 'orders', 'drop_entity: the successful call dropped the table');
 SELECT is((SELECT count(*)::int FROM cot.entities e JOIN cot.tenants t ON t.id = e.tenant_id WHERE t.slug = 't50'), 0,
@@ -191,14 +105,14 @@ SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t50", "name": "customers
                 'customers created');
 INSERT INTO t50.orders (title) VALUES ('again');
 INSERT INTO t50.customers (email) VALUES ('a@b.co');
-CREATE TEMP TABLE t50_walk_drop_tenant AS SELECT * FROM pg_temp.walk($$SELECT cot.drop_tenant('t50', force => true)$$, 't50');
+CREATE TEMP TABLE t50_walk_drop_tenant AS SELECT * FROM cot_test.walk($$SELECT cot.drop_tenant('t50', force => true)$$, 't50');
 
 SELECT is((SELECT outcome FROM t50_walk_drop_tenant ORDER BY step DESC LIMIT 1), 'ok', 'drop_tenant(force): succeeds at last');
 SELECT is_empty($$SELECT step, outcome, message FROM t50_walk_drop_tenant WHERE outcome NOT IN ('55000', 'ok')$$,
                 'drop_tenant(force): every failure is the failpoint''s 55000');
 SELECT cmp_ok((SELECT count(*)::int FROM t50_walk_drop_tenant WHERE outcome = '55000'), '>=', 6,
               'drop_tenant(force): at least 6 failing steps (2 schemas, 3 roles, meta)');
-SELECT is_empty($$SELECT step, pg_temp.diff(before, after) FROM t50_walk_drop_tenant WHERE changed$$,
+SELECT is_empty($$SELECT step, cot_test.diff(before, after) FROM t50_walk_drop_tenant WHERE changed$$,
                 'drop_tenant(force): after every failure, everything is still there (schemas, roles, tables and rows, meta)');
 SELECT hasnt_schema('tenant_t50', 'drop_tenant(force): the successful call dropped the storage schema');
 SELECT is((SELECT count(*)::int FROM pg_roles WHERE rolname LIKE 'cot\_t50\_%'), 0, '... and the roles');
@@ -210,27 +124,27 @@ SELECT lives_ok($$SELECT cot.create_tenant('t50c')$$, 'tenant t50c created');
 
 -- A relation named like a generated index: found before any DDL runs.
 CREATE TABLE tenant_t50c.items_title_idx (x int);
-CREATE TEMP TABLE t50_mid1 AS SELECT pg_temp.snapshot('t50c') AS snap;
+CREATE TEMP TABLE t50_mid1 AS SELECT cot_test.snapshot('t50c') AS snap;
 SELECT throws_ok($$SELECT cot.create_entity('{"tenant": "t50c", "name": "items", "fields": [{"name": "title", "type": "text", "index": true}]}')$$,
                  '42P07', NULL, 'a hand-made relation named like the generated index: 42P07');
-SELECT is(pg_temp.diff((SELECT snap FROM t50_mid1), pg_temp.snapshot('t50c')), NULL, '... and nothing is left behind');
+SELECT is(cot_test.diff((SELECT snap FROM t50_mid1), cot_test.snapshot('t50c')), NULL, '... and nothing is left behind');
 
 -- A type named like the entity in the API schema: Cot's preflight sees it
 -- (every view brings a row type of its name) and refuses before any DDL.
 CREATE TYPE t50c.things AS ENUM ('a');
-CREATE TEMP TABLE t50_mid2 AS SELECT pg_temp.snapshot('t50c') AS snap;
+CREATE TEMP TABLE t50_mid2 AS SELECT cot_test.snapshot('t50c') AS snap;
 SELECT throws_ok($$SELECT cot.create_entity('{"tenant": "t50c", "name": "things", "fields": [{"name": "title", "type": "text", "index": true, "unique": true}]}')$$,
                  '42P07', NULL, 'a type in the API schema named like the view: 42P07 before any DDL');
-SELECT is(pg_temp.diff((SELECT snap FROM t50_mid2), pg_temp.snapshot('t50c')), NULL,
+SELECT is(cot_test.diff((SELECT snap FROM t50_mid2), cot_test.snapshot('t50c')), NULL,
           '... the table, indexes and trigger made before it are gone, no meta or ledger row');
 SELECT hasnt_table('tenant_t50c', 'things', '... no table things');
 
 -- drop_entity: the API view drops, then DROP TABLE meets a hand-made view.
 SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t50c", "name": "parts", "fields": [{"name": "sku", "type": "text"}]}')$$, 'entity parts created');
 CREATE VIEW tenant_t50c.parts_report AS SELECT sku FROM tenant_t50c.parts;
-CREATE TEMP TABLE t50_mid3 AS SELECT pg_temp.snapshot('t50c') AS snap;
+CREATE TEMP TABLE t50_mid3 AS SELECT cot_test.snapshot('t50c') AS snap;
 SELECT throws_ok($$SELECT cot.drop_entity('t50c', 'parts')$$, '2BP01', NULL, 'drop_entity with a dependent view outside Cot: 2BP01');
-SELECT is(pg_temp.diff((SELECT snap FROM t50_mid3), pg_temp.snapshot('t50c')), NULL,
+SELECT is(cot_test.diff((SELECT snap FROM t50_mid3), cot_test.snapshot('t50c')), NULL,
           '... the API view dropped before the failure is back, meta rows intact');
 SELECT has_view('t50c', 'parts', '... the API view t50c.parts exists');
 
@@ -239,12 +153,12 @@ SELECT has_view('t50c', 'parts', '... the API view t50c.parts exists');
 CREATE FUNCTION pg_temp.sees(slug text, change text) RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE
-    snap jsonb := pg_temp.snapshot(slug);
+    snap jsonb := cot_test.snapshot(slug);
     keys text[];
 BEGIN
     BEGIN
         EXECUTE change;
-        keys := pg_temp.diff(snap, pg_temp.snapshot(slug));
+        keys := cot_test.diff(snap, cot_test.snapshot(slug));
         RAISE EXCEPTION 'undo' USING ERRCODE = 'P0001';
     EXCEPTION WHEN SQLSTATE 'P0001' THEN
         RETURN keys;
@@ -273,9 +187,9 @@ SELECT ok(want = ANY (pg_temp.sees('t50c', change)), format('the snapshot sees %
 -- storage schema holds a hand-made object.
 SELECT lives_ok($$SELECT cot.create_tenant('t50d')$$, 'tenant t50d created');
 CREATE TABLE tenant_t50d.handmade (x int);
-CREATE TEMP TABLE t50_mid4 AS SELECT pg_temp.snapshot('t50d') AS snap;
+CREATE TEMP TABLE t50_mid4 AS SELECT cot_test.snapshot('t50d') AS snap;
 SELECT throws_ok($$SELECT cot.drop_tenant('t50d')$$, '2BP01', NULL, 'drop_tenant with a hand-made table in the storage schema: 2BP01');
-SELECT is(pg_temp.diff((SELECT snap FROM t50_mid4), pg_temp.snapshot('t50d')), NULL,
+SELECT is(cot_test.diff((SELECT snap FROM t50_mid4), cot_test.snapshot('t50d')), NULL,
           '... the API schema dropped before the failure is back, roles and meta row intact');
 
 -- Whatever fails inside the caller's transaction is rolled back with it.
