@@ -115,6 +115,22 @@ END
 $$;
 COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write';
 
+-- The same for junction tables of many-to-many relations, which have created_at only.
+CREATE FUNCTION cot.junction_columns() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_at := pg_catalog.now();
+    ELSE
+        NEW.created_at := OLD.created_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cot.junction_columns() IS 'Trigger on every Cot junction table: sets created_at on insert and keeps it on update';
+
 -- CHECK constraints cannot hold subqueries; this lets an array of e-mails or
 -- URLs be held to the item pattern. Every name is schema-qualified, since a
 -- CHECK runs under the writer's search_path.

@@ -156,6 +156,34 @@ fn check_against_database(
     let owned: Vec<cot_engine::types::Entity> = entities.iter().map(|e| (*e).clone()).collect();
     out.extend(relations::check(&owned, &known, prefix));
 
+    // Names the group itself would use twice (an index and a junction, an
+    // index and another entity of the group) fail in Postgres without a pointer.
+    let mut made: std::collections::HashMap<(String, String), usize> = Default::default();
+    for (i, p) in group.iter().enumerate() {
+        for (schema, name) in p
+            .table_steps
+            .iter()
+            .chain(&p.relation_steps)
+            .flat_map(Step::created_relations)
+        {
+            if let Some(first) = made.insert((schema.to_string(), name.to_string()), i) {
+                let also = if first == i {
+                    String::new()
+                } else {
+                    format!(" (also by {})", prefix(first))
+                };
+                out.push(prefixed(
+                    &prefix(i),
+                    Violation::new(
+                        ErrorKind::DuplicateTable,
+                        "/name",
+                        format!("\"{schema}.{name}\" would be made twice{also}"),
+                        "two generated names meet; rename a field or an entity",
+                    ),
+                ));
+            }
+        }
+    }
     for ((i, p), found) in group.iter().enumerate().zip(found) {
         let e = &p.valid.entity;
         let at = |v: Violation| prefixed(&prefix(i), v);
@@ -204,9 +232,22 @@ fn check_against_database(
             }
         }
         for taken in found.taken {
+            // A name a junction would take is the relation field's doing.
+            let pointer = e
+                .relations
+                .iter()
+                .find(|r| {
+                    r.junction.as_ref().is_some_and(|j| {
+                        let table = j.table.as_str();
+                        taken
+                            .split_once('.')
+                            .is_some_and(|(_, n)| n == table || n.starts_with(&format!("{table}_")))
+                    })
+                })
+                .map_or_else(|| "/name".to_string(), |r| format!("/fields/{}/name", r.at));
             out.push(at(Violation::new(
                 ErrorKind::DuplicateTable,
-                "/name",
+                pointer,
                 format!("relation \"{taken}\" already exists"),
                 "an object Cot would create has this name already; choose another entity or field name",
             )));

@@ -183,6 +183,17 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
             !gone
         });
     }
+    // Postgres drops every index that holds a dropped column; so does the definition.
+    let dropped: Vec<&str> = removed.iter().filter_map(|f| f["column"].as_str()).collect();
+    if let Some(list) = after["indexes"].as_array_mut() {
+        list.retain(|i| {
+            !i["fields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| dropped.contains(&c.as_str().unwrap_or_default()))
+        });
+    }
     after["version"] = Value::from(before["version"].as_i64().unwrap_or(1) + 1);
     // The remaining definition is valid (it was, and only fields went): it gives
     // the entity as it now is, to make its view again.
@@ -212,6 +223,12 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
             });
         }
         steps.extend(plan::view_steps(&valid.entity, &Labels::of(&valid.normalized)));
+        // A new view has no grants of its own yet.
+        steps.extend(cot_engine::access::view_grants(
+            &valid.entity.tenant,
+            &table,
+            valid.entity.access,
+        ));
     }
     let junctions: Vec<Ident> = removed
         .iter()

@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod catalog;
+mod claims;
 mod define;
 mod entities;
 mod environment;

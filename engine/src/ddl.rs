@@ -36,9 +36,10 @@ pub fn render(step: &Step) -> String {
             if *gin { " USING gin" } else { "" },
             list(columns)
         ),
-        Step::CreateSystemTrigger { schema, table } => format!(
-            "CREATE TRIGGER \"cot_system_columns\" BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION cot.system_columns()",
-            quote_qualified(schema, table)
+        Step::CreateSystemTrigger { schema, table, junction } => format!(
+            "CREATE TRIGGER \"cot_system_columns\" BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION cot.{}()",
+            quote_qualified(schema, table),
+            if *junction { "junction_columns" } else { "system_columns" }
         ),
         Step::CreateView { schema, name, table_schema, table, columns } => format!(
             "CREATE VIEW {} WITH (security_invoker = true) AS SELECT {} FROM {}",
@@ -65,6 +66,37 @@ pub fn render(step: &Step) -> String {
             quote_qualified(schema, table),
             quote_ident(&constraint.name),
             constraint_body(&constraint.kind)
+        ),
+        Step::EnableRls { schema, table } => format!(
+            "ALTER TABLE {} ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY",
+            quote_qualified(schema, table)
+        ),
+        Step::CreatePolicy { schema, table, name, command, roles, using, check } => {
+            let mut sql = format!(
+                "CREATE POLICY {} ON {} AS PERMISSIVE FOR {} TO {}",
+                quote_ident(name),
+                quote_qualified(schema, table),
+                command.sql(),
+                list(roles)
+            );
+            if let Some(p) = using {
+                sql.push_str(&format!(" USING ({})", predicate(p)));
+            }
+            if let Some(p) = check {
+                sql.push_str(&format!(" WITH CHECK ({})", predicate(p)));
+            }
+            sql
+        }
+        Step::Grant { command, kind: _, schema, name, roles } => format!(
+            // GRANT ... ON TABLE covers views too.
+            "GRANT {} ON TABLE {} TO {}",
+            command.sql(),
+            quote_qualified(schema, name),
+            list(roles)
+        ),
+        Step::CreateOwnerTrigger { schema, table } => format!(
+            "CREATE TRIGGER \"cot_owner_column\" BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION cot.owner_column()",
+            quote_qualified(schema, table)
         ),
         Step::DropColumn { schema, table, column } => format!(
             "ALTER TABLE {} DROP COLUMN {}",
@@ -106,6 +138,22 @@ fn create_table(t: &Table) -> String {
         quote_qualified(&t.schema, &t.name),
         lines.join(",\n  ")
     )
+}
+
+/// A policy condition. The claim is read once per statement: `(SELECT ...)`
+/// makes it an initplan instead of a call per row (360 ms against 0.5 ms on 1M
+/// rows, SECURITY.md).
+fn predicate(p: &crate::access::Predicate) -> String {
+    use crate::access::{Predicate, OWNER_COLUMN};
+    let tenant = |slug: &Ident| format!("(SELECT cot.claim_tenant()) = {}", quote_literal(slug.as_str()));
+    match p {
+        Predicate::Tenant(slug) => tenant(slug),
+        Predicate::TenantAndOwner(slug) => format!(
+            "{} AND {} = (SELECT cot.claim_sub())",
+            tenant(slug),
+            quote_ident(&crate::names::fixed(OWNER_COLUMN))
+        ),
+    }
 }
 
 fn constraint_body(kind: &ConstraintKind) -> String {

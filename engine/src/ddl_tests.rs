@@ -60,7 +60,7 @@ fn golden_entity() {
         r#"COMMENT ON TABLE "tenant_acme"."orders" IS 'Customer''s orders'"#,
     ];
     assert_eq!(sql[..expected.len()], expected[..], "{}", sql.join(";\n"));
-    let view_at = sql.len() - 10;
+    let view_at = sql.iter().position(|s| s.starts_with("CREATE VIEW")).unwrap();
     assert_eq!(
         sql[view_at],
         r#"CREATE VIEW "acme"."orders" WITH (security_invoker = true) AS SELECT "id", "title", "status", "total", "email", "tags", "due", "at", "created_at", "updated_at" FROM "tenant_acme"."orders""#
@@ -70,7 +70,9 @@ fn golden_entity() {
         r#"ALTER VIEW "acme"."orders" OWNER TO "cot_owner""#
     );
     assert!(sql.contains(&r#"COMMENT ON COLUMN "acme"."orders"."title" IS 'Title'"#.to_string()));
-    assert_eq!(sql.len(), expected.len() + 7 + 2 + 1 + 7);
+    // Table column comments, the view, its comments, then row security:
+    // enable + one policy per command + a grant per command on table and view.
+    assert_eq!(sql.len(), expected.len() + 7 + 2 + 1 + 7 + 1 + 4 + 8);
 }
 
 #[test]
@@ -146,5 +148,47 @@ fn hostile_text_only_reaches_sql_as_literals() {
         let stripped = stmt.replace(&quoted, "<lit>");
         assert!(!stripped.contains("DROP TABLE"), "{stmt}");
         assert!(!stripped.contains("$$"), "{stmt}");
+    }
+}
+
+#[test]
+fn golden_access_rules() {
+    let sql = entity_sql(
+        json!({"tenant": "acme", "name": "notes", "fields": [{"name": "body", "type": "text"}],
+        "access": {"read": "public", "create": "tenant", "update": "owner", "delete": "none"}}),
+    );
+    let at = sql
+        .iter()
+        .position(|s| s.starts_with("ALTER TABLE") && s.contains("ROW LEVEL"))
+        .unwrap();
+    assert_eq!(
+        sql[at..],
+        [
+            r#"ALTER TABLE "tenant_acme"."notes" ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY"#,
+            r#"CREATE POLICY "cot_select" ON "tenant_acme"."notes" AS PERMISSIVE FOR SELECT TO "cot_acme_anon", "cot_acme_user", "cot_acme_admin" USING ((SELECT cot.claim_tenant()) = 'acme')"#,
+            r#"CREATE POLICY "cot_insert" ON "tenant_acme"."notes" AS PERMISSIVE FOR INSERT TO "cot_acme_user", "cot_acme_admin" WITH CHECK ((SELECT cot.claim_tenant()) = 'acme')"#,
+            r#"CREATE POLICY "cot_update_owner" ON "tenant_acme"."notes" AS PERMISSIVE FOR UPDATE TO "cot_acme_user" USING ((SELECT cot.claim_tenant()) = 'acme' AND "owner_id" = (SELECT cot.claim_sub())) WITH CHECK ((SELECT cot.claim_tenant()) = 'acme' AND "owner_id" = (SELECT cot.claim_sub()))"#,
+            r#"CREATE POLICY "cot_update_admin" ON "tenant_acme"."notes" AS PERMISSIVE FOR UPDATE TO "cot_acme_admin" USING ((SELECT cot.claim_tenant()) = 'acme') WITH CHECK ((SELECT cot.claim_tenant()) = 'acme')"#,
+            r#"GRANT SELECT ON TABLE "tenant_acme"."notes" TO "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#,
+            r#"GRANT SELECT ON TABLE "acme"."notes" TO "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#,
+            r#"GRANT INSERT ON TABLE "tenant_acme"."notes" TO "cot_acme_user", "cot_acme_admin""#,
+            r#"GRANT INSERT ON TABLE "acme"."notes" TO "cot_acme_user", "cot_acme_admin""#,
+            r#"GRANT UPDATE ON TABLE "tenant_acme"."notes" TO "cot_acme_user", "cot_acme_admin""#,
+            r#"GRANT UPDATE ON TABLE "acme"."notes" TO "cot_acme_user", "cot_acme_admin""#,
+        ]
+    );
+    // The owner rule brings the owner column, in table and view, and its trigger.
+    assert!(sql[0].contains(r#""owner_id" text"#), "{}", sql[0]);
+    assert!(sql
+        .iter()
+        .any(|s| s.starts_with(r#"CREATE TRIGGER "cot_owner_column""#)));
+    assert!(sql
+        .iter()
+        .any(|s| s.starts_with("CREATE VIEW") && s.contains(r#""updated_at", "owner_id" FROM"#)));
+    // Never more than the four privileges.
+    for s in &sql {
+        for bad in ["GRANT ALL", "TRUNCATE", "REFERENCES ON", "TRIGGER ON"] {
+            assert!(!s.contains(bad), "{s}");
+        }
     }
 }

@@ -34,6 +34,9 @@ pub struct EntityDef {
     /// Compound indexes and unique constraints.
     #[serde(default)]
     pub indexes: Vec<IndexDef>,
+    /// Who may do what; every rule defaults to `admin`.
+    #[serde(default)]
+    pub access: crate::access::Access,
 }
 
 /// A field as written by the user.

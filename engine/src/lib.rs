@@ -8,6 +8,7 @@
 //! identifier, [`sql`] the two quoting functions, [`literal`] typed values, and
 //! [`error`] the mapping of every error to a SQLSTATE.
 
+pub mod access;
 pub mod ddl;
 pub mod definition;
 pub mod error;

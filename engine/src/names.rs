@@ -177,6 +177,8 @@ pub fn check_name(
         NameKind::Field => {
             if SYSTEM_FIELDS.contains(&name) {
                 Some("is a system column that Cot adds to every entity")
+            } else if name == crate::access::OWNER_COLUMN {
+                Some("is the column Cot adds for owner access rules")
             } else if PG_SYSTEM_COLUMNS.contains(&name) {
                 Some("is a PostgreSQL system column")
             } else if POSTGREST_PARAMETERS.contains(&name) {

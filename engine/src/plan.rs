@@ -50,6 +50,8 @@ pub enum Step {
         schema: Ident,
         /// Table.
         table: Ident,
+        /// A junction table: it has created_at only.
+        junction: bool,
     },
     /// `CREATE VIEW ... WITH (security_invoker = true) AS SELECT cols FROM table`.
     CreateView {
@@ -89,6 +91,51 @@ pub enum Step {
         table: Ident,
         /// The constraint.
         constraint: Constraint,
+    },
+    /// `ALTER TABLE ... ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY`: FORCE
+    /// holds the table's owner to the policies too.
+    EnableRls {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+    },
+    /// `CREATE POLICY name ON table FOR command TO roles USING (...) WITH CHECK (...)`.
+    CreatePolicy {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Policy name (per table).
+        name: Ident,
+        /// The command it governs.
+        command: crate::access::Command,
+        /// The roles it applies to.
+        roles: Vec<Ident>,
+        /// Which existing rows it admits.
+        using: Option<crate::access::Predicate>,
+        /// Which new rows it admits.
+        check: Option<crate::access::Predicate>,
+    },
+    /// `GRANT command ON table|view TO roles`.
+    Grant {
+        /// The privilege.
+        command: crate::access::Command,
+        /// Table or view.
+        kind: RelKind,
+        /// Schema.
+        schema: Ident,
+        /// Relation.
+        name: Ident,
+        /// Grantees.
+        roles: Vec<Ident>,
+    },
+    /// The trigger that fills the owner column from the `sub` claim.
+    CreateOwnerTrigger {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
     },
     /// `ALTER TABLE ... DROP COLUMN` (a relation column whose target is dropped).
     DropColumn {
@@ -136,6 +183,10 @@ impl Step {
             Step::SetOwner { .. } => "set_owner",
             Step::Comment { .. } => "comment",
             Step::AddConstraint { .. } => "add_constraint",
+            Step::EnableRls { .. } => "enable_rls",
+            Step::CreatePolicy { .. } => "create_policy",
+            Step::Grant { .. } => "grant",
+            Step::CreateOwnerTrigger { .. } => "create_trigger",
             Step::DropColumn { .. } => "drop_column",
             Step::DropRelation { .. } => "drop_relation",
             Step::DropSchema { .. } => "drop_schema",
@@ -398,6 +449,14 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
             default: Some(ColumnDefault::Now),
         });
     }
+    if e.access.needs_owner() {
+        columns.push(Column {
+            name: fixed(crate::access::OWNER_COLUMN),
+            sql_type: "text".into(),
+            not_null: false,
+            default: None,
+        });
+    }
     for idx in &e.indexes {
         if idx.unique {
             let mut parts = vec![table.as_str()];
@@ -433,7 +492,14 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
     steps.push(Step::CreateSystemTrigger {
         schema: t.storage_schema.clone(),
         table: table.clone(),
+        junction: false,
     });
+    if e.access.needs_owner() {
+        steps.push(Step::CreateOwnerTrigger {
+            schema: t.storage_schema.clone(),
+            table: table.clone(),
+        });
+    }
     steps.push(Step::SetOwner {
         kind: RelKind::Table,
         schema: t.storage_schema.clone(),
@@ -441,7 +507,13 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
     });
     steps.extend(comments(e, labels, RelKind::Table));
     steps.extend(view_steps(e, labels));
+    steps.extend(access_steps(e));
     steps
+}
+
+/// Row-level security and grants for an entity's table and view.
+pub fn access_steps(e: &Entity) -> Vec<Step> {
+    crate::access::steps(&e.tenant, &e.name, e.access)
 }
 
 /// The API view of an entity: created over every column of its table, owned by
@@ -452,6 +524,9 @@ pub fn view_steps(e: &Entity, labels: &Labels) -> Vec<Step> {
     let mut columns = vec![fixed("id")];
     columns.extend(e.fields.iter().map(|f| f.name.clone()));
     columns.extend([fixed("created_at"), fixed("updated_at")]);
+    if e.access.needs_owner() {
+        columns.push(fixed(crate::access::OWNER_COLUMN));
+    }
     let mut steps = vec![
         Step::CreateView {
             schema: t.api_schema.clone(),

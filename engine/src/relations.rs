@@ -236,6 +236,11 @@ fn junction_steps(
             columns: vec![j.target_column.clone()],
             gin: false,
         },
+        Step::CreateSystemTrigger {
+            schema: t.storage_schema.clone(),
+            table: j.table.clone(),
+            junction: true,
+        },
         Step::SetOwner {
             kind: RelKind::Table,
             schema: t.storage_schema.clone(),
@@ -262,6 +267,9 @@ fn junction_steps(
             text,
         },
     ]
+    .into_iter()
+    .chain(crate::access::steps(&e.tenant, &j.table, e.access.for_junction()))
+    .collect()
 }
 
 /// The steps that drop an entity's own junction tables (before its table).
@@ -411,6 +419,32 @@ mod tests {
             e,
             vec![("/fields/1/name".to_string(), ErrorKind::DuplicateColumn)]
         );
+        // column and junction are read only: the computed value passes, others do not.
+        let ok = rel(
+            json!({"name": "c", "type": "relation", "kind": "many_to_one", "target": "customers", "column": "c_id"}),
+        );
+        assert!(validate(&ok, &TestEnv::new()).is_ok());
+        for (field, pointer) in [
+            (
+                json!({"name": "c", "type": "relation", "kind": "many_to_one", "target": "customers", "column": "other_id"}),
+                "/fields/0/column",
+            ),
+            (
+                json!({"name": "c", "type": "relation", "kind": "many_to_many", "target": "customers", "junction": "x"}),
+                "/fields/0/junction",
+            ),
+            (
+                json!({"name": "c", "type": "relation", "kind": "many_to_many", "target": "customers", "column": "c_id"}),
+                "/fields/0/column",
+            ),
+            (
+                json!({"name": "c", "type": "text", "column": "c"}),
+                "/fields/0/column",
+            ),
+        ] {
+            let e = errors(rel(field.clone()));
+            assert!(e.iter().any(|(p, _)| p == pointer), "{field}: {e:?}");
+        }
         let long = "c".repeat(62);
         let e = errors(rel(
             json!({"name": long, "type": "relation", "kind": "many_to_one", "target": "customers"}),

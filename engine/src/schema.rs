@@ -63,9 +63,21 @@ fn build() -> Value {
             "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS, "description": "display name; derived from the name when absent"},
             "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "becomes COMMENT ON TABLE and VIEW, which PostgREST shows in its OpenAPI"},
             "fields": {"type": "array", "maxItems": MAX_FIELDS, "items": {"$ref": "#/$defs/field"}},
+            "access": {
+                "type": "object", "additionalProperties": false,
+                "description": "who may read, create, update and delete rows over the API; each rule defaults to admin",
+                "properties": {
+                    "read": {"$ref": "#/$defs/rule"}, "create": {"$ref": "#/$defs/rule"},
+                    "update": {"$ref": "#/$defs/rule"}, "delete": {"$ref": "#/$defs/rule"}
+                }
+            },
             "indexes": {"type": "array", "maxItems": MAX_INDEXES, "items": {"$ref": "#/$defs/index"}}
         },
         "$defs": {
+            "rule": {
+                "enum": ["public", "tenant", "owner", "admin", "none"],
+                "description": "public: everyone, anonymous too; tenant: the tenant's users; owner: users on their own rows (owner_id = the sub claim), admins on all; admin: the tenant's admins; none: nobody over the API"
+            },
             "field": {
                 "type": "object",
                 "additionalProperties": false,

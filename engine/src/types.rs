@@ -377,4 +377,6 @@ pub struct Entity {
     /// Relation fields, in definition order. Many-to-one and one-to-one ones
     /// also appear in `fields` as their `<name>_id` column.
     pub relations: Vec<Relation>,
+    /// Who may read, create, update and delete rows.
+    pub access: crate::access::Access,
 }

@@ -251,6 +251,7 @@ impl Checker<'_> {
             fields,
             indexes,
             relations,
+            access: d.access,
         })
     }
 
@@ -386,6 +387,29 @@ impl Checker<'_> {
         } else {
             None
         };
+        // `column` and `junction` are read only: Cot returns them; sent back they
+        // must say what Cot would make, never choose another name.
+        let made = [
+            column.as_ref().map(|c| c.to_string()),
+            junction.as_ref().map(|j| j.table.to_string()),
+        ];
+        for ((key, given), expected) in [("column", &f.column), ("junction", &f.junction)]
+            .into_iter()
+            .zip(made)
+        {
+            if let Some(given) = given {
+                if expected.as_deref() != Some(given.as_str()) {
+                    self.bad(
+                        at(key),
+                        match &expected {
+                            Some(e) => format!("{key} is read only: for this relation it is \"{e}\""),
+                            None => format!("option {key} does not apply to {} relations", kind.name()),
+                        },
+                        "omit it; Cot names the column and the junction from the field and entity names",
+                    );
+                }
+            }
+        }
         let column_field = column.clone().map(|c| Field {
             id,
             name: c,
@@ -447,6 +471,8 @@ impl Checker<'_> {
             ("target", f.target.is_some()),
             ("on_delete", f.on_delete.is_some()),
             ("inverse", f.inverse.is_some()),
+            ("column", f.column.is_some()),
+            ("junction", f.junction.is_some()),
         ] {
             not_for(present, key, false);
         }
@@ -869,6 +895,7 @@ fn normalize(d: &EntityDef, e: &Entity) -> Value {
         .map(|i| json!({"fields": i.columns.iter().map(Ident::as_str).collect::<Vec<_>>(), "unique": i.unique}))
         .collect();
     root.insert("indexes".into(), Value::Array(indexes));
+    root.insert("access".into(), e.access.to_json());
     Value::Object(root)
 }
 

@@ -155,7 +155,9 @@ SELECT ok((SELECT 'CREATE VIEW "t60"."books" WITH (security_invoker = true) AS S
 SELECT is((SELECT array_agg(p->>'step' ORDER BY n) FROM t60_ledger, jsonb_array_elements(plan) WITH ORDINALITY AS a(p, n)
              WHERE sql[n] LIKE CASE p->>'step' WHEN 'create_table' THEN 'CREATE TABLE %' WHEN 'create_index' THEN 'CREATE INDEX %'
                                  WHEN 'create_trigger' THEN 'CREATE TRIGGER %' WHEN 'create_view' THEN 'CREATE VIEW %'
-                                 WHEN 'set_owner' THEN 'ALTER % OWNER TO %' WHEN 'comment' THEN 'COMMENT ON %' END),
+                                 WHEN 'set_owner' THEN 'ALTER % OWNER TO %' WHEN 'comment' THEN 'COMMENT ON %'
+                                 WHEN 'enable_rls' THEN 'ALTER TABLE % ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY'
+                                 WHEN 'create_policy' THEN 'CREATE POLICY %' WHEN 'grant' THEN 'GRANT %' END),
           (SELECT array_agg(p->>'step' ORDER BY n) FROM t60_ledger, jsonb_array_elements(plan) WITH ORDINALITY AS a(p, n)),
           'ledger: the plan has one step per statement, in order, each naming what its statement does');
 SELECT is((SELECT jsonb_array_length(plan) FROM t60_ledger), (SELECT array_length(sql, 1) FROM t60_ledger),

@@ -154,7 +154,6 @@ SELECT is((SELECT count(*)::int FROM t70.coupons WHERE created_at = '2000-01-01'
 -- BUG (reported): junction tables have created_at but no trigger keeping it,
 -- so a client can forge it on INSERT or rewrite it with UPDATE.
 UPDATE t70.orders_products SET created_at = '2000-01-01';
-SELECT todo('junction tables do not keep created_at (no system-columns trigger)', 1);
 SELECT is((SELECT count(*)::int FROM t70.orders_products WHERE created_at = '2000-01-01'), 0,
           '... and junction tables keep created_at too');
 SELECT throws_ok($$INSERT INTO t70.orders_products (orders_id, products_id)
@@ -395,7 +394,6 @@ SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t70", "na
 -- this clash is found later by the generic preflight, at /name ("relation
 -- \"t70.carts_items\" already exists") instead of at the field that names the
 -- junction.
-SELECT todo('junction clash with a non-target entity is reported at /name, not at the field', 1);
 SELECT is(pg_temp.field_err('carts', '{"name": "items", "type": "relation", "kind": "many_to_many", "target": "products"}'),
           '42P07 /fields/0/name', '... at /fields/0/name, the field that names the junction');
 SELECT is(pg_temp.field_err('orders_products', '{"name": "x", "type": "text"}'),
@@ -436,7 +434,6 @@ SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entities('[
               {"tenant": "t70", "name": "g1", "fields": [{"name": "g2", "type": "relation", "kind": "many_to_one", "target": "coupons"}]},
               {"tenant": "t70", "name": "g1_g2_id_idx", "fields": []}]')$$),
           '42P07', 'a group member named like another member''s foreign-key index: 42P07');
-SELECT todo('clashes between the generated names of group members are found by Postgres mid-call, without a pointer', 1);
 SELECT matches(pg_temp.err($$SELECT cot.create_entities('[
               {"tenant": "t70", "name": "g1", "fields": [{"name": "g2", "type": "relation", "kind": "many_to_one", "target": "coupons"}]},
               {"tenant": "t70", "name": "g1_g2_id_idx", "fields": []}]')$$),
