@@ -42,7 +42,8 @@ FROM cot.create_entity($json$
     {"name": "placed_at", "type": "timestamp", "default": "now"},
     {"name": "notes",     "type": "json"}
   ],
-  "indexes": [{"fields": ["status", "created_at"]}]
+  "indexes": [{"fields": ["status", "created_at"]}],
+  "access": {"read": "tenant", "create": "tenant", "update": "owner", "delete": "admin"}
 }
 $json$::jsonb) AS e;
 
@@ -128,3 +129,28 @@ ORDER BY status;
 SELECT title, tags, notes
 FROM acme.orders
 WHERE 'hardware' = ANY (tags);
+
+\echo
+\echo '=== 9. Row-level security: what an end user of acme sees (claims as PostgREST sets them)'
+-- A second tenant with its own orders, to show that acme's users never see them.
+SELECT cot.create_tenant('globex', '{"name":"Globex"}') IS NOT NULL AS globex_created;
+SELECT cot.create_entity('{"tenant":"globex","name":"orders","fields":[{"name":"title","type":"text"}],
+                           "access":{"read":"tenant","create":"tenant","update":"tenant","delete":"tenant"}}') IS NOT NULL AS globex_orders;
+INSERT INTO globex.orders (title) VALUES ('Globex secret order');
+BEGIN;
+SELECT set_config('request.jwt.claims', '{"role":"cot_acme_user","tenant":"acme","sub":"user-1"}', true) IS NOT NULL AS claims_set;
+SET LOCAL ROLE cot_acme_user;
+SELECT current_user, cot.claim_tenant() AS tenant_claim, count(*) AS acme_orders_visible FROM acme.orders;
+INSERT INTO acme.orders (title, total) VALUES ('Placed by user-1', 10) RETURNING title, owner_id;
+\set ON_ERROR_STOP 0
+\echo 'acme''s user reading globex''s orders: no privilege at all'
+SELECT count(*) FROM globex.orders;
+\set ON_ERROR_STOP 1
+ROLLBACK;
+BEGIN;
+\echo 'A user of globex whose token claims tenant acme: the tenant check admits nothing'
+SELECT set_config('request.jwt.claims', '{"role":"cot_globex_user","tenant":"acme"}', true) IS NOT NULL AS claims_set;
+SET LOCAL ROLE cot_globex_user;
+SELECT count(*) AS globex_orders_visible FROM globex.orders;
+ROLLBACK;
+SELECT cot.drop_tenant('globex', force => true);

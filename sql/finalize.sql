@@ -50,3 +50,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cot.owner_column() IS 'Trigger on tables with an owner rule: owner_id is the sub claim of whoever inserted the row';
+
+-- Policies call cot.claim_tenant() as the requesting role, and the planner
+-- inlines it by parsing its body (`cot.jwt_claim(...)`) as that role, which
+-- needs USAGE on the schema. USAGE only lets a role look names up: EXECUTE on
+-- the definition functions stays revoked and the meta-tables stay unreadable.
+GRANT USAGE ON SCHEMA cot TO PUBLIC;
