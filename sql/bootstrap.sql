@@ -86,6 +86,32 @@ ALTER SEQUENCE cot.migrations_id_seq OWNED BY cot.migrations.id;
 CREATE INDEX migrations_tenant_idx ON cot.migrations (tenant_id, id);
 COMMENT ON TABLE cot.migrations IS 'Ledger of every change Cot applied: its plan, the SQL it ran, the definition before and after, who and when';
 
+-- Login roles PostgREST connects as: each is made a member of every tenant's
+-- roles (and of cot_anon), now and for tenants created later.
+CREATE TABLE cot.authenticators (
+    role        text PRIMARY KEY,
+    added_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cot.authenticators IS 'Login roles (PostgREST authenticators) that may switch to every tenant''s roles';
+
+-- API keys: the secret is shown once, at creation; only its SHA-256 is kept,
+-- with a short public prefix to find it by.
+CREATE TABLE cot.api_keys (
+    id          uuid PRIMARY KEY,
+    tenant_id   uuid NOT NULL REFERENCES cot.tenants (id) ON DELETE CASCADE,
+    role        text NOT NULL CHECK (role IN ('anon', 'user', 'admin')),
+    prefix      text NOT NULL UNIQUE,
+    secret_hash bytea NOT NULL,
+    label       text,
+    sub         text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz,
+    revoked_at  timestamptz
+);
+COMMENT ON TABLE cot.api_keys IS 'API keys: the SHA-256 of each secret, never the secret; the role and claims a key stands for';
+
+SELECT pg_catalog.pg_extension_config_dump('cot.authenticators', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.api_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('cot.tenants', '');
 SELECT pg_catalog.pg_extension_config_dump('cot.entities', '');
 SELECT pg_catalog.pg_extension_config_dump('cot.fields', '');

@@ -56,3 +56,55 @@ COMMENT ON FUNCTION cot.owner_column() IS 'Trigger on tables with an owner rule:
 -- needs USAGE on the schema. USAGE only lets a role look names up: EXECUTE on
 -- the definition functions stays revoked and the meta-tables stay unreadable.
 GRANT USAGE ON SCHEMA cot TO PUBLIC;
+
+-- PostgREST's db-pre-request: runs in every request's transaction, as the role
+-- PostgREST switched to, before the query.
+--  * An `x-api-key` header is exchanged for the claims of its key (role, tenant,
+--    sub): the request then runs as that tenant role. An unknown or malformed
+--    key is refused with PT401 (HTTP 401), a revoked or expired one with PT403.
+--  * A request without a token runs as cot_anon, which may do nothing; it is
+--    moved to the anonymous role of the tenant whose schema it asked for
+--    (Accept-Profile / Content-Profile; PostgREST puts that schema first in
+--    search_path), with that tenant as its claim.
+-- No SET clause: set_config(..., true) must outlive the function, to the end of
+-- the request's transaction. Every name is schema-qualified instead.
+CREATE FUNCTION cot.pre_request() RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    api_key text := cot.request_header('x-api-key');
+    claims jsonb;
+    profile text;
+BEGIN
+    IF api_key IS NOT NULL THEN
+        claims := cot.api_key_claims(api_key);
+        IF claims OPERATOR(pg_catalog.?) 'reject' THEN
+            IF claims OPERATOR(pg_catalog.->>) 'reject' OPERATOR(pg_catalog.=) 'PT403' THEN
+                RAISE SQLSTATE 'PT403' USING MESSAGE = claims OPERATOR(pg_catalog.->>) 'message';
+            END IF;
+            RAISE SQLSTATE 'PT401' USING MESSAGE = claims OPERATOR(pg_catalog.->>) 'message';
+        END IF;
+        PERFORM pg_catalog.set_config('role', claims OPERATOR(pg_catalog.->>) 'role', true);
+        PERFORM pg_catalog.set_config('request.jwt.claims', claims::text, true);
+        RETURN;
+    END IF;
+    IF current_user OPERATOR(pg_catalog.=) 'cot_anon' THEN
+        profile := pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "');
+        IF profile OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]{0,29}$'
+           AND pg_catalog.to_regrole('cot_' OPERATOR(pg_catalog.||) profile OPERATOR(pg_catalog.||) '_anon') IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('role', 'cot_' OPERATOR(pg_catalog.||) profile OPERATOR(pg_catalog.||) '_anon', true);
+            PERFORM pg_catalog.set_config('request.jwt.claims',
+                pg_catalog.jsonb_build_object('role', 'cot_' OPERATOR(pg_catalog.||) profile OPERATOR(pg_catalog.||) '_anon',
+                                              'tenant', profile)::text, true);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION cot.pre_request() IS 'PostgREST db-pre-request: API keys (x-api-key) and tenant-scoped anonymous access';
+
+REVOKE ALL ON FUNCTION cot.add_authenticator(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.remove_authenticator(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.postgrest_config() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.pre_config() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.create_api_key(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.revoke_api_key(text) FROM PUBLIC;

@@ -13,6 +13,7 @@ mod environment;
 mod errors;
 mod execute;
 mod jsonb_text;
+mod postgrest;
 mod settings;
 mod tenants;
 mod uuid7;

@@ -118,7 +118,14 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         }
     }
     let create_owner = !owner_exists();
-    let steps = plan::create_tenant(&names, &display, create_owner);
+    // Registered authenticators (PostgREST's login roles) become members of the
+    // new tenant's roles, so the tenant is served without another step.
+    let authenticators: Vec<cot_engine::names::Ident> = catalog::authenticators()
+        .iter()
+        .filter(|r| catalog::role_exists(r))
+        .filter_map(|r| check_name(NameKind::Role, r, "", &Default::default()).ok())
+        .collect();
+    let steps = plan::create_tenant(&names, &display, create_owner, &authenticators);
 
     let id = uuid::Uuid::now_v7();
     let mut run = Run::new();

@@ -28,6 +28,10 @@ pub fn render(step: &Step) -> String {
             quote_ident(schema),
             roles.iter().map(quote_ident).collect::<Vec<_>>().join(", ")
         ),
+        Step::GrantRoles { roles, to } => format!("GRANT {} TO {}", list(roles), quote_ident(to)),
+        Step::GrantPreConfig { to } => {
+            format!("GRANT EXECUTE ON FUNCTION cot.pre_config() TO {}", quote_ident(to))
+        }
         Step::CreateTable(t) => create_table(t),
         Step::CreateIndex { schema, table, name, columns, gin } => format!(
             "CREATE INDEX {} ON {}{} ({})",

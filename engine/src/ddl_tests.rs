@@ -113,7 +113,7 @@ fn colliding_derived_names_are_made_distinct() {
 fn golden_tenant() {
     let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
     let t = TenantNames::new(&slug);
-    let sql = render_all(&plan::create_tenant(&t, "Acme", true));
+    let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
     assert_eq!(
         sql,
         vec![

@@ -73,6 +73,8 @@ pub enum NameKind {
     Entity,
     /// A field (a column).
     Field,
+    /// A login role that PostgREST connects as (its authenticator).
+    Role,
 }
 
 impl NameKind {
@@ -81,6 +83,7 @@ impl NameKind {
             NameKind::Tenant => "tenant slug",
             NameKind::Entity => "entity name",
             NameKind::Field => "field name",
+            NameKind::Role => "role name",
         }
     }
 
@@ -174,6 +177,15 @@ pub fn check_name(
                 None
             }
         }
+        NameKind::Role => {
+            if name.starts_with("pg_") {
+                Some("starts with pg_, which PostgreSQL reserves for its own roles")
+            } else if name.starts_with("cot_") {
+                Some("starts with cot_, which Cot uses for the roles it makes")
+            } else {
+                None
+            }
+        }
         NameKind::Field => {
             if SYSTEM_FIELDS.contains(&name) {
                 Some("is a system column that Cot adds to every entity")
@@ -260,6 +272,13 @@ impl TenantNames {
     pub fn roles(&self) -> [&Ident; 3] {
         [&self.anon_role, &self.user_role, &self.admin_role]
     }
+}
+
+/// The role PostgREST uses for requests without a token (`db-anon-role`): it
+/// has no privilege of its own; `cot.pre_request()` switches such a request to
+/// the anonymous role of the tenant whose schema it asks for.
+pub fn anon_role() -> Ident {
+    Ident::composed("cot_anon".to_string())
 }
 
 /// The one role that owns every generated object: NOLOGIN, not a superuser, no

@@ -29,6 +29,20 @@ pub enum Step {
         /// Grantees.
         roles: Vec<Ident>,
     },
+    /// `GRANT role, ... TO member`: lets a login role (PostgREST's
+    /// authenticator) switch to the tenant's roles.
+    GrantRoles {
+        /// The roles granted.
+        roles: Vec<Ident>,
+        /// The member.
+        to: Ident,
+    },
+    /// `GRANT EXECUTE ON FUNCTION cot.pre_config() TO login`: PostgREST calls it
+    /// as its login role when it loads its configuration.
+    GrantPreConfig {
+        /// The login role.
+        to: Ident,
+    },
     /// `CREATE TABLE`.
     CreateTable(Table),
     /// `CREATE INDEX`.
@@ -176,6 +190,8 @@ impl Step {
             Step::CreateRole { .. } => "create_role",
             Step::CreateSchema { .. } => "create_schema",
             Step::GrantSchemaUsage { .. } => "grant_schema_usage",
+            Step::GrantRoles { .. } => "grant_roles",
+            Step::GrantPreConfig { .. } => "grant_execute",
             Step::CreateTable(_) => "create_table",
             Step::CreateIndex { .. } => "create_index",
             Step::CreateSystemTrigger { .. } => "create_trigger",
@@ -351,7 +367,14 @@ impl Names {
 
 /// The steps that create a tenant. `create_owner` when the owner role does not
 /// exist yet in this cluster.
-pub fn create_tenant(t: &TenantNames, display_name: &str, create_owner: bool) -> Vec<Step> {
+/// `authenticators` are the login roles registered with
+/// `cot.add_authenticator`: each becomes a member of the new tenant's roles.
+pub fn create_tenant(
+    t: &TenantNames,
+    display_name: &str,
+    create_owner: bool,
+    authenticators: &[Ident],
+) -> Vec<Step> {
     let mut steps = Vec::new();
     if create_owner {
         steps.push(Step::CreateRole {
@@ -375,6 +398,12 @@ pub fn create_tenant(t: &TenantNames, display_name: &str, create_owner: bool) ->
         schema: t.api_schema.clone(),
         roles: t.roles().into_iter().cloned().collect(),
     });
+    for login in authenticators {
+        steps.push(Step::GrantRoles {
+            roles: t.roles().into_iter().cloned().collect(),
+            to: login.clone(),
+        });
+    }
     steps.push(Step::Comment {
         target: CommentTarget::Schema(t.api_schema.clone()),
         text: format!("{display_name}: REST API (Cot tenant {})", t.slug),

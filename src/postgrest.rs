@@ -1,0 +1,262 @@
+//! What PostgREST needs from Cot: login roles allowed to switch to every
+//! tenant's roles (`cot.add_authenticator`), a ready configuration
+//! (`cot.postgrest_config`), the in-database configuration PostgREST reloads
+//! (`cot.pre_config`, for `db-pre-config`), and API keys
+//! (`cot.create_api_key`, `cot.revoke_api_key`, and `cot.api_key_claims`, which
+//! the `db-pre-request` function `cot.pre_request()` calls).
+
+use crate::catalog;
+use crate::environment::Server;
+use crate::errors::{error, raise};
+use crate::jsonb_text::JsonbText;
+use cot_engine::ddl::render;
+use cot_engine::error::{CotError, ErrorKind};
+use cot_engine::names::{anon_role, check_name, shown, NameKind, TenantNames};
+use cot_engine::plan::Step;
+use cot_engine::validate::Environment;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn require_superuser(what: &str) {
+    if !catalog::is_superuser() {
+        raise(error(
+            ErrorKind::InsufficientPrivilege,
+            format!("permission denied to {what}"),
+            "PostgREST wiring and API keys are managed by a superuser",
+        ));
+    }
+}
+
+/// Makes `login_role` (PostgREST's authenticator) a member of `cot_anon` and of
+/// every tenant's roles, now and for tenants created later, so PostgREST can
+/// switch to the role a JWT names. The role must exist and be able to log in.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn add_authenticator(login_role: &str) -> JsonB {
+    require_superuser("add an authenticator");
+    let role = check_name(NameKind::Role, login_role, "", Server.keywords())
+        .unwrap_or_else(|v| raise(CotError::from_violations("role name", &[v])));
+    if !catalog::role_can_login(role.as_str()) {
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!("login role {} does not exist", shown(login_role)),
+            "create it first: CREATE ROLE authenticator LOGIN NOINHERIT PASSWORD '...'",
+        ));
+    }
+    let anon = anon_role();
+    let mut steps = Vec::new();
+    if !catalog::role_exists(anon.as_str()) {
+        steps.push(Step::CreateRole {
+            role: anon.clone(),
+            owner: false,
+        });
+    }
+    steps.push(Step::GrantRoles {
+        roles: vec![anon],
+        to: role.clone(),
+    });
+    steps.push(Step::GrantPreConfig { to: role.clone() });
+    for slug in catalog::tenant_slugs() {
+        let t = TenantNames::new(
+            &check_name(NameKind::Tenant, &slug, "", &Default::default()).unwrap_or_else(|v| {
+                raise(CotError::from_violations("stored tenant slug", &[v]));
+            }),
+        );
+        steps.push(Step::GrantRoles {
+            roles: t.roles().into_iter().cloned().collect(),
+            to: role.clone(),
+        });
+    }
+    let sql: Vec<String> = steps.iter().map(render).collect();
+    catalog::run_statements(&sql, || {});
+    catalog::insert_authenticator(role.as_str());
+    JsonB(json!({"role": role.as_str(), "statements": sql}))
+}
+
+/// Stops making `login_role` a member of new tenants' roles. Memberships
+/// already granted stay; revoke them with `REVOKE cot_<slug>_user FROM ...`.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn remove_authenticator(login_role: &str) -> bool {
+    require_superuser("remove an authenticator");
+    catalog::delete_authenticator(login_role)
+}
+
+/// The PostgREST configuration for this database, as settings: `db-schemas`
+/// (every tenant's API schema), `db-anon-role`, `db-pre-request`,
+/// `db-pre-config` (so new tenants are served after `NOTIFY pgrst, 'reload
+/// config'` without editing a file) and the JWT role claim. Set the secret
+/// (`jwt-secret`) and `db-uri` yourself.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn postgrest_config() -> JsonB {
+    let schemas = catalog::tenant_slugs();
+    JsonB(json!({
+        "db-schemas": if schemas.is_empty() { "cot_none".to_string() } else { schemas.join(",") },
+        "db-anon-role": anon_role().as_str(),
+        "db-pre-request": "cot.pre_request",
+        "db-pre-config": "cot.pre_config",
+        "jwt-role-claim-key": ".role",
+        "db-plan-enabled": false,
+    }))
+}
+
+/// `db-pre-config`: PostgREST calls it when it loads its configuration, as
+/// its login role. Sets `pgrst.db_schemas` to every tenant's API schema, so a
+/// tenant created since is served after a reload. SECURITY DEFINER, since the
+/// login role cannot read the tenant list; it returns nothing secret.
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn pre_config() {
+    let schemas = catalog::tenant_slugs();
+    let list = if schemas.is_empty() {
+        "cot_none".to_string()
+    } else {
+        schemas.join(",")
+    };
+    catalog::set_local_setting("pgrst.db_schemas", &list);
+    catalog::set_local_setting("pgrst.db_anon_role", anon_role().as_str());
+    catalog::set_local_setting("pgrst.db_pre_request", "cot.pre_request");
+}
+
+/// Prefix of every key: tells a leaked key apart in logs and secret scanners.
+const KEY_PREFIX: &str = "cot";
+
+fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // SAFETY: buf is a valid, writable buffer of buf.len() bytes.
+    let ok = unsafe { pgrx::pg_sys::pg_strong_random(buf.as_mut_ptr().cast(), buf.len()) };
+    if !ok {
+        raise(error(
+            ErrorKind::NotInPrerequisiteState,
+            "no strong random source",
+            "the server's OpenSSL random source failed",
+        ));
+    }
+    // Lower-case hex: no characters that need escaping in a header or a URL.
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Creates an API key for `tenant` standing for its `role` (`anon`, `user` or
+/// `admin`). Returns the key once; only its SHA-256 is stored. `options`:
+/// `label` (text), `sub` (the end-user id the key acts as, for owner rules),
+/// `expires_at` (timestamptz text).
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
+    require_superuser("create an API key");
+    let options = options
+        .parse("key options", 64 * 1024)
+        .unwrap_or_else(|e| raise(e));
+    let Some(t) = catalog::tenant(tenant) else {
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!("tenant {} does not exist", shown(tenant)),
+            "SELECT slug FROM cot.tenants()",
+        ));
+    };
+    if !matches!(role, "anon" | "user" | "admin") {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            format!("role {} is not a tenant role", shown(role)),
+            "one of anon, user, admin",
+        ));
+    }
+    let Value::Object(opts) = &options else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "key options must be a JSON object",
+            "e.g. '{\"label\": \"ci\"}'",
+        ));
+    };
+    for (k, v) in opts {
+        let ok = match k.as_str() {
+            "label" | "sub" | "expires_at" => v.is_string(),
+            _ => false,
+        };
+        if !ok {
+            raise(error(
+                ErrorKind::InvalidParameter,
+                format!("unknown or mistyped key option {}", shown(k)),
+                "the options are label, sub and expires_at, all strings",
+            ));
+        }
+    }
+    let prefix = random_token(6);
+    let secret = random_token(32);
+    let key = format!("{KEY_PREFIX}_{prefix}_{secret}");
+    let id = uuid::Uuid::now_v7();
+    let text = |k: &str| opts.get(k).and_then(Value::as_str).map(str::to_string);
+    let expires_at = catalog::insert_api_key(catalog::NewApiKey {
+        id,
+        tenant_id: t.id,
+        role,
+        prefix: &prefix,
+        secret_hash: hash(&key),
+        label: text("label"),
+        sub: text("sub"),
+        expires_at: text("expires_at"),
+    });
+    JsonB(json!({
+        "id": id, "tenant": t.slug, "role": role, "prefix": prefix, "key": key,
+        "expires_at": expires_at,
+        "note": "store the key now: Cot keeps only its hash and cannot show it again",
+    }))
+}
+
+/// Revokes an API key by id or prefix. Returns whether a key was revoked.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn revoke_api_key(key: &str) -> bool {
+    require_superuser("revoke an API key");
+    catalog::revoke_api_key(key)
+}
+
+/// The claims an API key stands for, for `cot.pre_request()`:
+/// `{"role": "cot_<slug>_<role>", "tenant": slug, "key": prefix[, "sub": ...]}`,
+/// or `{"reject": "PT401" | "PT403", "message": ...}` for a key that is unknown
+/// or malformed (401) or revoked or expired (403); `cot.pre_request()` raises
+/// those SQLSTATEs, which PostgREST answers with that HTTP status. SECURITY
+/// DEFINER: the request's role cannot read the key table; only the matching
+/// key's claims come out, and nothing that tells a wrong key from a missing one.
+#[pg_extern(security_definer, stable)]
+#[search_path(pg_catalog, pg_temp)]
+fn api_key_claims(key: &str) -> JsonB {
+    let reject = |code: &str, message: &str| JsonB(json!({"reject": code, "message": message}));
+    let mut parts = key.splitn(3, '_');
+    let (Some(KEY_PREFIX), Some(prefix), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return reject("PT401", "invalid API key");
+    };
+    let Some(found) = catalog::api_key(prefix) else {
+        return reject("PT401", "invalid API key");
+    };
+    // Compare hashes in constant time: the stored hash must not leak through timing.
+    let given = hash(key);
+    let same = given.len() == found.secret_hash.len()
+        && given
+            .iter()
+            .zip(&found.secret_hash)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return reject("PT401", "invalid API key");
+    }
+    if found.revoked || found.expired {
+        return reject("PT403", "API key revoked or expired");
+    }
+    let mut claims = json!({
+        "role": format!("cot_{}_{}", found.tenant, found.role),
+        "tenant": found.tenant,
+        "key": prefix,
+    });
+    if let Some(sub) = found.sub {
+        claims["sub"] = Value::String(sub);
+    }
+    JsonB(claims)
+}
