@@ -5,9 +5,10 @@
 use pgrx::prelude::*;
 use serde_json::Value;
 
-/// The claim `name` as text: a string as it is, a number in its JSON form;
-/// NULL when the setting is missing, empty, not a JSON object, or has no such
-/// claim. Never an error: a policy calling it must deny, not abort, the request.
+/// The claim `name` if it is a JSON string; NULL when the setting is missing,
+/// empty, not a JSON object, or has no such claim, or the claim is not a
+/// string (or holds NUL). Never an error: a policy calling it must deny, not
+/// abort, the request.
 #[pg_extern(stable, parallel_safe)]
 fn jwt_claim(name: &str) -> Option<String> {
     json_setting_text(c"request.jwt.claims", name)
@@ -25,8 +26,10 @@ fn json_setting_text(setting: &std::ffi::CStr, key: &str) -> Option<String> {
         std::ffi::CStr::from_ptr(p).to_str().ok()?.to_owned()
     };
     match serde_json::from_str::<Value>(&text).ok()?.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        // Text cannot hold NUL; a claim with one is not a name anybody has.
+        Value::String(s) if !s.contains('\0') => Some(s.clone()),
+        // Numbers are refused rather than reformatted: through a double, two
+        // different large `sub`s could become one owner. JWT says `sub` is a string.
         _ => None,
     }
 }
