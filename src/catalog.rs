@@ -109,18 +109,40 @@ pub fn lock_tenant(slug: &str) {
     )
 }
 
-/// Is the current user a superuser?
-pub fn is_superuser() -> bool {
-    // SAFETY: reads the current user's role flags; always valid inside a transaction.
-    unsafe { pgrx::pg_sys::superuser() }
+/// The role that called Cot: the session's role as `SET ROLE` (or PostgREST,
+/// which switches role per request) left it. Inside Cot's SECURITY DEFINER
+/// functions `current_user` is the extension's owner; the caller is the outer
+/// user, and every permission check is about the caller.
+pub fn caller() -> pgrx::pg_sys::Oid {
+    // SAFETY: reads a backend global, always set inside a transaction.
+    unsafe { pgrx::pg_sys::GetOuterUserId() }
 }
 
-/// Is the current user a member (directly or not) of `role`?
+/// The caller's role name, for the ledger.
+pub fn caller_name() -> String {
+    // SAFETY: with noerr = true a missing role gives NULL, handled below; the
+    // name is palloc'd and copied out at once.
+    unsafe {
+        let p = pgrx::pg_sys::GetUserNameFromId(caller(), true);
+        if p.is_null() {
+            return String::new();
+        }
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+/// Is the caller a superuser?
+pub fn is_superuser() -> bool {
+    // SAFETY: reads the role's flags from the syscache; valid inside a transaction.
+    unsafe { pgrx::pg_sys::superuser_arg(caller()) }
+}
+
+/// Is the caller a member (directly or not) of `role`?
 pub fn is_member_of(role: &str) -> bool {
     query(
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = $1 \
-           AND pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER'))",
-        &[role.into()],
+           AND pg_catalog.pg_has_role($2, r.oid, 'MEMBER'))",
+        &[role.into(), caller().into()],
         first::<bool>,
     )
     .unwrap_or(false)
@@ -626,7 +648,7 @@ pub fn record_migration(m: Migration<'_>) {
     query(
         "WITH m AS (INSERT INTO cot.migrations (tenant_id, tenant, entity_id, entity, operation, plan, sql, \
            definition_before, definition_after, applied_by, claims) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, current_user, $10) RETURNING id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) RETURNING id) \
          SELECT pg_catalog.pg_notify('pgrst', 'reload schema') FROM m",
         &[
             pg_uuid(m.tenant_id).into(),
@@ -639,6 +661,7 @@ pub fn record_migration(m: Migration<'_>) {
             m.before.map(JsonB).into(),
             m.after.map(JsonB).into(),
             request_claims().map(JsonB).into(),
+            caller_name().into(),
         ],
         |_| Ok(()),
     )

@@ -83,7 +83,7 @@ fn drop_options(options: Value) -> DropOptions {
 /// `{"drop_relations": true}`: then those relation fields go too (their
 /// columns and junction tables with their data). Objects outside Cot that
 /// depend on the table (a user's view) stop it with Postgres's own 2BP01.
-#[pg_extern]
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn drop_entity(tenant: &str, name: &str, options: default!(JsonbText, "'{}'")) {
     let options = drop_options(
@@ -91,7 +91,7 @@ fn drop_entity(tenant: &str, name: &str, options: default!(JsonbText, "'{}'")) {
             .parse("drop options", 64 * 1024)
             .unwrap_or_else(|e| raise(e)),
     );
-    if !catalog::is_superuser() && catalog::tenant(tenant).is_some() && !may_define(tenant) {
+    if !may_define(tenant) {
         raise(denied(tenant));
     }
     catalog::lock_tenant(tenant);
@@ -254,9 +254,12 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
 
 /// The normalized definition of one entity, with its ids and version, and
 /// `referenced_by`: the relation fields of other entities that point at it.
-#[pg_extern]
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn entity(tenant: &str, name: &str) -> JsonB {
+    if !may_define(tenant) {
+        raise(denied(tenant));
+    }
     let (_, e) = find(tenant, name);
     let mut def = e.definition;
     def["referenced_by"] = catalog::referenced_by(e.id);
@@ -264,7 +267,7 @@ fn entity(tenant: &str, name: &str) -> JsonB {
 }
 
 /// A tenant's entities.
-#[pg_extern]
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 #[allow(clippy::type_complexity)]
 fn entities(
@@ -282,6 +285,9 @@ fn entities(
         name!(updated_at, pgrx::datum::TimestampWithTimeZone),
     ),
 > {
+    if !may_define(tenant) {
+        raise(denied(tenant));
+    }
     let Some(t) = catalog::tenant(tenant) else {
         raise(error(
             ErrorKind::UndefinedObject,

@@ -32,6 +32,12 @@ pub fn render(step: &Step) -> String {
         Step::GrantPreConfig { to } => {
             format!("GRANT EXECUTE ON FUNCTION cot.pre_config() TO {}", quote_ident(to))
         }
+        Step::GrantDefinitionFunctions { to } => format!(
+            "GRANT EXECUTE ON FUNCTION cot.validate_entity(jsonb), cot.create_entity(jsonb), cot.create_entities(jsonb), \
+             cot.drop_entity(text, text, jsonb), cot.entity(text, text), cot.entities(text) TO {}",
+            quote_ident(to)
+        ),
+        Step::DropOwned { roles } => format!("DROP OWNED BY {}", list(roles)),
         Step::CreateTable(t) => create_table(t),
         Step::CreateIndex { schema, table, name, columns, gin } => format!(
             "CREATE INDEX {} ON {}{} ({})",

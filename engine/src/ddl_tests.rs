@@ -124,13 +124,18 @@ fn golden_tenant() {
             r#"CREATE SCHEMA "tenant_acme" AUTHORIZATION "cot_owner""#,
             r#"CREATE SCHEMA "acme" AUTHORIZATION "cot_owner""#,
             r#"GRANT USAGE ON SCHEMA "acme" TO "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#,
+            r#"GRANT EXECUTE ON FUNCTION cot.validate_entity(jsonb), cot.create_entity(jsonb), cot.create_entities(jsonb), cot.drop_entity(text, text, jsonb), cot.entity(text, text), cot.entities(text) TO "cot_acme_admin""#,
             r#"COMMENT ON SCHEMA "acme" IS 'Acme: REST API (Cot tenant acme)'"#,
             r#"COMMENT ON SCHEMA "tenant_acme" IS 'Acme: tables (Cot tenant acme); not exposed over HTTP'"#,
         ]
     );
     let drop = render_all(&plan::drop_tenant(&t, true));
     assert_eq!(drop[0], r#"DROP SCHEMA "acme" CASCADE"#);
-    assert_eq!(drop[4], r#"DROP ROLE "cot_acme_anon""#);
+    assert_eq!(
+        drop[2],
+        r#"DROP OWNED BY "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#
+    );
+    assert_eq!(drop[5], r#"DROP ROLE "cot_acme_anon""#);
 }
 
 #[test]

@@ -43,6 +43,18 @@ pub enum Step {
         /// The login role.
         to: Ident,
     },
+    /// `GRANT EXECUTE` on Cot's definition functions to a tenant's admin role:
+    /// the functions check that the caller administers the tenant it names.
+    GrantDefinitionFunctions {
+        /// The tenant's admin role.
+        to: Ident,
+    },
+    /// `DROP OWNED BY roles`: removes every privilege granted to the roles in
+    /// this database, so `DROP ROLE` can follow.
+    DropOwned {
+        /// The roles.
+        roles: Vec<Ident>,
+    },
     /// `CREATE TABLE`.
     CreateTable(Table),
     /// `CREATE INDEX`.
@@ -191,7 +203,8 @@ impl Step {
             Step::CreateSchema { .. } => "create_schema",
             Step::GrantSchemaUsage { .. } => "grant_schema_usage",
             Step::GrantRoles { .. } => "grant_roles",
-            Step::GrantPreConfig { .. } => "grant_execute",
+            Step::GrantPreConfig { .. } | Step::GrantDefinitionFunctions { .. } => "grant_execute",
+            Step::DropOwned { .. } => "drop_owned",
             Step::CreateTable(_) => "create_table",
             Step::CreateIndex { .. } => "create_index",
             Step::CreateSystemTrigger { .. } => "create_trigger",
@@ -398,6 +411,9 @@ pub fn create_tenant(
         schema: t.api_schema.clone(),
         roles: t.roles().into_iter().cloned().collect(),
     });
+    steps.push(Step::GrantDefinitionFunctions {
+        to: t.admin_role.clone(),
+    });
     for login in authenticators {
         steps.push(Step::GrantRoles {
             roles: t.roles().into_iter().cloned().collect(),
@@ -430,6 +446,9 @@ pub fn drop_tenant(t: &TenantNames, cascade: bool) -> Vec<Step> {
             cascade,
         },
     ];
+    steps.push(Step::DropOwned {
+        roles: t.roles().into_iter().cloned().collect(),
+    });
     for role in t.roles().into_iter().rev() {
         steps.push(Step::DropRole { role: role.clone() });
     }

@@ -2,7 +2,7 @@
 -- and hold stable ids; Cot's functions are not PUBLIC and pin search_path;
 -- the ledger records what ran; generated objects stay outside the extension.
 BEGIN;
-SELECT plan(98);
+SELECT plan(108);
 SET LOCAL client_min_messages = warning;
 
 -------------------------------------------------------------------------------
@@ -210,11 +210,26 @@ SELECT has_table('tenant_t60', 'books', 'the tenant table is still there');
 CREATE ROLE t60_admin_member NOLOGIN;
 GRANT cot_t60_admin TO t60_admin_member;
 SET ROLE t60_admin_member;
-SELECT todo('gap: create_entity says members of cot_<slug>_admin may define entities, but they cannot call it (no EXECUTE, no USAGE on schema cot, no rights on the meta tables, no CREATE in the tenant schemas)', 1);
 SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60", "name": "by_admin", "fields": [{"name": "a", "type": "text"}]}')$$),
           'ok', 'a member of cot_t60_admin can create an entity of tenant t60');
 SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60other", "name": "by_admin"}')$$),
           '42501', 'a member of cot_t60_admin cannot create an entity of another tenant: 42501');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60_no_such", "name": "x"}')$$),
+          '42501', '... nor of a tenant that does not exist (42501, not 42704: existence is not told)');
+SELECT is(cot.entity('t60', 'by_admin')->>'name', 'by_admin', 'the admin reads its own tenant''s definitions');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.entity('t60other', 'authors')$$), '42501', '... not another tenant''s');
+SELECT is(cot_test.sqlstate_of($$SELECT * FROM cot.entities('t60other')$$), '42501', '... nor its list');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.drop_entity('t60other', 'authors')$$), '42501', '... nor drops its entities');
+SELECT is(cot_test.sqlstate_of($$SELECT * FROM cot.tenants()$$), '42501', 'tenants() stays for superusers');
+SELECT is(cot_test.sqlstate_of($$SELECT * FROM cot.migrations$$), '42501', 'the admin cannot read the meta-tables directly');
+RESET ROLE;
+SELECT is((SELECT applied_by FROM cot.migrations WHERE entity = 'by_admin'), 't60_admin_member',
+          'the ledger names the calling role, not the functions'' owner');
+SELECT is((SELECT tableowner FROM pg_tables WHERE schemaname = 'tenant_t60' AND tablename = 'by_admin'), 'cot_owner',
+          'the admin''s entity is owned by cot_owner like any other');
+SET ROLE cot_t60_user;
+SELECT is(cot_test.sqlstate_of($$SELECT cot.create_entity('{"tenant": "t60", "name": "by_user"}')$$), '42501',
+          'a tenant''s user role cannot define entities: 42501');
 RESET ROLE;
 
 SELECT * FROM finish();

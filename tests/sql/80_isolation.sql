@@ -23,7 +23,7 @@
 --     count leaks;
 --  6. the claim helpers directly, on every odd setting.
 BEGIN;
-SELECT plan(465);
+SELECT plan(466);
 SET LOCAL client_min_messages = warning;
 
 -------------------------------------------------------------------------------
@@ -457,9 +457,16 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
               AND p.proname IN ('create_tenant', 'drop_tenant', 'tenants', 'validate_entity', 'create_entity', 'create_entities',
                                 'drop_entity', 'entity', 'entities', 'add_authenticator', 'remove_authenticator', 'postgrest_config',
                                 'pre_config', 'create_api_key', 'revoke_api_key')
-              AND (has_function_privilege('cot_t80a_admin', p.oid, 'EXECUTE') OR has_function_privilege('cot_t80a_anon', p.oid, 'EXECUTE')
+              AND (has_function_privilege('cot_t80a_user', p.oid, 'EXECUTE') OR has_function_privilege('cot_t80a_anon', p.oid, 'EXECUTE')
                    OR EXISTS (SELECT FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE a.grantee = 0))), NULL,
-          'the functions that define, describe or administer are not executable by PUBLIC nor by tenant roles');
+          'the functions that define, describe or administer are not executable by PUBLIC nor by a tenant''s anon and user roles');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+            WHERE p.pronamespace = 'cot'::regnamespace AND has_function_privilege('cot_t80a_admin', p.oid, 'EXECUTE')
+              AND p.proname IN ('create_tenant', 'drop_tenant', 'tenants', 'validate_entity', 'create_entity', 'create_entities',
+                                'drop_entity', 'entity', 'entities', 'add_authenticator', 'remove_authenticator', 'postgrest_config',
+                                'pre_config', 'create_api_key', 'revoke_api_key')),
+          ARRAY['create_entities', 'create_entity', 'drop_entity', 'entities', 'entity', 'validate_entity'],
+          'a tenant''s admin role may execute exactly the entity functions (which check the tenant it names)');
 -- The helpers generated tables and policies call as the requesting role, and
 -- PostgREST's request hooks. Any other function executable by PUBLIC must be
 -- reviewed and added here.
