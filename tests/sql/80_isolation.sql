@@ -906,9 +906,9 @@ BEGIN
     RETURN res;
 END $$;
 
-CREATE TEMP TABLE runs AS SELECT 'clean'::text AS name, pg_temp.run_and_undo(2400, 0.8) AS r;
+CREATE TEMP TABLE runs AS SELECT 'clean'::text AS name, pg_temp.run_and_undo(10000, 0.8) AS r;
 SELECT diag('clean run: ' || (SELECT (r - 'examples')::text FROM runs WHERE name = 'clean'));
-SELECT is((SELECT (r->>'requests')::int FROM runs WHERE name = 'clean'), 2400, 'randomized run: 2400 requests');
+SELECT is((SELECT (r->>'requests')::int FROM runs WHERE name = 'clean'), 10000, 'randomized run: 10,000 requests');
 SELECT is((SELECT (r->>'foreign_seen')::int FROM runs WHERE name = 'clean'), 0, '... 0 foreign rows seen');
 SELECT is((SELECT (r->>'planted')::int FROM runs WHERE name = 'clean'), 0, '... 0 rows planted in another tenant''s table');
 SELECT is((SELECT (r->>'mistagged')::int FROM runs WHERE name = 'clean'), 0, '... 0 rows at the end in a table whose tenant is not their tag');
@@ -939,7 +939,7 @@ SELECT diag('broken update policy: ' || (SELECT (r - 'examples')::text FROM runs
 SELECT ok((SELECT (r->>'foreign_written')::int > 0 AND (r->>'mistagged')::int > 0 FROM runs WHERE name = 'broken update'),
           'with cot_update on tenant_t80c.labels USING (true) WITH CHECK (true) the same run counts foreign rows written and mistagged');
 SELECT set_eq('SELECT * FROM actual_policies', 'SELECT * FROM expected_policies', 'the broken policies were rolled back: every policy is as generated again');
-SELECT is(pg_temp.run_and_undo(2400, 0.8) - 'examples', (SELECT r - 'examples' FROM runs WHERE name = 'clean'), 'the clean run again gives the same counts');
+SELECT is(pg_temp.run_and_undo(10000, 0.8) - 'examples', (SELECT r - 'examples' FROM runs WHERE name = 'clean'), 'the clean run again gives the same counts');
 
 
 -------------------------------------------------------------------------------
