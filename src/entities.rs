@@ -138,6 +138,16 @@ fn drop_entity(tenant: &str, name: &str, options: default!(JsonbText, "'{}'")) {
 
     let own = own_definition(&e.definition);
     let mut steps: Vec<Step> = Vec::new();
+    // Its computed relationships take its view's row type: they go first.
+    for (field, target, column) in column_relations(&e.definition) {
+        steps.push(Step::DropRelationFunction(relations::function(
+            &names,
+            &entity_name,
+            &field,
+            &target,
+            &column,
+        )));
+    }
     steps.extend(relations::drop_junctions(&names, &own));
     steps.extend(plan::drop_entity(&names, &entity_name));
     let (plan, sql) = run.ddl(&steps);
@@ -153,6 +163,24 @@ fn drop_entity(tenant: &str, name: &str, options: default!(JsonbText, "'{}'")) {
         before: Some(e.definition),
         after: None,
     });
+}
+
+/// The many-to-one and one-to-one fields of a stored definition: (field,
+/// target, column).
+fn column_relations(definition: &Value) -> Vec<(Ident, Ident, Ident)> {
+    definition["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f["name"].as_str()?, f["target"].as_str()?, f["column"].as_str()?)))
+        .map(|(n, t, c)| {
+            (
+                stored_ident(NameKind::Field, n),
+                stored_ident(NameKind::Entity, t),
+                stored_ident(NameKind::Field, c),
+            )
+        })
+        .collect()
 }
 
 /// The junction tables an entity's own many-to-many fields made.
@@ -210,6 +238,35 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
         .map(|c| stored_ident(NameKind::Field, c))
         .collect();
     if !columns.is_empty() {
+        // The view goes and comes back: every computed relationship that takes
+        // or returns its row type goes with it, and those still wanted return.
+        let incoming: Vec<(Ident, Ident, Ident, Ident)> = catalog::incoming(row.id)
+            .into_iter()
+            .filter(|r| r.kind == "many_to_one" || r.kind == "one_to_one")
+            .map(|r| {
+                let field = stored_ident(NameKind::Field, &r.field);
+                let column = stored_ident(NameKind::Field, &format!("{}_id", r.field));
+                (
+                    stored_ident(NameKind::Entity, &r.source),
+                    field,
+                    table.clone(),
+                    column,
+                )
+            })
+            .collect();
+        let own = |def: &Value| -> Vec<(Ident, Ident, Ident, Ident)> {
+            column_relations(def)
+                .into_iter()
+                .map(|(f, t, c)| (table.clone(), f, t, c))
+                .collect()
+        };
+        let before_fns: Vec<_> = own(&before).into_iter().chain(incoming.iter().cloned()).collect();
+        let after_fns: Vec<_> = own(&after).into_iter().chain(incoming).collect();
+        for (source, field, target, column) in &before_fns {
+            steps.push(Step::DropRelationFunction(relations::function(
+                names, source, field, target, column,
+            )));
+        }
         steps.push(Step::DropRelation {
             kind: RelKind::View,
             schema: names.api_schema.clone(),
@@ -229,6 +286,9 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
             &table,
             valid.entity.access,
         ));
+        for (source, field, target, column) in &after_fns {
+            steps.extend(relations::create_function(names, source, field, target, column));
+        }
     }
     let junctions: Vec<Ident> = removed
         .iter()

@@ -108,6 +108,20 @@ pub fn render(step: &Step) -> String {
             "CREATE TRIGGER \"cot_owner_column\" BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION cot.owner_column()",
             quote_qualified(schema, table)
         ),
+        Step::CreateRelationFunction(f) => format!(
+            "CREATE FUNCTION {} RETURNS SETOF {} ROWS 1 LANGUAGE sql STABLE AS {}",
+            function_signature(f),
+            quote_qualified(&f.schema, &f.target),
+            quote_literal(&format!(
+                "SELECT t.* FROM {} AS t WHERE t.\"id\" OPERATOR(pg_catalog.=) $1.{}",
+                quote_qualified(&f.schema, &f.target),
+                quote_ident(&f.column)
+            ))
+        ),
+        Step::SetRelationFunctionOwner(f) => {
+            format!("ALTER FUNCTION {} OWNER TO {}", function_signature(f), quote_ident(&owner_role()))
+        }
+        Step::DropRelationFunction(f) => format!("DROP FUNCTION {}", function_signature(f)),
         Step::DropColumn { schema, table, column } => format!(
             "ALTER TABLE {} DROP COLUMN {}",
             quote_qualified(schema, table),
@@ -121,6 +135,14 @@ pub fn render(step: &Step) -> String {
         }
         Step::DropRole { role } => format!("DROP ROLE {}", quote_ident(role)),
     }
+}
+
+fn function_signature(f: &crate::plan::RelationFunction) -> String {
+    format!(
+        "{}({})",
+        quote_qualified(&f.schema, &f.name),
+        quote_qualified(&f.schema, &f.source)
+    )
 }
 
 fn rel_word(kind: RelKind) -> &'static str {

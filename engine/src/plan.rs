@@ -163,6 +163,16 @@ pub enum Step {
         /// Table.
         table: Ident,
     },
+    /// A PostgREST computed relationship for a many-to-one or one-to-one field:
+    /// `<api>.<field>(<api>.<entity>) RETURNS SETOF <api>.<target> ROWS 1`, so
+    /// `?select=title,customer(name)` embeds by the field's name. SECURITY
+    /// INVOKER: the target's row security applies.
+    CreateRelationFunction(RelationFunction),
+    /// `ALTER FUNCTION ... OWNER TO cot_owner`.
+    SetRelationFunctionOwner(RelationFunction),
+    /// `DROP FUNCTION <api>.<field>(<api>.<entity>)`: before the views it
+    /// takes or returns are dropped or made again.
+    DropRelationFunction(RelationFunction),
     /// `ALTER TABLE ... DROP COLUMN` (a relation column whose target is dropped).
     DropColumn {
         /// Schema.
@@ -212,6 +222,9 @@ impl Step {
             Step::SetOwner { .. } => "set_owner",
             Step::Comment { .. } => "comment",
             Step::AddConstraint { .. } => "add_constraint",
+            Step::CreateRelationFunction(_) => "create_function",
+            Step::SetRelationFunctionOwner(_) => "set_owner",
+            Step::DropRelationFunction(_) => "drop_function",
             Step::EnableRls { .. } => "enable_rls",
             Step::CreatePolicy { .. } => "create_policy",
             Step::Grant { .. } => "grant",
@@ -243,6 +256,21 @@ impl Step {
             _ => Vec::new(),
         }
     }
+}
+
+/// What a relation's computed-relationship function joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationFunction {
+    /// The API schema.
+    pub schema: Ident,
+    /// The relation field's name: the function's name.
+    pub name: Ident,
+    /// The entity holding the relation (the argument's row type).
+    pub source: Ident,
+    /// The target entity (the result's row type).
+    pub target: Ident,
+    /// The foreign-key column, `<name>_id`.
+    pub column: Ident,
 }
 
 /// A table or a view.

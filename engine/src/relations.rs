@@ -5,7 +5,9 @@
 
 use crate::error::{ErrorKind, Violation};
 use crate::names::{derived, fixed, Ident, TenantNames};
-use crate::plan::{Column, ColumnDefault, CommentTarget, Constraint, ConstraintKind, RelKind, Step, Table};
+use crate::plan::{
+    Column, ColumnDefault, CommentTarget, Constraint, ConstraintKind, RelKind, RelationFunction, Step, Table,
+};
 use crate::types::{Entity, OnDelete, Relation, RelationKind};
 use std::collections::{HashMap, HashSet};
 
@@ -163,7 +165,43 @@ pub fn steps(e: &Entity, labels: &crate::plan::Labels) -> Vec<Step> {
         let j = r.junction.as_ref().expect("many_to_many has a junction");
         out.extend(junction_steps(&t, e, r, j, labels.relations.get(r.name.as_str())));
     }
+    for r in rels.iter().filter(|r| r.kind.has_column()) {
+        let column = r.column.clone().expect("has_column kinds have a column");
+        out.extend(create_function(&t, &e.name, &r.name, &r.target, &column));
+    }
     out
+}
+
+/// The computed relationship of a many-to-one or one-to-one field.
+pub fn function(
+    t: &TenantNames,
+    source: &Ident,
+    name: &Ident,
+    target: &Ident,
+    column: &Ident,
+) -> RelationFunction {
+    RelationFunction {
+        schema: t.api_schema.clone(),
+        name: name.clone(),
+        source: source.clone(),
+        target: target.clone(),
+        column: column.clone(),
+    }
+}
+
+/// Creating it, owned by the owner role.
+pub fn create_function(
+    t: &TenantNames,
+    source: &Ident,
+    name: &Ident,
+    target: &Ident,
+    column: &Ident,
+) -> Vec<Step> {
+    let f = function(t, source, name, target, column);
+    vec![
+        Step::CreateRelationFunction(f.clone()),
+        Step::SetRelationFunctionOwner(f),
+    ]
 }
 
 fn junction_steps(
@@ -353,6 +391,20 @@ mod tests {
 )"#
         );
         assert!(rels.contains(&r#"CREATE VIEW "acme"."orders_products" WITH (security_invoker = true) AS SELECT "orders_id", "products_id", "created_at" FROM "tenant_acme"."orders_products""#.to_string()));
+    }
+
+    #[test]
+    fn many_to_one_gets_a_computed_relationship_named_after_the_field() {
+        let (e, labels) = entity(json!({"tenant": "acme", "name": "orders", "fields": [
+            {"name": "customer", "type": "relation", "kind": "many_to_one", "target": "customers"}]}));
+        let rels = render_all(&steps(&e, &labels));
+        assert_eq!(
+            rels[1..],
+            [
+                r#"CREATE FUNCTION "acme"."customer"("acme"."orders") RETURNS SETOF "acme"."customers" ROWS 1 LANGUAGE sql STABLE AS 'SELECT t.* FROM "acme"."customers" AS t WHERE t."id" OPERATOR(pg_catalog.=) $1."customer_id"'"#,
+                r#"ALTER FUNCTION "acme"."customer"("acme"."orders") OWNER TO "cot_owner""#,
+            ]
+        );
     }
 
     #[test]
