@@ -2,7 +2,7 @@
 //! policies and grants that enforce them inside the database. Every generated
 //! table gets ENABLE and FORCE ROW LEVEL SECURITY, one policy per command and
 //! role group, `TO` the tenant's roles, each starting with the tenant check
-//! `(SELECT cot.claim_tenant()) = '<slug>'`, so a JWT for another tenant sees and
+//! `(SELECT cot.claim_tenant() = '<slug>')`, so a JWT for another tenant sees and
 //! writes nothing even if a grant were wrong. Grants are only SELECT, INSERT,
 //! UPDATE and DELETE, and only as the rules allow.
 
@@ -153,7 +153,7 @@ impl Command {
 /// A policy's condition, typed so the renderer never sees user text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Predicate {
-    /// `(SELECT cot.claim_tenant()) = '<slug>'`.
+    /// `(SELECT cot.claim_tenant() = '<slug>')`.
     Tenant(Ident),
     /// The tenant check and `owner_id = (SELECT cot.claim_sub())`.
     TenantAndOwner(Ident),

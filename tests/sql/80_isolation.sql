@@ -310,8 +310,8 @@ SELECT 'tenant_' || g.slug AS schemaname, g.tbl::name AS tablename, ('cot_' || c
   JOIN commands c ON true
   JOIN rule_groups rg ON rg.rule = g.acc->>c.rule_key
  CROSS JOIN LATERAL (SELECT CASE WHEN rg.owner_check
-                                 THEN format('((( SELECT cot.claim_tenant() AS claim_tenant) = %L::text) AND (owner_id = ( SELECT cot.claim_sub() AS claim_sub)))', g.slug)
-                                 ELSE format('(( SELECT cot.claim_tenant() AS claim_tenant) = %L::text)', g.slug) END AS pred) p;
+                                 THEN format('(( SELECT (cot.claim_tenant() = %L::text)) AND (owner_id = ( SELECT cot.claim_sub() AS claim_sub)))', g.slug)
+                                 ELSE format('( SELECT (cot.claim_tenant() = %L::text))', g.slug) END AS pred) p;
 CREATE TEMP VIEW actual_policies AS
 SELECT schemaname::text, tablename, policyname, permissive, cmd,
        (SELECT array_agg(r::text ORDER BY r::text COLLATE "C") FROM unnest(roles) r) AS roles, qual, with_check
@@ -360,11 +360,11 @@ SELECT set_eq('SELECT * FROM actual_policies', 'SELECT * FROM expected_policies'
 SELECT is((SELECT count(*)::int FROM actual_policies), (SELECT count(*)::int FROM expected_policies), '... and no policy twice');
 SELECT is((SELECT array_agg(tablename || '.' || policyname) FROM pg_policies
             WHERE schemaname LIKE 'tenant\_%' AND cmd IN ('INSERT', 'UPDATE', 'ALL')
-              AND (with_check IS NULL OR with_check NOT LIKE format('%%( SELECT cot.claim_tenant() AS claim_tenant) = %L::text%%', substr(schemaname, 8)))), NULL,
+              AND (with_check IS NULL OR with_check NOT LIKE format('%%( SELECT (cot.claim_tenant() = %L::text))%%', substr(schemaname, 8)))), NULL,
           'every INSERT and UPDATE policy has the tenant check of its own tenant in WITH CHECK');
 SELECT is((SELECT array_agg(tablename || '.' || policyname) FROM pg_policies
             WHERE schemaname LIKE 'tenant\_%' AND cmd <> 'INSERT'
-              AND (qual IS NULL OR qual NOT LIKE format('%%( SELECT cot.claim_tenant() AS claim_tenant) = %L::text%%', substr(schemaname, 8)))), NULL,
+              AND (qual IS NULL OR qual NOT LIKE format('%%( SELECT (cot.claim_tenant() = %L::text))%%', substr(schemaname, 8)))), NULL,
           'every SELECT, UPDATE and DELETE policy has the tenant check of its own tenant in USING');
 SELECT is((SELECT array_agg(tablename || '.' || policyname) FROM pg_policies
             WHERE schemaname LIKE 'tenant\_%' AND (coalesce(qual, '') ~* '\m(or|is null|coalesce|true)\M' OR coalesce(with_check, '') ~* '\m(or|is null|coalesce|true)\M')), NULL,
@@ -716,10 +716,10 @@ SELECT is(pg_temp.req('owner_claims_a', 'SELECT * FROM t80a.notes'), 'ok 0',
 SELECT is(pg_temp.with_break('ALTER TABLE tenant_t80a.notes NO FORCE ROW LEVEL SECURITY', 'owner_claims_a', 'SELECT * FROM t80a.notes'), 'ok 6',
           '... without FORCE the owner would see all 6');
 SELECT is(pg_temp.req('u2_a', $$UPDATE t80a.notes SET body = 'hijacked'$$), 'ok 2 changed tenant_t80a.notes', 'u2''s filterless PATCH updates its 2 notes');
-SELECT is(pg_temp.with_break('ALTER POLICY cot_update_owner ON tenant_t80a.notes USING ((SELECT cot.claim_tenant()) = ''t80a'')', 'u2_a',
+SELECT is(pg_temp.with_break('ALTER POLICY cot_update_owner ON tenant_t80a.notes USING ((SELECT cot.claim_tenant() = ''t80a''))', 'u2_a',
                              $$UPDATE t80a.notes SET body = 'hijacked'$$), '42501',
           '... with the owner check dropped from USING, u2''s PATCH reaches u1''s rows and the WITH CHECK (still owner) refuses the whole statement');
-SELECT is(pg_temp.with_break('ALTER POLICY cot_update_owner ON tenant_t80a.notes USING ((SELECT cot.claim_tenant()) = ''t80a'') WITH CHECK ((SELECT cot.claim_tenant()) = ''t80a'')', 'u2_a',
+SELECT is(pg_temp.with_break('ALTER POLICY cot_update_owner ON tenant_t80a.notes USING ((SELECT cot.claim_tenant() = ''t80a'')) WITH CHECK ((SELECT cot.claim_tenant() = ''t80a''))', 'u2_a',
                              $$UPDATE t80a.notes SET body = 'hijacked'$$), 'ok 6 changed tenant_t80a.notes',
           '... and with it dropped from both, u2 updates all 6 notes (u1''s and nobody''s too), and the harness sees it');
 
