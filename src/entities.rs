@@ -136,7 +136,7 @@ fn drop_entity(tenant: &str, name: &str, options: default!(JsonbText, "'{}'")) {
         drop_relation_fields(&mut run, &t, &names, &source, &fields);
     }
 
-    let own = own_definition(&e.definition);
+    let own = own_junctions(&e.definition);
     let mut steps: Vec<Step> = Vec::new();
     // Its computed relationships take its view's row type: they go first.
     for (field, target, column) in column_relations(&e.definition) {
@@ -184,7 +184,7 @@ fn column_relations(definition: &Value) -> Vec<(Ident, Ident, Ident)> {
 }
 
 /// The junction tables an entity's own many-to-many fields made.
-fn own_definition(definition: &Value) -> Vec<Ident> {
+fn own_junctions(definition: &Value) -> Vec<Ident> {
     definition["fields"]
         .as_array()
         .into_iter()

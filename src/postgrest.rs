@@ -20,13 +20,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 fn require_superuser(what: &str) {
-    if !catalog::is_superuser() {
-        raise(error(
-            ErrorKind::InsufficientPrivilege,
-            format!("permission denied to {what}"),
-            "PostgREST wiring and API keys are managed by a superuser",
-        ));
-    }
+    crate::tenants::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
 }
 
 /// Makes `login_role` (PostgREST's authenticator) a member of `cot_anon` and of

@@ -16,15 +16,18 @@ use serde_json::Value;
 /// Largest settings document, in bytes of JSON text.
 const MAX_SETTINGS_BYTES: usize = 64 * 1024;
 
-fn require_superuser(what: &str) {
+/// Raises 42501 unless the caller is a superuser; `hint` says who may.
+pub(crate) fn require_superuser(what: &str, hint: &str) {
     if !catalog::is_superuser() {
         raise(error(
             ErrorKind::InsufficientPrivilege,
             format!("permission denied to {what}"),
-            "tenants are created and dropped by a superuser",
+            hint,
         ));
     }
 }
+
+const TENANT_HINT: &str = "tenants are created and dropped by a superuser";
 
 /// Checks the role that owns every generated object and returns whether it
 /// exists; raises if it exists but is unsafe (see [`owner_problem`]).
@@ -69,7 +72,7 @@ fn names_for(slug: &str) -> TenantNames {
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
-    require_superuser("create a tenant");
+    require_superuser("create a tenant", TENANT_HINT);
     let names = names_for(slug);
     let settings = settings
         .parse("tenant settings", MAX_SETTINGS_BYTES)
@@ -150,7 +153,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn drop_tenant(slug: &str, force: default!(bool, false)) {
-    require_superuser("drop a tenant");
+    require_superuser("drop a tenant", TENANT_HINT);
     catalog::lock_tenant(slug);
     let Some(tenant) = catalog::tenant(slug) else {
         raise(error(
