@@ -12,6 +12,24 @@ REVOKE ALL ON FUNCTION cot.drop_entity(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.entity(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.entities(text) FROM PUBLIC;
 
+-- The tenant /rpc/ wrappers (<slug>.create_entity and the like) fill in their
+-- tenant where a definition leaves it out: on an object, or on each object of
+-- an array. A definition that names a tenant keeps it.
+CREATE FUNCTION cot.with_tenant(definition jsonb, tenant text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE pg_catalog.jsonb_typeof(definition)
+    WHEN 'object' THEN pg_catalog.jsonb_build_object('tenant', tenant) OPERATOR(pg_catalog.||) definition
+    WHEN 'array' THEN (
+        SELECT COALESCE(pg_catalog.jsonb_agg(
+                   CASE WHEN pg_catalog.jsonb_typeof(d) OPERATOR(pg_catalog.=) 'object'
+                        THEN pg_catalog.jsonb_build_object('tenant', tenant) OPERATOR(pg_catalog.||) d
+                        ELSE d END
+                   ORDER BY n), '[]'::jsonb)
+        FROM pg_catalog.jsonb_array_elements(definition) WITH ORDINALITY AS e(d, n))
+    ELSE definition
+END;
+COMMENT ON FUNCTION cot.with_tenant(jsonb, text) IS 'A definition (or array of definitions) with its tenant filled in where missing; used by the tenant /rpc/ wrappers';
+
 -- JWT claims as PostgREST sets them (request.jwt.claims, the whole payload as
 -- JSON). These sit in every policy, so they are tiny SQL functions that the
 -- planner inlines: every name schema-qualified, and no SET clause (a SET

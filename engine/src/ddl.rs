@@ -33,10 +33,32 @@ pub fn render(step: &Step) -> String {
             format!("GRANT EXECUTE ON FUNCTION cot.pre_config() TO {}", quote_ident(to))
         }
         Step::GrantDefinitionFunctions { to } => format!(
-            "GRANT EXECUTE ON FUNCTION cot.validate_entity(jsonb), cot.create_entity(jsonb), cot.create_entities(jsonb), \
-             cot.drop_entity(text, text, jsonb), cot.entity(text, text), cot.entities(text) TO {}",
+            "GRANT EXECUTE ON FUNCTION {} TO {}",
+            crate::rpc::COT_FUNCTIONS.join(", "),
             quote_ident(to)
         ),
+        Step::CreateRpcFunction { schema, tenant, function } => format!(
+            "CREATE FUNCTION {}({}) RETURNS {} LANGUAGE sql {}SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS {}",
+            quote_qualified(schema, &crate::names::fixed(function.name())),
+            function.params(),
+            function.returns(),
+            if function.stable() { "STABLE " } else { "" },
+            quote_literal(&function.body().replace("$tenant", &quote_literal(tenant.as_str())))
+        ),
+        Step::SetRpcFunctionOwner { schema, function } => {
+            format!("ALTER FUNCTION {} OWNER TO {}", rpc_signature(schema, *function), quote_ident(&owner_role()))
+        }
+        Step::RevokeRpcFunction { schema, function } => {
+            format!("REVOKE ALL ON FUNCTION {} FROM PUBLIC", rpc_signature(schema, *function))
+        }
+        Step::GrantRpcFunction { schema, function, to } => format!(
+            "GRANT EXECUTE ON FUNCTION {} TO {}",
+            rpc_signature(schema, *function),
+            quote_ident(to)
+        ),
+        Step::DropRpcFunction { schema, function } => {
+            format!("DROP FUNCTION {}", rpc_signature(schema, *function))
+        }
         Step::DropOwned { roles } => format!("DROP OWNED BY {}", list(roles)),
         Step::CreateTable(t) => create_table(t),
         Step::CreateIndex { schema, table, name, columns, gin } => format!(
@@ -142,6 +164,14 @@ fn function_signature(f: &crate::plan::RelationFunction) -> String {
         "{}({})",
         quote_qualified(&f.schema, &f.name),
         quote_qualified(&f.schema, &f.source)
+    )
+}
+
+fn rpc_signature(schema: &Ident, f: crate::rpc::Rpc) -> String {
+    format!(
+        "{}({})",
+        quote_qualified(schema, &crate::names::fixed(f.name())),
+        f.arg_types()
     )
 }
 

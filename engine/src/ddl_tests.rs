@@ -114,8 +114,11 @@ fn golden_tenant() {
     let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
     let t = TenantNames::new(&slug);
     let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
+    let rpc_lines = 4 * crate::rpc::ALL.len();
+    let (head, rest) = sql.split_at(8);
+    let (rpc, tail) = rest.split_at(rpc_lines);
     assert_eq!(
-        sql,
+        head,
         vec![
             r#"CREATE ROLE "cot_owner" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"#,
             r#"CREATE ROLE "cot_acme_anon" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"#,
@@ -124,12 +127,37 @@ fn golden_tenant() {
             r#"CREATE SCHEMA "tenant_acme" AUTHORIZATION "cot_owner""#,
             r#"CREATE SCHEMA "acme" AUTHORIZATION "cot_owner""#,
             r#"GRANT USAGE ON SCHEMA "acme" TO "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#,
-            r#"GRANT EXECUTE ON FUNCTION cot.validate_entity(jsonb), cot.create_entity(jsonb), cot.create_entities(jsonb), cot.drop_entity(text, text, jsonb), cot.entity(text, text), cot.entities(text) TO "cot_acme_admin""#,
+            &format!(
+                r#"GRANT EXECUTE ON FUNCTION {} TO "cot_acme_admin""#,
+                crate::rpc::COT_FUNCTIONS.join(", ")
+            ),
+        ]
+    );
+    assert_eq!(
+        &rpc[..4],
+        [
+            r#"CREATE FUNCTION "acme"."validate_entity"(definition jsonb) RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.validate_entity(cot.with_tenant(definition, ''acme''))'"#,
+            r#"ALTER FUNCTION "acme"."validate_entity"(jsonb) OWNER TO "cot_owner""#,
+            r#"REVOKE ALL ON FUNCTION "acme"."validate_entity"(jsonb) FROM PUBLIC"#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."validate_entity"(jsonb) TO "cot_acme_admin""#,
+        ]
+    );
+    // Every wrapper is executable by the admin role alone.
+    for chunk in rpc.chunks(4) {
+        assert!(chunk[0].starts_with(r#"CREATE FUNCTION "acme"."#), "{}", chunk[0]);
+        assert!(chunk[2].ends_with("FROM PUBLIC"), "{}", chunk[2]);
+        assert!(chunk[3].ends_with(r#"TO "cot_acme_admin""#), "{}", chunk[3]);
+    }
+    assert_eq!(
+        tail,
+        vec![
             r#"COMMENT ON SCHEMA "acme" IS 'Acme: REST API (Cot tenant acme)'"#,
             r#"COMMENT ON SCHEMA "tenant_acme" IS 'Acme: tables (Cot tenant acme); not exposed over HTTP'"#,
         ]
     );
     let drop = render_all(&plan::drop_tenant(&t, true));
+    let (fns, drop) = drop.split_at(crate::rpc::ALL.len());
+    assert_eq!(fns[0], r#"DROP FUNCTION "acme"."validate_entity"(jsonb)"#);
     assert_eq!(drop[0], r#"DROP SCHEMA "acme" CASCADE"#);
     assert_eq!(
         drop[2],

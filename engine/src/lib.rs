@@ -16,6 +16,7 @@ pub mod literal;
 pub mod names;
 pub mod plan;
 pub mod relations;
+pub mod rpc;
 pub mod schema;
 pub mod sql;
 pub mod types;

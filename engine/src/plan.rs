@@ -49,6 +49,47 @@ pub enum Step {
         /// The tenant's admin role.
         to: Ident,
     },
+    /// A definition function in the tenant's API schema, for `/rpc/`
+    /// ([`crate::rpc`]).
+    CreateRpcFunction {
+        /// The API schema.
+        schema: Ident,
+        /// The tenant the wrapper fixes.
+        tenant: Ident,
+        /// Which one.
+        function: crate::rpc::Rpc,
+    },
+    /// `ALTER FUNCTION ... OWNER TO cot_owner`.
+    SetRpcFunctionOwner {
+        /// The API schema.
+        schema: Ident,
+        /// Which one.
+        function: crate::rpc::Rpc,
+    },
+    /// `REVOKE ALL ON FUNCTION ... FROM PUBLIC`: functions are executable by
+    /// everyone when created.
+    RevokeRpcFunction {
+        /// The API schema.
+        schema: Ident,
+        /// Which one.
+        function: crate::rpc::Rpc,
+    },
+    /// `GRANT EXECUTE ON FUNCTION ... TO role`.
+    GrantRpcFunction {
+        /// The API schema.
+        schema: Ident,
+        /// Which one.
+        function: crate::rpc::Rpc,
+        /// The tenant's admin role.
+        to: Ident,
+    },
+    /// `DROP FUNCTION ...`, before its schema goes.
+    DropRpcFunction {
+        /// The API schema.
+        schema: Ident,
+        /// Which one.
+        function: crate::rpc::Rpc,
+    },
     /// `DROP OWNED BY roles`: removes every privilege granted to the roles in
     /// this database, so `DROP ROLE` can follow.
     DropOwned {
@@ -215,6 +256,11 @@ impl Step {
             Step::GrantRoles { .. } => "grant_roles",
             Step::GrantPreConfig { .. } | Step::GrantDefinitionFunctions { .. } => "grant_execute",
             Step::DropOwned { .. } => "drop_owned",
+            Step::CreateRpcFunction { .. } => "create_function",
+            Step::SetRpcFunctionOwner { .. } => "set_owner",
+            Step::RevokeRpcFunction { .. } => "revoke_execute",
+            Step::GrantRpcFunction { .. } => "grant_execute",
+            Step::DropRpcFunction { .. } => "drop_function",
             Step::CreateTable(_) => "create_table",
             Step::CreateIndex { .. } => "create_index",
             Step::CreateSystemTrigger { .. } => "create_trigger",
@@ -442,6 +488,7 @@ pub fn create_tenant(
     steps.push(Step::GrantDefinitionFunctions {
         to: t.admin_role.clone(),
     });
+    steps.extend(rpc_steps(t));
     for login in authenticators {
         steps.push(Step::GrantRoles {
             roles: t.roles().into_iter().cloned().collect(),
@@ -462,9 +509,48 @@ pub fn create_tenant(
     steps
 }
 
-/// The steps that drop a tenant: its schemas, then its roles.
+/// The tenant's `/rpc/` definition functions: created, owned by the owner
+/// role, executable by the tenant's admin role alone.
+fn rpc_steps(t: &TenantNames) -> Vec<Step> {
+    let schema = &t.api_schema;
+    crate::rpc::ALL
+        .iter()
+        .flat_map(|&function| {
+            [
+                Step::CreateRpcFunction {
+                    schema: schema.clone(),
+                    tenant: t.slug.clone(),
+                    function,
+                },
+                Step::SetRpcFunctionOwner {
+                    schema: schema.clone(),
+                    function,
+                },
+                Step::RevokeRpcFunction {
+                    schema: schema.clone(),
+                    function,
+                },
+                Step::GrantRpcFunction {
+                    schema: schema.clone(),
+                    function,
+                    to: t.admin_role.clone(),
+                },
+            ]
+        })
+        .collect()
+}
+
+/// The steps that drop a tenant: its `/rpc/` functions (so an empty API schema
+/// drops without CASCADE), its schemas, then its roles.
 pub fn drop_tenant(t: &TenantNames, cascade: bool) -> Vec<Step> {
-    let mut steps = vec![
+    let mut steps: Vec<Step> = crate::rpc::ALL
+        .iter()
+        .map(|&function| Step::DropRpcFunction {
+            schema: t.api_schema.clone(),
+            function,
+        })
+        .collect();
+    steps.extend([
         Step::DropSchema {
             schema: t.api_schema.clone(),
             cascade,
@@ -473,7 +559,7 @@ pub fn drop_tenant(t: &TenantNames, cascade: bool) -> Vec<Step> {
             schema: t.storage_schema.clone(),
             cascade,
         },
-    ];
+    ]);
     steps.push(Step::DropOwned {
         roles: t.roles().into_iter().cloned().collect(),
     });

@@ -905,17 +905,93 @@ function suite({ title, wiring, A, B, loginRole }) {
         headers: { Accept: 'application/vnd.pgrst.plan+json' },
       });
       expectError(plan, 415, 'PGRST107', 'EXPLAIN through Accept: application/vnd.pgrst.plan+json');
-      // Cot's functions live in schema cot, which is not exposed: /rpc finds nothing.
+      // Cot's own functions live in schema cot, which is not exposed: /rpc finds
+      // nothing (the tenant's definition wrappers are tested below).
       for (const [fn, body] of [
         ['create_tenant', { slug: 'e2ez' }],
-        ['create_entity', { def: { tenant: A, name: 'planted', fields: [] } }],
         ['drop_tenant', { slug: B, force: true }],
+        ['add_authenticator', { login: 'postgres' }],
+        ['create_api_key', { tenant: A, role: 'admin' }],
         ['claim_tenant', {}],
+        ['pre_request', {}],
       ]) {
         const r = await api.request(`/rpc/${fn}`, { method: 'POST', token: tok.aAdmin, profile: A, body });
         expectError(r, 404, 'PGRST202', `POST /rpc/${fn}`);
       }
       assert.deepEqual(await sqlRows(`SELECT slug FROM cot.tenants ORDER BY 1`), [{ slug: A }, { slug: B }]);
+    });
+
+    test('definition functions over /rpc/: the admin JWT defines, lists and drops; nobody else can', T, async () => {
+      const rpc = (fn, token, body, profile = A) =>
+        api.request(`/rpc/${fn}`, { method: 'POST', token, profile, body });
+      const definition = {
+        name: 'rpc_notes',
+        fields: [{ name: 'body', type: 'text', required: true, max_length: 100 }],
+        access: { read: 'tenant', create: 'tenant' },
+      };
+      const entityCount = async (slug) =>
+        (await sqlRows(`SELECT count(*)::int AS n FROM cot.entities e JOIN cot.tenants t ON t.id = e.tenant_id WHERE t.slug = $1`, [slug]))[0].n;
+      const before = { a: await entityCount(A), b: await entityCount(B) };
+
+      // Callers that may not define entities of A: nothing is created.
+      expectError(await rpc('create_entity', tok.aUser, { definition }), 403, '42501', "A's user");
+      expectError(await rpc('create_entity', undefined, { definition }), 401, '42501', 'anonymous');
+      expectError(await rpc('create_entity', tok.bAdmin, { definition }), 403, '42501', "B's admin on A's schema");
+      // B's admin defines rpc_notes in B through B's wrapper, then names tenant A
+      // in a definition sent to B's wrapper: cot.create_entity refuses that.
+      expectStatus(await rpc('create_entity', tok.bAdmin, { definition }, B), 200, "B's admin in B");
+      const foreign = { definition: { ...definition, name: 'rpc_planted', tenant: A } };
+      expectError(await rpc('create_entity', tok.bAdmin, foreign, B), 403, '42501', "B's admin naming tenant A");
+      expectError(await rpc('create_entity', tok.aAdmin, { definition: { ...definition, tenant: B } }), 403, '42501', "A's admin naming tenant B");
+      // B's admin did create rpc_notes in B by its own wrapper just above.
+      assert.equal(await entityCount(B), before.b + 1, "B's admin defined in B");
+      assert.equal(await entityCount(A), before.a, 'nothing was created in A');
+
+      // A bad definition: 400 with Cot's SQLSTATE and the pointer in details.
+      const bad = await rpc('create_entity', tok.aAdmin, { definition: { name: 'rpc bad', fields: [] } });
+      expectError(bad, 400, '42602', 'a bad entity name');
+      const problems = await rpc('validate_entity', tok.aAdmin, { definition: { name: 'x', fields: [{ name: 'a', type: 'nope' }] } });
+      expectStatus(problems, 200, 'validate_entity');
+      assert.ok(problems.body.length >= 1 && problems.body[0].pointer.startsWith('/fields/0'), said(problems));
+
+      // A's admin defines an entity: the tenant comes from the schema.
+      const made = await rpc('create_entity', tok.aAdmin, { definition });
+      expectStatus(made, 200, "A's admin POST /rpc/create_entity");
+      assert.equal(made.body.tenant, A);
+      assert.equal(made.body.version, 1);
+      // Served once PostgREST has reloaded (Cot sent the NOTIFY at commit).
+      let post;
+      const t0 = Date.now();
+      do {
+        post = await api.request('/rpc_notes', {
+          method: 'POST', token: tok.aUser, profile: A, body: { body: 'A note' }, prefer: 'return=representation',
+        });
+        if (post.status === 201) break;
+        await new Promise((done) => setTimeout(done, 50));
+      } while (Date.now() - t0 < 15_000);
+      expectStatus(post, 201, "A's user POST /rpc_notes after the reload");
+      const mine = await api.request('/rpc_notes?select=body', { token: tok.bUser, profile: B });
+      expectStatus(mine, 200, "B's user reads B's rpc_notes");
+      assert.deepEqual(mine.body, [], "B's rpc_notes hold none of A's rows");
+
+      // Reading functions are served by GET too.
+      const list = await api.request('/rpc/entities?select=name', { token: tok.aAdmin, profile: A });
+      expectStatus(list, 200, 'GET /rpc/entities');
+      assert.ok(list.body.some((e) => e.name === 'rpc_notes'), said(list));
+      const one = await api.request('/rpc/entity?name=rpc_notes', { token: tok.aAdmin, profile: A });
+      expectStatus(one, 200, 'GET /rpc/entity');
+      assert.equal(one.body.fields[0].name, 'body');
+      expectError(await api.request('/rpc/entities', { token: tok.aUser, profile: A }), 403, '42501', "A's user lists entities");
+
+      // Dropping: refused for the user, done for the admin, in A only.
+      expectError(await rpc('drop_entity', tok.aUser, { name: 'rpc_notes' }), 403, '42501', "A's user drops");
+      const dropped = await rpc('drop_entity', tok.aAdmin, { name: 'rpc_notes' });
+      assert.ok([200, 204].includes(dropped.status), `A's admin drops: ${said(dropped)}`);
+      assert.equal(await entityCount(A), before.a, 'A is back to its entities');
+      expectError(await rpc('drop_entity', tok.aAdmin, { name: 'rpc_notes' }), 400, '42704', 'dropping it twice');
+      const gone = await rpc('drop_entity', tok.bAdmin, { name: 'rpc_notes' }, B);
+      assert.ok([200, 204].includes(gone.status), `B's admin drops B's: ${said(gone)}`);
+      assert.equal(await entityCount(B), before.b, 'B is back to its entities');
     });
 
     // --- a real client library ------------------------------------------------------------

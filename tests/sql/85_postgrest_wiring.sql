@@ -3,7 +3,7 @@
 -- runs a request (the login role, then SET ROLE to the request's role, the
 -- request settings, the pre-request function, the query).
 BEGIN;
-SELECT plan(40);
+SELECT plan(52);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE t85_auth LOGIN NOINHERIT;
@@ -94,6 +94,37 @@ SELECT set_config('request.headers', '{}', true);
 SET LOCAL search_path = t85a, public;
 SELECT cot.pre_request();
 SELECT is(current_user::text, 'cot_t85a_anon', 'an anonymous request for schema t85a runs as cot_t85a_anon');
+RESET ROLE;
+
+-------------------------------------------------------------------------------
+-- Definition functions for /rpc/: SECURITY INVOKER wrappers in the API schema
+-------------------------------------------------------------------------------
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.proname IN
+           ('validate_entity', 'create_entity', 'create_entities', 'drop_entity', 'entity', 'entities')), 6,
+          'the API schema has the six definition wrappers');
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.prosecdef), 0,
+          'none of them is SECURITY DEFINER (those stay outside exposed schemas)');
+SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace
+           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 6, 'all owned by cot_owner');
+SELECT ok(has_function_privilege('cot_t85a_admin', 't85a.create_entity(jsonb)', 'EXECUTE'), 'the admin role may execute them');
+SELECT ok(NOT has_function_privilege('cot_t85a_user', 't85a.create_entity(jsonb)', 'EXECUTE')
+          AND NOT has_function_privilege('cot_t85a_anon', 't85a.entities()', 'EXECUTE')
+          AND NOT has_function_privilege('cot_t85b_admin', 't85a.drop_entity(text, jsonb)', 'EXECUTE')
+          AND NOT has_function_privilege('public', 't85a.entity(text)', 'EXECUTE'),
+          'users, anon, another tenant''s admin and PUBLIC may not');
+SET LOCAL ROLE cot_t85a_admin;
+SELECT is(t85a.create_entity('{"name": "rpc_note", "fields": [{"name": "body", "type": "text"}]}')->>'tenant', 't85a',
+          'the wrapper fills in its tenant');
+SELECT ok((SELECT array_agg(name) FROM t85a.entities()) @> ARRAY['rpc_note'], 'entities() lists it');
+SELECT is(t85a.create_entities('[{"name": "rpc_a"}, {"name": "rpc_b"}]')->1->>'tenant', 't85a', 'create_entities fills in each tenant');
+SELECT is(cot_test.sqlstate_of($$SELECT t85a.create_entity('{"tenant": "t85b", "name": "planted"}')$$), '42501',
+          'a definition naming another tenant is refused for this admin');
+SELECT is(jsonb_array_length(t85a.validate_entity('{"name": "x", "fields": [{"name": "a", "type": "nope"}]}')), 1,
+          'validate_entity through the wrapper');
+SELECT lives_ok($$SELECT t85a.drop_entity('rpc_b')$$, 'drop_entity through the wrapper');
+RESET ROLE;
+SET LOCAL ROLE cot_t85a_user;
+SELECT is(cot_test.sqlstate_of($$SELECT t85a.entities()$$), '42501', 'the user role gets 42501');
 RESET ROLE;
 
 SELECT * FROM finish();
