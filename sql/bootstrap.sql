@@ -73,7 +73,7 @@ CREATE TABLE cot.migrations (
     tenant             text NOT NULL,
     entity_id          uuid,
     entity             text,
-    operation          text NOT NULL CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'drop_entity', 'drop_relation')),
+    operation          text NOT NULL CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'alter_entity', 'drop_entity', 'drop_relation')),
     plan               jsonb COMPRESSION lz4 NOT NULL,
     sql                text[] COMPRESSION lz4 NOT NULL,
     definition_before  jsonb COMPRESSION lz4,
@@ -165,3 +165,21 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN (SELECT pg_catalog.bool_and(item OPERATOR(pg_catalog.~) pattern) IS NOT FALSE
         FROM pg_catalog.unnest(items) AS item);
 COMMENT ON FUNCTION cot.array_items_match(text[], text) IS 'True when every item of the array matches the pattern (used by CHECK constraints on arrays of email and url)';
+
+-- Whether a value converts to a type, without failing: what a type change
+-- counts before it runs (rows that would not convert), and how it sets such
+-- values to NULL when the caller allowed data loss. The cast is the one
+-- `ALTER COLUMN ... TYPE t USING c::t` performs. One subtransaction per call:
+-- used only on the rows of a type change.
+CREATE FUNCTION cot.castable(value anyelement, target regtype) RETURNS boolean
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE 'SELECT $1::' OPERATOR(pg_catalog.||) target::text USING value;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION cot.castable(anyelement, regtype) IS 'True when the value converts to the type (used by schema changes to count and skip values that do not)';

@@ -8,6 +8,9 @@ REVOKE ALL ON FUNCTION cot.tenants() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.validate_entity(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_entity(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_entities(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.plan_entity(jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.castable(anyelement, regtype) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.alter_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.drop_entity(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.entity(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.entities(text) FROM PUBLIC;
@@ -28,6 +31,7 @@ RETURN CASE pg_catalog.jsonb_typeof(definition)
         FROM pg_catalog.jsonb_array_elements(definition) WITH ORDINALITY AS e(d, n))
     ELSE definition
 END;
+REVOKE ALL ON FUNCTION cot.with_tenant(jsonb, text) FROM PUBLIC;
 COMMENT ON FUNCTION cot.with_tenant(jsonb, text) IS 'A definition (or array of definitions) with its tenant filled in where missing; used by the tenant /rpc/ wrappers';
 
 -- JWT claims as PostgREST sets them (request.jwt.claims, the whole payload as

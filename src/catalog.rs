@@ -666,3 +666,116 @@ pub fn record_migration(m: Migration<'_>) {
         |_| Ok(()),
     )
 }
+
+/// The entity with this id in a tenant, if any (for a definition that names
+/// its id: a different name then means a rename).
+pub fn entity_by_id(tenant_id: uuid::Uuid, id: uuid::Uuid) -> Option<(String, EntityRow)> {
+    query(
+        "SELECT name, definition FROM cot.entities WHERE tenant_id = $1 AND id = $2",
+        &[pg_uuid(tenant_id).into(), pg_uuid(id).into()],
+        |t| {
+            if t.is_empty() {
+                return Ok(None);
+            }
+            let (name, def) = t.first().get_two::<String, JsonB>()?;
+            Ok(Some((
+                name.unwrap_or_default(),
+                EntityRow {
+                    id,
+                    definition: def.expect("definition is NOT NULL").0,
+                },
+            )))
+        },
+    )
+}
+
+/// One-to-many relations of other entities that name a field of entity
+/// `name` as their inverse: (that field, "entity.field" of the other).
+pub fn inverse_users(tenant_id: uuid::Uuid, name: &str) -> Vec<(String, String)> {
+    query(
+        "SELECT f.options->>'inverse', e.name || '.' || f.name FROM cot.fields f \
+           JOIN cot.entities e ON e.id = f.entity_id \
+         WHERE e.tenant_id = $1 AND f.type = 'relation' AND f.options->>'kind' = 'one_to_many' \
+           AND f.options->>'target' = $2 ORDER BY 2",
+        &[pg_uuid(tenant_id).into(), name.into()],
+        |t| {
+            t.map(|row| {
+                Ok((
+                    row.get::<String>(1)?.unwrap_or_default(),
+                    row.get::<String>(2)?.unwrap_or_default(),
+                ))
+            })
+            .collect()
+        },
+    )
+}
+
+/// Stores an altered definition (with its new version): the entity row, its
+/// fields (kept ones keep their ids, so relationships that name them as an
+/// inverse stay), and its own relationships.
+pub fn sync_entity(tenant_id: uuid::Uuid, id: uuid::Uuid, definition: &Value) {
+    let args = || [pg_uuid(id).into(), JsonB(definition.clone()).into()];
+    query(
+        "UPDATE cot.entities SET name = $2->>'name', label = $2->>'label', description = $2->>'description', \
+           definition = $2, version = ($2->>'version')::integer, updated_at = now() WHERE id = $1",
+        &args(),
+        |_| Ok(()),
+    );
+    // Fields that stay step out of the way of the (entity, name) and
+    // (entity, position) keys first: renames may swap names.
+    query(
+        "DELETE FROM cot.fields WHERE entity_id = $1 \
+           AND id NOT IN (SELECT (x->>'id')::uuid FROM pg_catalog.jsonb_array_elements($2->'fields') AS x)",
+        &args(),
+        |_| Ok(()),
+    );
+    query(
+        "UPDATE cot.fields SET name = id::text, position = position + 1000000 WHERE entity_id = $1",
+        &[pg_uuid(id).into()],
+        |_| Ok(()),
+    );
+    query(
+        "INSERT INTO cot.fields (id, entity_id, name, type, options, position) \
+         SELECT (f->>'id')::uuid, $1, f->>'name', f->>'type', f, p::integer \
+           FROM pg_catalog.jsonb_array_elements($2->'fields') WITH ORDINALITY AS a(f, p) \
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, type = EXCLUDED.type, options = EXCLUDED.options, \
+           position = EXCLUDED.position",
+        &args(),
+        |_| Ok(()),
+    );
+    query(
+        "DELETE FROM cot.relationships WHERE source_entity_id = $1",
+        &[pg_uuid(id).into()],
+        |_| Ok(()),
+    );
+    insert_relationships(tenant_id, vec![pg_uuid(id)]);
+}
+
+/// Runs one probe query of a schema change (fixed shape, from the engine's
+/// renderer) and returns its count.
+pub fn count(sql: &str) -> u64 {
+    spi(Spi::connect(|c| {
+        let t = c.select(sql, None, &[])?;
+        first::<i64>(t)
+    }))
+    .map_or(0, |n| n.max(0) as u64)
+}
+
+/// The current value of a setting, as `SHOW` prints it.
+pub fn setting(name: &str) -> String {
+    query(
+        "SELECT pg_catalog.current_setting($1)",
+        &[name.into()],
+        first::<String>,
+    )
+    .unwrap_or_default()
+}
+
+/// Sets a setting until the end of the transaction (`SET LOCAL`).
+pub fn set_local(name: &str, value: &str) {
+    query(
+        "SELECT pg_catalog.set_config($1, $2, true)",
+        &[name.into(), value.into()],
+        |_| Ok(()),
+    )
+}

@@ -256,6 +256,19 @@ fn check_against_database(
     (Some(tenant), out)
 }
 
+/// The steps `cot.create_entity` would run for a new entity, or every problem
+/// with it (for `cot.plan_entity`).
+pub(crate) fn plan_new(def: &Value) -> Result<Vec<Step>, Vec<Violation>> {
+    let no_prefix = |_: usize| String::new();
+    let group = prepare(std::slice::from_ref(def), &no_prefix)?;
+    let problems = check_against_database(&group, &no_prefix).1;
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let p = &group[0];
+    Ok(p.table_steps.iter().chain(&p.relation_steps).cloned().collect())
+}
+
 /// Every problem with a definition, each `{pointer, sqlstate, message, hint}`;
 /// an empty array when `cot.create_entity` would accept it. Changes nothing.
 #[pg_extern(security_definer)]

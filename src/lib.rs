@@ -5,6 +5,7 @@
 
 use pgrx::prelude::*;
 
+mod alter;
 mod catalog;
 mod claims;
 mod define;

@@ -7,6 +7,11 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 /// a failure at any step leaves nothing behind. Superuser only.
 pub static FAIL_AFTER_STEP: GucSetting<i32> = GucSetting::<i32>::new(0);
 
+/// `cot.lock_timeout`: milliseconds a schema change waits for a lock on a
+/// table before it fails with `55P03`. A waiting ALTER queues every later
+/// reader of the table behind it, so failing fast (and retrying) beats waiting.
+pub static LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(500);
+
 /// Registers the parameters when the library loads.
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -18,5 +23,15 @@ pub fn register() {
         i32::MAX,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"cot.lock_timeout",
+        c"Milliseconds a Cot schema change waits for a table lock before failing with 55P03 (0: wait forever).",
+        c"Applies to cot.alter_entity and cot.plan_entity unless their options say lock_timeout; locks are held until the caller commits.",
+        &LOCK_TIMEOUT_MS,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
     );
 }

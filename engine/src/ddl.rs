@@ -6,7 +6,9 @@
 
 use crate::literal::{DefaultValue, Literal};
 use crate::names::{owner_role, Ident};
-use crate::plan::{Check, Column, ColumnDefault, CommentTarget, ConstraintKind, RelKind, Step, Table};
+use crate::plan::{
+    Check, Column, ColumnAction, ColumnDefault, CommentTarget, ConstraintKind, RelKind, Step, Table,
+};
 use crate::sql::{quote_ident, quote_literal, quote_qualified};
 
 /// The SQL of one step.
@@ -149,6 +151,86 @@ pub fn render(step: &Step) -> String {
             quote_qualified(schema, table),
             quote_ident(column)
         ),
+        Step::AddColumn { schema, table, column: c } => {
+            format!("ALTER TABLE {} ADD COLUMN {}", quote_qualified(schema, table), column(c))
+        }
+        Step::AlterColumn { schema, table, column: c, action } => {
+            let t = quote_qualified(schema, table);
+            let c = quote_ident(c);
+            match action {
+                ColumnAction::Rename(to) => format!("ALTER TABLE {t} RENAME COLUMN {c} TO {}", quote_ident(to)),
+                ColumnAction::Type { sql_type, null_failures: false } => {
+                    format!("ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING {c}::{sql_type}")
+                }
+                ColumnAction::Type { sql_type, null_failures: true } => format!(
+                    "ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING CASE WHEN cot.castable({c}, {}::regtype) THEN {c}::{sql_type} END",
+                    quote_literal(sql_type)
+                ),
+                ColumnAction::SetNotNull => format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"),
+                ColumnAction::DropNotNull => format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"),
+                ColumnAction::SetDefault(d) => format!("ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {}", default_sql(d)),
+                ColumnAction::DropDefault => format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"),
+            }
+        }
+        Step::AddConstraintNotValid { schema, table, constraint } => format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID",
+            quote_qualified(schema, table),
+            quote_ident(&constraint.name),
+            constraint_body(&constraint.kind)
+        ),
+        Step::ValidateConstraint { schema, table, name } => format!(
+            "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+            quote_qualified(schema, table),
+            quote_ident(name)
+        ),
+        Step::DropConstraint { schema, table, name } => format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            quote_qualified(schema, table),
+            quote_ident(name)
+        ),
+        Step::RenameConstraint { schema, table, from, to } => format!(
+            "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+            quote_qualified(schema, table),
+            quote_ident(from),
+            quote_ident(to)
+        ),
+        Step::DropIndex { schema, name } => format!("DROP INDEX {}", quote_qualified(schema, name)),
+        Step::RenameIndex { schema, from, to } => {
+            format!("ALTER INDEX {} RENAME TO {}", quote_qualified(schema, from), quote_ident(to))
+        }
+        Step::RenameRelation { kind, schema, from, to } => format!(
+            "ALTER {} {} RENAME TO {}",
+            rel_word(*kind),
+            quote_qualified(schema, from),
+            quote_ident(to)
+        ),
+        Step::DropPolicy { schema, table, name } => {
+            format!("DROP POLICY {} ON {}", quote_ident(name), quote_qualified(schema, table))
+        }
+        Step::Revoke { command, kind: _, schema, name, roles } => format!(
+            "REVOKE {} ON TABLE {} FROM {}",
+            command.sql(),
+            quote_qualified(schema, name),
+            list(roles)
+        ),
+        Step::DropOwnerTrigger { schema, table } => {
+            format!("DROP TRIGGER \"cot_owner_column\" ON {}", quote_qualified(schema, table))
+        }
+        Step::RenameValue { schema, table, column: c, array: false, from, to } => format!(
+            "UPDATE {} SET {c} = {} WHERE {c} = {}",
+            quote_qualified(schema, table),
+            quote_literal(to),
+            quote_literal(from),
+            c = quote_ident(c)
+        ),
+        Step::RenameValue { schema, table, column: c, array: true, from, to } => format!(
+            "UPDATE {} SET {c} = array_replace({c}, {}, {}) WHERE {} = ANY ({c})",
+            quote_qualified(schema, table),
+            quote_literal(from),
+            quote_literal(to),
+            quote_literal(from),
+            c = quote_ident(c)
+        ),
         Step::DropRelation { kind, schema, name } => {
             format!("DROP {} {}", rel_word(*kind), quote_qualified(schema, name))
         }
@@ -250,19 +332,23 @@ fn column(c: &Column) -> String {
     }
     if let Some(d) = &c.default {
         s.push_str(" DEFAULT ");
-        s.push_str(&match d {
-            ColumnDefault::NewId => "cot.uuid_generate_v7()".to_string(),
-            ColumnDefault::Now => "now()".to_string(),
-            ColumnDefault::User(DefaultValue::Literal(l), scalar, _) => l.to_sql(scalar),
-            ColumnDefault::User(DefaultValue::Now, scalar, _) => match scalar {
-                crate::types::Scalar::Time => "LOCALTIME".to_string(),
-                _ => "now()".to_string(),
-            },
-            ColumnDefault::User(DefaultValue::Today, _, _) => "CURRENT_DATE".to_string(),
-            ColumnDefault::User(DefaultValue::NewUuid, _, _) => "cot.uuid_generate_v7()".to_string(),
-        });
+        s.push_str(&default_sql(d));
     }
     s
+}
+
+fn default_sql(d: &ColumnDefault) -> String {
+    match d {
+        ColumnDefault::NewId => "cot.uuid_generate_v7()".to_string(),
+        ColumnDefault::Now => "now()".to_string(),
+        ColumnDefault::User(DefaultValue::Literal(l), scalar, _) => l.to_sql(scalar),
+        ColumnDefault::User(DefaultValue::Now, scalar, _) => match scalar {
+            crate::types::Scalar::Time => "LOCALTIME".to_string(),
+            _ => "now()".to_string(),
+        },
+        ColumnDefault::User(DefaultValue::Today, _, _) => "CURRENT_DATE".to_string(),
+        ColumnDefault::User(DefaultValue::NewUuid, _, _) => "cot.uuid_generate_v7()".to_string(),
+    }
 }
 
 fn text_array(values: &[String]) -> String {
@@ -291,6 +377,47 @@ fn check_expr(col: &Ident, check: &Check) -> String {
 
 fn bound(l: &Literal, s: &crate::types::Scalar) -> String {
     l.to_sql(s)
+}
+
+/// The query that answers a probe of a schema change: one row, one bigint.
+/// It runs before the change, against the table as it is.
+pub fn render_probe(c: &crate::evolve::Count) -> String {
+    use crate::conversion::Loss;
+    use crate::evolve::Probe;
+    let from = quote_qualified(&c.schema, &c.table);
+    let count = |cond: String| format!("SELECT count(*)::bigint FROM {from} WHERE {cond}");
+    match &c.probe {
+        Probe::Rows => format!("SELECT count(*)::bigint FROM {from}"),
+        Probe::Values(col) => count(format!("{} IS NOT NULL", quote_ident(col))),
+        Probe::Nulls(col) => count(format!("{} IS NULL", quote_ident(col))),
+        Probe::FailsCheck(col, check) => count(format!("NOT ({})", check_expr(col, check))),
+        Probe::Duplicates(cols) => format!(
+            "SELECT COALESCE(sum(n), 0)::bigint FROM (SELECT count(*) AS n FROM {from} WHERE {} GROUP BY {} HAVING count(*) > 1) AS d",
+            cols.iter()
+                .map(|c| format!("{} IS NOT NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            list(cols)
+        ),
+        Probe::NotCastable(col, sql_type) => count(format!(
+            "{c} IS NOT NULL AND NOT cot.castable({c}, {}::regtype)",
+            quote_literal(sql_type),
+            c = quote_ident(col)
+        )),
+        Probe::Loses(col, loss, array) => {
+            let v = if *array { "v".to_string() } else { quote_ident(col) };
+            let lost = match loss {
+                Loss::Fraction => format!("{v}::numeric <> trunc({v}::numeric)"),
+                Loss::Scale(s) => format!("{v}::numeric <> round({v}::numeric, {s})"),
+                Loss::TimeOfDay => format!("{v} <> date_trunc('day', {v})"),
+            };
+            if *array {
+                count(format!("EXISTS (SELECT 1 FROM unnest({}) AS v WHERE {lost})", quote_ident(col)))
+            } else {
+                count(lost)
+            }
+        }
+    }
 }
 
 /// Every step of a plan as SQL, in order.

@@ -36,6 +36,20 @@ pub enum ErrorKind {
     DependentObjects,
     /// A definition larger than Cot accepts (`54000`).
     ProgramLimit,
+    /// Existing rows break a new CHECK constraint (`23514`).
+    CheckViolation,
+    /// Existing rows have no value for a field made required (`23502`).
+    NotNullViolation,
+    /// Existing rows repeat a value made unique (`23505`).
+    UniqueViolation,
+    /// A change would lose stored data and the caller did not allow it (`22000`).
+    DataLoss,
+    /// A change Cot does not make, such as an entity rename or a type change
+    /// outside the conversion table (`0A000`).
+    FeatureNotSupported,
+    /// The definition was read at an older version than the stored one (`40001`):
+    /// someone else changed the entity in between; read it again and retry.
+    StaleDefinition,
     /// Something Cot relies on is not in the state it must be, such as an owner
     /// role that can log in (`55000`).
     NotInPrerequisiteState,
@@ -61,6 +75,12 @@ impl ErrorKind {
             ErrorKind::InsufficientPrivilege => "42501",
             ErrorKind::DependentObjects => "2BP01",
             ErrorKind::ProgramLimit => "54000",
+            ErrorKind::CheckViolation => "23514",
+            ErrorKind::NotNullViolation => "23502",
+            ErrorKind::UniqueViolation => "23505",
+            ErrorKind::DataLoss => "22000",
+            ErrorKind::FeatureNotSupported => "0A000",
+            ErrorKind::StaleDefinition => "40001",
             ErrorKind::NotInPrerequisiteState | ErrorKind::Failpoint => "55000",
         }
     }
@@ -218,6 +238,12 @@ mod tests {
             ErrorKind::DependentObjects,
             ErrorKind::ProgramLimit,
             ErrorKind::NotInPrerequisiteState,
+            ErrorKind::CheckViolation,
+            ErrorKind::NotNullViolation,
+            ErrorKind::UniqueViolation,
+            ErrorKind::DataLoss,
+            ErrorKind::FeatureNotSupported,
+            ErrorKind::StaleDefinition,
         ];
         let mut codes: Vec<&str> = all.iter().map(|k| k.sqlstate()).collect();
         assert!(codes.iter().all(|c| c.len() == 5));

@@ -9,9 +9,11 @@
 //! [`error`] the mapping of every error to a SQLSTATE.
 
 pub mod access;
+pub mod conversion;
 pub mod ddl;
 pub mod definition;
 pub mod error;
+pub mod evolve;
 pub mod literal;
 pub mod names;
 pub mod plan;

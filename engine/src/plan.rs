@@ -223,6 +223,137 @@ pub enum Step {
         /// Column.
         column: Ident,
     },
+    /// `ALTER TABLE ... ADD COLUMN`.
+    AddColumn {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// The column.
+        column: Column,
+    },
+    /// `ALTER TABLE ... ALTER COLUMN` / `RENAME COLUMN`.
+    AlterColumn {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// The column (its name before a rename).
+        column: Ident,
+        /// What changes.
+        action: ColumnAction,
+    },
+    /// `ALTER TABLE ... ADD CONSTRAINT ... NOT VALID`: existing rows are not
+    /// checked yet ([`Step::ValidateConstraint`] does that, under a lighter lock).
+    AddConstraintNotValid {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// A CHECK or FOREIGN KEY constraint.
+        constraint: Constraint,
+    },
+    /// `ALTER TABLE ... VALIDATE CONSTRAINT`.
+    ValidateConstraint {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Constraint.
+        name: Ident,
+    },
+    /// `ALTER TABLE ... DROP CONSTRAINT`.
+    DropConstraint {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Constraint.
+        name: Ident,
+    },
+    /// `ALTER TABLE ... RENAME CONSTRAINT` (its index is renamed with it).
+    RenameConstraint {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Old name.
+        from: Ident,
+        /// New name.
+        to: Ident,
+    },
+    /// `DROP INDEX`.
+    DropIndex {
+        /// Schema.
+        schema: Ident,
+        /// Index.
+        name: Ident,
+    },
+    /// `ALTER INDEX ... RENAME TO`.
+    RenameIndex {
+        /// Schema.
+        schema: Ident,
+        /// Old name.
+        from: Ident,
+        /// New name.
+        to: Ident,
+    },
+    /// `ALTER TABLE|VIEW ... RENAME TO` (a junction table when its relation is renamed).
+    RenameRelation {
+        /// Table or view.
+        kind: RelKind,
+        /// Schema.
+        schema: Ident,
+        /// Old name.
+        from: Ident,
+        /// New name.
+        to: Ident,
+    },
+    /// `DROP POLICY ... ON table`.
+    DropPolicy {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Policy.
+        name: Ident,
+    },
+    /// `REVOKE command ON table|view FROM roles`.
+    Revoke {
+        /// The privilege.
+        command: crate::access::Command,
+        /// Table or view.
+        kind: RelKind,
+        /// Schema.
+        schema: Ident,
+        /// Relation.
+        name: Ident,
+        /// The roles losing it.
+        roles: Vec<Ident>,
+    },
+    /// `DROP TRIGGER "cot_owner_column"` when no rule needs the owner any more.
+    DropOwnerTrigger {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+    },
+    /// `UPDATE table SET column = 'to' WHERE column = 'from'` (or the same on
+    /// every item of an array): an enum value renamed.
+    RenameValue {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Column.
+        column: Ident,
+        /// An array of enum values rather than one value.
+        array: bool,
+        /// Old value.
+        from: String,
+        /// New value.
+        to: String,
+    },
     /// `DROP VIEW` / `DROP TABLE` (RESTRICT: dependent objects stop it).
     DropRelation {
         /// What kind of relation.
@@ -276,6 +407,19 @@ impl Step {
             Step::Grant { .. } => "grant",
             Step::CreateOwnerTrigger { .. } => "create_trigger",
             Step::DropColumn { .. } => "drop_column",
+            Step::AddColumn { .. } => "add_column",
+            Step::AlterColumn { action, .. } => action.kind_name(),
+            Step::AddConstraintNotValid { .. } => "add_constraint_not_valid",
+            Step::ValidateConstraint { .. } => "validate_constraint",
+            Step::DropConstraint { .. } => "drop_constraint",
+            Step::RenameConstraint { .. } => "rename_constraint",
+            Step::DropIndex { .. } => "drop_index",
+            Step::RenameIndex { .. } => "rename_index",
+            Step::RenameRelation { .. } => "rename_relation",
+            Step::DropPolicy { .. } => "drop_policy",
+            Step::Revoke { .. } => "revoke",
+            Step::DropOwnerTrigger { .. } => "drop_trigger",
+            Step::RenameValue { .. } => "rename_value",
             Step::DropRelation { .. } => "drop_relation",
             Step::DropSchema { .. } => "drop_schema",
             Step::DropRole { .. } => "drop_role",
@@ -300,6 +444,43 @@ impl Step {
                 vec![(schema.clone(), name.clone())]
             }
             _ => Vec::new(),
+        }
+    }
+}
+
+/// A change to one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnAction {
+    /// `RENAME COLUMN ... TO`.
+    Rename(Ident),
+    /// `ALTER COLUMN ... TYPE t USING ...`.
+    Type {
+        /// The new Postgres type (from [`FieldType::sql_type`]).
+        sql_type: String,
+        /// Values that do not convert become NULL instead of failing the change
+        /// (only when the caller allowed data loss).
+        null_failures: bool,
+    },
+    /// `SET NOT NULL`.
+    SetNotNull,
+    /// `DROP NOT NULL`.
+    DropNotNull,
+    /// `SET DEFAULT`.
+    SetDefault(ColumnDefault),
+    /// `DROP DEFAULT`.
+    DropDefault,
+}
+
+impl ColumnAction {
+    /// The ledger's name for it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            ColumnAction::Rename(_) => "rename_column",
+            ColumnAction::Type { .. } => "alter_column_type",
+            ColumnAction::SetNotNull => "set_not_null",
+            ColumnAction::DropNotNull => "drop_not_null",
+            ColumnAction::SetDefault(_) => "set_default",
+            ColumnAction::DropDefault => "drop_default",
         }
     }
 }
@@ -711,7 +892,7 @@ pub fn view_steps(e: &Entity, labels: &Labels) -> Vec<Step> {
 /// view's in its OpenAPI output; the table's are for whoever reads `\d+`. A
 /// field without a description is described by its label (an empty
 /// description would remove the comment, so it falls back to the label too).
-fn comments(e: &Entity, labels: &Labels, kind: RelKind) -> Vec<Step> {
+pub fn comments(e: &Entity, labels: &Labels, kind: RelKind) -> Vec<Step> {
     let t = TenantNames::new(&e.tenant);
     let schema = match kind {
         RelKind::Table => &t.storage_schema,
@@ -786,7 +967,8 @@ pub fn drop_entity(tenant: &TenantNames, name: &Ident) -> Vec<Step> {
     ]
 }
 
-fn column(f: &Field) -> Column {
+/// The column of a field.
+pub fn column(f: &Field) -> Column {
     Column {
         name: f.name.clone(),
         sql_type: f.ty.sql_type(),

@@ -204,6 +204,14 @@ pub fn create_function(
     ]
 }
 
+/// The junction table of one many-to-many relation of `e`, with its view,
+/// row security and grants.
+pub fn junction(e: &Entity, r: &Relation, labels: &crate::plan::Labels) -> Vec<Step> {
+    let t = TenantNames::new(&e.tenant);
+    let j = r.junction.as_ref().expect("many_to_many has a junction");
+    junction_steps(&t, e, r, j, labels.relations.get(r.name.as_str()))
+}
+
 fn junction_steps(
     t: &TenantNames,
     e: &Entity,

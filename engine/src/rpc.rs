@@ -10,7 +10,7 @@
 pub enum Rpc {
     /// `validate_entity(definition jsonb) RETURNS jsonb`.
     ValidateEntity,
-    /// `plan_entity(definition jsonb) RETURNS jsonb`.
+    /// `plan_entity(definition jsonb, options jsonb DEFAULT '{}') RETURNS jsonb`.
     PlanEntity,
     /// `create_entity(definition jsonb) RETURNS jsonb`.
     CreateEntity,
@@ -27,10 +27,12 @@ pub enum Rpc {
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 6] = [
+pub const ALL: [Rpc; 8] = [
     Rpc::ValidateEntity,
+    Rpc::PlanEntity,
     Rpc::CreateEntity,
     Rpc::CreateEntities,
+    Rpc::AlterEntity,
     Rpc::DropEntity,
     Rpc::Entity,
     Rpc::Entities,
@@ -38,10 +40,13 @@ pub const ALL: [Rpc; 6] = [
 
 /// The `cot` functions the wrappers call, by signature: a tenant's admin role
 /// is granted EXECUTE on these (the functions check the tenant themselves).
-pub const COT_FUNCTIONS: [&str; 6] = [
+pub const COT_FUNCTIONS: [&str; 9] = [
+    "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
+    "cot.plan_entity(jsonb, jsonb)",
     "cot.create_entity(jsonb)",
     "cot.create_entities(jsonb)",
+    "cot.alter_entity(jsonb, jsonb)",
     "cot.drop_entity(text, text, jsonb)",
     "cot.entity(text, text)",
     "cot.entities(text)",
@@ -65,8 +70,8 @@ impl Rpc {
     /// Argument types, as `ALTER`/`DROP FUNCTION` name them.
     pub fn arg_types(self) -> &'static str {
         match self {
-            Rpc::ValidateEntity | Rpc::PlanEntity | Rpc::CreateEntity | Rpc::CreateEntities => "jsonb",
-            Rpc::AlterEntity => "jsonb, jsonb",
+            Rpc::ValidateEntity | Rpc::CreateEntity | Rpc::CreateEntities => "jsonb",
+            Rpc::PlanEntity | Rpc::AlterEntity => "jsonb, jsonb",
             Rpc::DropEntity => "text, jsonb",
             Rpc::Entity => "text",
             Rpc::Entities => "",
@@ -77,9 +82,9 @@ impl Rpc {
     /// body to these names.
     pub fn params(self) -> &'static str {
         match self {
-            Rpc::ValidateEntity | Rpc::PlanEntity | Rpc::CreateEntity => "definition jsonb",
+            Rpc::ValidateEntity | Rpc::CreateEntity => "definition jsonb",
             Rpc::CreateEntities => "definitions jsonb",
-            Rpc::AlterEntity => "definition jsonb, options jsonb DEFAULT '{}'",
+            Rpc::PlanEntity | Rpc::AlterEntity => "definition jsonb, options jsonb DEFAULT '{}'",
             Rpc::DropEntity => "name text, options jsonb DEFAULT '{}'",
             Rpc::Entity => "name text",
             Rpc::Entities => "",
@@ -114,7 +119,7 @@ impl Rpc {
     pub fn body(self) -> &'static str {
         match self {
             Rpc::ValidateEntity => "SELECT cot.validate_entity(cot.with_tenant(definition, $tenant))",
-            Rpc::PlanEntity => "SELECT cot.plan_entity(cot.with_tenant(definition, $tenant))",
+            Rpc::PlanEntity => "SELECT cot.plan_entity(cot.with_tenant(definition, $tenant), options)",
             Rpc::CreateEntity => "SELECT cot.create_entity(cot.with_tenant(definition, $tenant))",
             Rpc::CreateEntities => "SELECT cot.create_entities(cot.with_tenant(definitions, $tenant))",
             Rpc::AlterEntity => "SELECT cot.alter_entity(cot.with_tenant(definition, $tenant), options)",

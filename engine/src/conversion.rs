@@ -1,0 +1,165 @@
+//! Which type changes Cot makes, and what each costs: whether Postgres rewrites
+//! the table, whether some values may fail to convert, and whether a value can
+//! convert but lose something (a fraction, a time of day). Changes outside this
+//! table are refused; the way there is a new field, a copy, and a drop.
+
+use crate::types::{FieldType, Scalar};
+
+/// What a value can lose while converting, counted before the change runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loss {
+    /// A number with a fraction becoming an integer (it is rounded).
+    Fraction,
+    /// A decimal keeping fewer digits after the point (it is rounded).
+    Scale(u32),
+    /// An instant becoming a date (the time of day goes).
+    TimeOfDay,
+}
+
+/// How a type change goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    /// Postgres rewrites every row (false: the stored bytes stay valid).
+    pub rewrite: bool,
+    /// Some values may not convert at all (counted with `cot.castable`).
+    pub fallible: bool,
+    /// Values convert but may lose this.
+    pub loss: Option<Loss>,
+}
+
+const fn conv(rewrite: bool, fallible: bool, loss: Option<Loss>) -> Option<Conversion> {
+    Some(Conversion {
+        rewrite,
+        fallible,
+        loss,
+    })
+}
+
+/// The conversion from one field type to another, or `None` when Cot does not
+/// make it. Types stored alike (text, enum, email, url) need no conversion at
+/// all: their constraints change, not the column (`Some` with nothing to do).
+pub fn conversion(from: &FieldType, to: &FieldType) -> Option<Conversion> {
+    match (from, to) {
+        (FieldType::Scalar(a), FieldType::Scalar(b)) | (FieldType::Array(a), FieldType::Array(b)) => {
+            scalar(a, b)
+        }
+        _ => None,
+    }
+}
+
+fn textual(s: &Scalar) -> bool {
+    matches!(s, Scalar::Text | Scalar::Enum(_) | Scalar::Email | Scalar::Url)
+}
+
+fn scalar(from: &Scalar, to: &Scalar) -> Option<Conversion> {
+    use Scalar::*;
+    if from.sql_type() == to.sql_type() {
+        return conv(false, false, None);
+    }
+    if textual(from) && textual(to) {
+        return conv(false, false, None);
+    }
+    if textual(to) {
+        // Everything has a text form.
+        return conv(true, false, None);
+    }
+    if textual(from) {
+        return conv(true, true, None);
+    }
+    match (from, to) {
+        (Integer, BigInt | Float) => conv(true, false, None),
+        (Integer | BigInt, Decimal { precision, .. }) => conv(true, precision.is_some(), None),
+        (BigInt, Integer) => conv(true, true, None),
+        (BigInt, Float) => conv(true, false, None),
+        (Decimal { .. } | Float, Integer | BigInt) => conv(true, true, Some(Loss::Fraction)),
+        (Decimal { .. }, Float) => conv(true, false, None),
+        (
+            Decimal {
+                precision: p1,
+                scale: s1,
+            },
+            Decimal {
+                precision: p2,
+                scale: s2,
+            },
+        ) => match (p1, p2) {
+            // Dropping the limit, or more digits at the same scale, keeps every
+            // stored value as it is: Postgres changes only the type modifier.
+            (_, None) => conv(false, false, None),
+            (Some(a), Some(b)) if b >= a && s1 == s2 => conv(false, false, None),
+            (Some(a), Some(b)) => {
+                let (s1, s2) = (s1.unwrap_or(0), s2.unwrap_or(0));
+                let fewer_integer_digits = b - s2 < a - s1;
+                conv(true, fewer_integer_digits, (s2 < s1).then_some(Loss::Scale(s2)))
+            }
+            (None, Some(_)) => conv(true, true, Some(Loss::Scale(s2.unwrap_or(0)))),
+        },
+        (Float, Decimal { precision, scale }) => conv(
+            true,
+            precision.is_some(),
+            precision.map(|_| Loss::Scale(scale.unwrap_or(0))),
+        ),
+        (Date, Timestamp) => conv(true, false, None),
+        (Timestamp, Date) => conv(true, false, Some(Loss::TimeOfDay)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Scalar::*;
+
+    fn s(a: Scalar, b: Scalar) -> Option<Conversion> {
+        conversion(&FieldType::Scalar(a), &FieldType::Scalar(b))
+    }
+
+    #[test]
+    fn the_table() {
+        assert_eq!(s(Text, Enum(vec!["a".into()])), conv(false, false, None));
+        assert_eq!(s(Integer, Text), conv(true, false, None));
+        assert_eq!(s(Text, Integer), conv(true, true, None));
+        assert_eq!(s(Integer, BigInt), conv(true, false, None));
+        assert_eq!(s(BigInt, Integer), conv(true, true, None));
+        assert_eq!(s(Float, Integer), conv(true, true, Some(Loss::Fraction)));
+        assert_eq!(s(Timestamp, Date), conv(true, false, Some(Loss::TimeOfDay)));
+        assert_eq!(s(Boolean, Integer), None);
+        assert_eq!(s(Json, Text), conv(true, false, None));
+        assert_eq!(s(Text, Json), conv(true, true, None));
+        assert_eq!(s(Uuid, Date), None);
+        let dec = |p: Option<u32>, sc: Option<u32>| Decimal {
+            precision: p,
+            scale: sc,
+        };
+        // Precision up at the same scale: metadata only.
+        assert_eq!(
+            s(dec(Some(10), Some(2)), dec(Some(12), Some(2))),
+            conv(false, false, None)
+        );
+        // Fewer digits after the point: values are rounded.
+        assert_eq!(
+            s(dec(Some(10), Some(2)), dec(Some(10), Some(1))),
+            conv(true, false, Some(Loss::Scale(1)))
+        );
+        assert_eq!(
+            s(dec(Some(10), Some(2)), dec(Some(4), Some(2))),
+            conv(true, true, None)
+        );
+        assert_eq!(
+            s(dec(Some(10), Some(2)), dec(None, None)),
+            conv(false, false, None)
+        );
+        assert_eq!(
+            s(dec(None, None), dec(Some(6), Some(2))),
+            conv(true, true, Some(Loss::Scale(2)))
+        );
+        assert_eq!(
+            conversion(&FieldType::Array(Integer), &FieldType::Array(Text)),
+            conv(true, false, None)
+        );
+        assert_eq!(
+            conversion(&FieldType::Scalar(Integer), &FieldType::Array(Integer)),
+            None
+        );
+    }
+}
