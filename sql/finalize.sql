@@ -10,6 +10,8 @@ REVOKE ALL ON FUNCTION cot.create_entity(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_entities(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.plan_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.castable(anyelement, regtype) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.export_schema(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.apply_schema(text, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.alter_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.drop_entity(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.entity(text, text) FROM PUBLIC;

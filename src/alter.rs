@@ -23,15 +23,15 @@ use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 
 /// Options of `cot.alter_entity` (and `cot.plan_entity`'s defaults).
-struct AlterOptions {
-    evolve: evolve::Options,
-    lock_timeout_ms: i64,
+pub(crate) struct AlterOptions {
+    pub(crate) evolve: evolve::Options,
+    pub(crate) lock_timeout_ms: i64,
 }
 
 const OPTIONS_HINT: &str = "the options are: allow_data_loss, defer_validation, defer_indexes (booleans), \
      rename_values ({\"field\": {\"old\": \"new\"}}), lock_timeout (milliseconds)";
 
-fn parse_options(options: Value) -> AlterOptions {
+pub(crate) fn parse_options(options: Value) -> AlterOptions {
     let bad = |what: String| -> ! { raise(error(ErrorKind::InvalidParameter, what, OPTIONS_HINT)) };
     let Value::Object(map) = options else {
         bad("alter options must be a JSON object".into());
@@ -78,17 +78,17 @@ fn stored_ident(kind: NameKind, name: &str) -> Ident {
 }
 
 /// A stored entity, and the change a definition asks of it.
-struct Prepared {
-    tenant: TenantRow,
-    id: uuid::Uuid,
-    before: Value,
-    version: i64,
-    old: Validated,
-    new: Validated,
-    around: Surroundings,
+pub(crate) struct Prepared {
+    pub(crate) tenant: TenantRow,
+    pub(crate) id: uuid::Uuid,
+    pub(crate) before: Value,
+    pub(crate) version: i64,
+    pub(crate) old: Validated,
+    pub(crate) new: Validated,
+    pub(crate) around: Surroundings,
 }
 
-enum Target {
+pub(crate) enum Target {
     /// No such entity: the definition would create it.
     New(Value),
     /// A change of a stored entity.
@@ -101,7 +101,7 @@ fn validated(def: &Value, what: &str) -> Validated {
 
 /// Finds what the definition changes, checks the caller may change it, and
 /// validates both sides.
-fn prepare(def: Value) -> Target {
+pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Target {
     let Some(slug) = def.get("tenant").and_then(Value::as_str).map(str::to_string) else {
         // Not a definition Cot can place: validation says what is wrong.
         validated(&def, "entity definition");
@@ -182,11 +182,12 @@ fn prepare(def: Value) -> Target {
         .map(|r| r.target.to_string())
         .filter(|t| *t != name)
         .collect();
-    let known = if outside.is_empty() {
+    let mut known = if outside.is_empty() {
         Vec::new()
     } else {
         catalog::known_entities(tenant.id, outside)
     };
+    known.extend(extra_known.iter().cloned());
     let problems = relations::check(std::slice::from_ref(&new.entity), &known, &|_| String::new());
     if !problems.is_empty() {
         raise_violations("entity definition", &problems);
@@ -265,7 +266,7 @@ impl Counter for Queries {
     }
 }
 
-fn plan_of(p: &Prepared, options: &evolve::Options) -> Evolution {
+pub(crate) fn plan_of(p: &Prepared, options: &evolve::Options) -> Evolution {
     let (old_labels, new_labels) = (Labels::of(&p.old.normalized), Labels::of(&p.new.normalized));
     evolve::evolve(
         &Side {
@@ -284,7 +285,7 @@ fn plan_of(p: &Prepared, options: &evolve::Options) -> Evolution {
     )
 }
 
-fn change_json(c: &Change) -> Value {
+pub(crate) fn change_json(c: &Change) -> Value {
     let mut m = Map::new();
     m.insert("step".into(), json!(c.step.kind_name()));
     m.insert("class".into(), json!(c.class.name()));
@@ -298,7 +299,7 @@ fn change_json(c: &Change) -> Value {
     Value::Object(m)
 }
 
-fn pending_json(steps: &[Step]) -> Value {
+pub(crate) fn pending_json(steps: &[Step]) -> Value {
     Value::Array(
         steps
             .iter()
@@ -307,7 +308,7 @@ fn pending_json(steps: &[Step]) -> Value {
     )
 }
 
-fn summary(changes: &[Change]) -> Value {
+pub(crate) fn summary(changes: &[Change]) -> Value {
     let mut m = Map::new();
     for class in [
         evolve::Class::Metadata,
@@ -325,16 +326,16 @@ fn summary(changes: &[Change]) -> Value {
 
 /// Holds lock waits to `ms` for the rest of the call, then puts the caller's
 /// setting back.
-struct LockTimeout(String);
+pub(crate) struct LockTimeout(String);
 
 impl LockTimeout {
-    fn set(ms: i64) -> Self {
+    pub(crate) fn set(ms: i64) -> Self {
         let before = catalog::setting("lock_timeout");
         catalog::set_local("lock_timeout", &format!("{ms}ms"));
         LockTimeout(before)
     }
 
-    fn restore(self) {
+    pub(crate) fn restore(self) {
         catalog::set_local("lock_timeout", &self.0);
     }
 }
@@ -362,7 +363,7 @@ fn plan_entity(def: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
     let def = parse_def(def);
     let options = parse_alter_options(options);
     let lock = LockTimeout::set(options.lock_timeout_ms);
-    let out = match prepare(def) {
+    let out = match prepare(def, &[]) {
         Target::New(def) => {
             let steps = plan_new(&def).unwrap_or_else(|v| raise_violations("entity definition", &v));
             let changes: Vec<Change> = steps
@@ -422,7 +423,7 @@ fn alter_entity(def: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
         catalog::lock_tenant(slug);
     }
     let lock = LockTimeout::set(options.lock_timeout_ms);
-    let p = match prepare(def) {
+    let p = match prepare(def, &[]) {
         Target::Existing(p) => p,
         Target::New(def) => raise(error(
             ErrorKind::UndefinedObject,
@@ -434,18 +435,24 @@ fn alter_entity(def: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
             "create it with cot.create_entity",
         )),
     };
-    let plan = plan_of(&p, &options.evolve);
+    let after = apply_prepared(&p, &options.evolve).unwrap_or_else(|| p.before.clone());
+    lock.restore();
+    JsonB(after)
+}
+
+/// Plans and runs a change of a stored entity and records it; `None` when the
+/// definition changes nothing. Raises the plan's refusals.
+pub(crate) fn apply_prepared(p: &Prepared, options: &evolve::Options) -> Option<Value> {
+    let plan = plan_of(p, options);
     if !plan.refusals.is_empty() {
         raise_violations("entity change", &plan.refusals);
     }
     if plan.changes.is_empty() && p.old.normalized == p.new.normalized {
-        lock.restore();
-        return JsonB(p.before);
+        return None;
     }
     let mut run = Run::new();
     let steps: Vec<Step> = plan.changes.iter().map(|c| c.step.clone()).collect();
     let (_, sql) = run.ddl(&steps);
-    lock.restore();
     let mut after = p.new.normalized.clone();
     after["version"] = Value::from(p.version + 1);
     run.meta(|| catalog::sync_entity(p.tenant.id, p.id, &after));
@@ -468,5 +475,5 @@ fn alter_entity(def: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
         before: Some(p.before.clone()),
         after: Some(after.clone()),
     });
-    JsonB(after)
+    Some(after)
 }

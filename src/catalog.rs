@@ -779,3 +779,26 @@ pub fn set_local(name: &str, value: &str) {
         |_| Ok(()),
     )
 }
+
+/// The stored definitions of a tenant's entities, by name.
+pub fn definitions(tenant_id: uuid::Uuid) -> Vec<Value> {
+    query(
+        "SELECT definition FROM cot.entities WHERE tenant_id = $1 ORDER BY name",
+        &[pg_uuid(tenant_id).into()],
+        |t| {
+            t.map(|row| Ok(row.get::<JsonB>(1)?.map_or(Value::Null, |j| j.0)))
+                .collect()
+        },
+    )
+}
+
+/// Which of these ids (entities or fields) belong to another tenant.
+pub fn ids_of_other_tenants(tenant_id: uuid::Uuid, ids: Vec<String>) -> Vec<String> {
+    query(
+        "SELECT e.id::text FROM cot.entities e WHERE e.tenant_id <> $1 AND e.id::text = ANY ($2) \
+         UNION SELECT f.id::text FROM cot.fields f JOIN cot.entities e ON e.id = f.entity_id \
+          WHERE e.tenant_id <> $1 AND f.id::text = ANY ($2)",
+        &[pg_uuid(tenant_id).into(), ids.into()],
+        texts,
+    )
+}

@@ -269,6 +269,44 @@ pub(crate) fn plan_new(def: &Value) -> Result<Vec<Step>, Vec<Violation>> {
     Ok(p.table_steps.iter().chain(&p.relation_steps).cloned().collect())
 }
 
+/// The steps `cot.create_entities` would run for a group, per definition, or
+/// every problem with it (for `cot.apply_schema` in dry-run mode).
+pub(crate) fn plan_group(
+    defs: &[Value],
+    prefix: &dyn Fn(usize) -> String,
+) -> Result<Vec<Vec<Step>>, Vec<Violation>> {
+    let group = prepare(defs, prefix)?;
+    let problems = check_against_database(&group, prefix).1;
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(group
+        .iter()
+        .map(|p| p.table_steps.iter().chain(&p.relation_steps).cloned().collect())
+        .collect())
+}
+
+/// The relation fields of definitions about to be created, as `known` entities
+/// for checking changes of other entities that point at them.
+pub(crate) fn known_of(defs: &[Value]) -> Vec<relations::KnownEntity> {
+    defs.iter()
+        .filter_map(|d| validate(d, &Server).ok())
+        .map(|v| relations::KnownEntity {
+            name: v.entity.name.to_string(),
+            relations: v
+                .entity
+                .relations
+                .iter()
+                .map(|r| relations::KnownRelation {
+                    name: r.name.to_string(),
+                    kind: r.kind,
+                    target: r.target.to_string(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// Every problem with a definition, each `{pointer, sqlstate, message, hint}`;
 /// an empty array when `cot.create_entity` would accept it. Changes nothing.
 #[pg_extern(security_definer)]
@@ -334,7 +372,7 @@ fn create_entities(defs: JsonbText) -> JsonB {
     )))
 }
 
-fn create_group(defs: Vec<Value>, prefix: &dyn Fn(usize) -> String, what: &str) -> Vec<Value> {
+pub(crate) fn create_group(defs: Vec<Value>, prefix: &dyn Fn(usize) -> String, what: &str) -> Vec<Value> {
     // The caller's right to define entities for the tenant is checked before the
     // definitions are: someone without it learns nothing from validation errors.
     // Whether the tenant exists is not told either.

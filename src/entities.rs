@@ -91,6 +91,12 @@ fn drop_entity(tenant: &str, name: &str, options: default!(JsonbText, "'{}'")) {
             .parse("drop options", 64 * 1024)
             .unwrap_or_else(|e| raise(e)),
     );
+    drop_entity_now(tenant, name, options.drop_relations);
+}
+
+/// `cot.drop_entity`, for callers that have their options already.
+pub(crate) fn drop_entity_now(tenant: &str, name: &str, drop_relations: bool) {
+    let options = DropOptions { drop_relations };
     if !may_define(tenant) {
         raise(denied(tenant));
     }

@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod alter;
+mod bundles;
 mod catalog;
 mod claims;
 mod define;

@@ -24,10 +24,14 @@ pub enum Rpc {
     Entity,
     /// `entities() RETURNS TABLE (...)`.
     Entities,
+    /// `export_schema() RETURNS jsonb`.
+    ExportSchema,
+    /// `apply_schema(bundle jsonb, options jsonb DEFAULT '{}') RETURNS jsonb`.
+    ApplySchema,
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 8] = [
+pub const ALL: [Rpc; 10] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -36,11 +40,13 @@ pub const ALL: [Rpc; 8] = [
     Rpc::DropEntity,
     Rpc::Entity,
     Rpc::Entities,
+    Rpc::ExportSchema,
+    Rpc::ApplySchema,
 ];
 
 /// The `cot` functions the wrappers call, by signature: a tenant's admin role
 /// is granted EXECUTE on these (the functions check the tenant themselves).
-pub const COT_FUNCTIONS: [&str; 9] = [
+pub const COT_FUNCTIONS: [&str; 11] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -50,6 +56,8 @@ pub const COT_FUNCTIONS: [&str; 9] = [
     "cot.drop_entity(text, text, jsonb)",
     "cot.entity(text, text)",
     "cot.entities(text)",
+    "cot.export_schema(text)",
+    "cot.apply_schema(text, jsonb, jsonb)",
 ];
 
 impl Rpc {
@@ -64,6 +72,8 @@ impl Rpc {
             Rpc::DropEntity => "drop_entity",
             Rpc::Entity => "entity",
             Rpc::Entities => "entities",
+            Rpc::ExportSchema => "export_schema",
+            Rpc::ApplySchema => "apply_schema",
         }
     }
 
@@ -74,7 +84,8 @@ impl Rpc {
             Rpc::PlanEntity | Rpc::AlterEntity => "jsonb, jsonb",
             Rpc::DropEntity => "text, jsonb",
             Rpc::Entity => "text",
-            Rpc::Entities => "",
+            Rpc::Entities | Rpc::ExportSchema => "",
+            Rpc::ApplySchema => "jsonb, jsonb",
         }
     }
 
@@ -87,7 +98,8 @@ impl Rpc {
             Rpc::PlanEntity | Rpc::AlterEntity => "definition jsonb, options jsonb DEFAULT '{}'",
             Rpc::DropEntity => "name text, options jsonb DEFAULT '{}'",
             Rpc::Entity => "name text",
-            Rpc::Entities => "",
+            Rpc::Entities | Rpc::ExportSchema => "",
+            Rpc::ApplySchema => "bundle jsonb, options jsonb DEFAULT '{}'",
         }
     }
 
@@ -108,7 +120,7 @@ impl Rpc {
     pub fn stable(self) -> bool {
         matches!(
             self,
-            Rpc::ValidateEntity | Rpc::PlanEntity | Rpc::Entity | Rpc::Entities
+            Rpc::ValidateEntity | Rpc::PlanEntity | Rpc::Entity | Rpc::Entities | Rpc::ExportSchema
         )
     }
 
@@ -126,6 +138,8 @@ impl Rpc {
             Rpc::DropEntity => "SELECT cot.drop_entity($tenant, name, options)",
             Rpc::Entity => "SELECT cot.entity($tenant, name)",
             Rpc::Entities => "SELECT * FROM cot.entities($tenant)",
+            Rpc::ExportSchema => "SELECT cot.export_schema($tenant)",
+            Rpc::ApplySchema => "SELECT cot.apply_schema($tenant, bundle, options)",
         }
     }
 }

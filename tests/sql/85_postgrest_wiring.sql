@@ -101,12 +101,12 @@ RESET ROLE;
 -------------------------------------------------------------------------------
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.proname IN
            ('validate_entity', 'plan_entity', 'create_entity', 'create_entities', 'alter_entity', 'drop_entity',
-            'entity', 'entities')), 8,
-          'the API schema has the eight definition wrappers');
+            'entity', 'entities', 'export_schema', 'apply_schema')), 10,
+          'the API schema has the ten definition wrappers');
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.prosecdef), 0,
           'none of them is SECURITY DEFINER (those stay outside exposed schemas)');
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace
-           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 8, 'all owned by cot_owner');
+           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 10, 'all owned by cot_owner');
 SELECT ok(has_function_privilege('cot_t85a_admin', 't85a.create_entity(jsonb)', 'EXECUTE'), 'the admin role may execute them');
 SELECT ok(NOT has_function_privilege('cot_t85a_user', 't85a.create_entity(jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('cot_t85a_anon', 't85a.entities()', 'EXECUTE')
