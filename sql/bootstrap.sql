@@ -183,3 +183,21 @@ EXCEPTION WHEN data_exception THEN
 END
 $$;
 COMMENT ON FUNCTION cot.castable(anyelement, regtype) IS 'True when the value converts to the type (used by schema changes to count and skip values that do not)';
+
+-- Out-of-band DDL on a tenant's schemas, when cot.drift = 'record' (the
+-- default, 'refuse', stops it instead). See cot.guard_ddl.
+CREATE SEQUENCE cot.drift_log_id_seq;
+CREATE TABLE cot.drift_log (
+    id               bigint PRIMARY KEY DEFAULT nextval('cot.drift_log_id_seq'),
+    schema_name      text NOT NULL,
+    command_tag      text NOT NULL,
+    object_type      text,
+    object_identity  text,
+    role_name        text NOT NULL DEFAULT current_user,
+    at               timestamptz NOT NULL DEFAULT now()
+);
+ALTER SEQUENCE cot.drift_log_id_seq OWNED BY cot.drift_log.id;
+COMMENT ON TABLE cot.drift_log IS 'DDL on Cot-managed schemas that did not come from Cot (recorded when cot.drift = record)';
+SELECT pg_catalog.pg_extension_config_dump('cot.drift_log', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.drift_log_id_seq', '');
+REVOKE ALL ON cot.drift_log FROM PUBLIC;

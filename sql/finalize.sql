@@ -11,6 +11,7 @@ REVOKE ALL ON FUNCTION cot.create_entities(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.plan_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.castable(anyelement, regtype) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.export_schema(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.check(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.apply_schema(text, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.alter_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.drop_entity(text, text, jsonb) FROM PUBLIC;
@@ -132,3 +133,79 @@ REVOKE ALL ON FUNCTION cot.postgrest_config() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.pre_config() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_api_key(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.revoke_api_key(text) FROM PUBLIC;
+
+-- Drift guard: DDL on a tenant's schemas (tenant_<slug> and <slug>) that does
+-- not come from a Cot function is refused (cot.drift = 'refuse', the default),
+-- recorded in cot.drift_log ('record') or let through ('allow'). Cot's own
+-- statements are told apart by cot.ddl_by_cot(), a flag only Cot's Rust code
+-- sets (a setting could be set by anyone). pg_dump and pg_restore scripts run
+-- with check_function_bodies = off; the guard stands aside for them, or a
+-- restore could not recreate the tenants' indexes and policies.
+-- GRANT and REVOKE name no schema in the trigger's data: cot.check() finds those.
+CREATE FUNCTION cot.guard_ddl() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mode text := COALESCE(NULLIF(current_setting('cot.drift', true), ''), 'refuse');
+    r record;
+BEGIN
+    IF to_regclass('cot.tenants') IS NULL OR mode = 'allow'
+       OR current_setting('check_function_bodies') = 'off' OR cot.ddl_by_cot() THEN
+        RETURN;
+    END IF;
+    FOR r IN
+        SELECT c.command_tag, c.object_type, c.object_identity, c.schema_name
+        FROM pg_event_trigger_ddl_commands() AS c
+        WHERE c.schema_name IS NOT NULL
+          AND EXISTS (SELECT 1 FROM cot.tenants t WHERE c.schema_name IN (t.slug, 'tenant_' || t.slug))
+    LOOP
+        PERFORM cot.drift_found(mode, r.schema_name, r.command_tag, r.object_type, r.object_identity);
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION cot.guard_drop() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mode text := COALESCE(NULLIF(current_setting('cot.drift', true), ''), 'refuse');
+    r record;
+BEGIN
+    IF to_regclass('cot.tenants') IS NULL OR mode = 'allow'
+       OR current_setting('check_function_bodies') = 'off' OR cot.ddl_by_cot() THEN
+        RETURN;
+    END IF;
+    FOR r IN
+        SELECT d.object_type, d.object_identity, d.schema_name
+        FROM pg_event_trigger_dropped_objects() AS d
+        WHERE d.original AND d.schema_name IS NOT NULL
+          AND EXISTS (SELECT 1 FROM cot.tenants t WHERE d.schema_name IN (t.slug, 'tenant_' || t.slug))
+    LOOP
+        PERFORM cot.drift_found(mode, r.schema_name, tg_tag, r.object_type, r.object_identity);
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION cot.drift_found(mode text, schema_name text, command_tag text, object_type text, object_identity text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF mode = 'record' THEN
+        INSERT INTO cot.drift_log (schema_name, command_tag, object_type, object_identity)
+        VALUES (schema_name, command_tag, object_type, object_identity);
+        RETURN;
+    END IF;
+    RAISE EXCEPTION '% on % refused: schema "%" is managed by Cot', command_tag, COALESCE(object_identity, object_type), schema_name
+        USING ERRCODE = '55000',
+              HINT = 'change entities with cot.alter_entity; a superuser may SET cot.drift = ''record'' to run and record such DDL, or ''allow''';
+END
+$$;
+REVOKE ALL ON FUNCTION cot.drift_found(text, text, text, text, text) FROM PUBLIC;
+
+CREATE EVENT TRIGGER cot_guard_ddl ON ddl_command_end EXECUTE FUNCTION cot.guard_ddl();
+CREATE EVENT TRIGGER cot_guard_drop ON sql_drop EXECUTE FUNCTION cot.guard_drop();

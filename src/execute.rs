@@ -11,6 +11,34 @@ use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::plan::Step;
 use serde_json::{json, Value};
 
+thread_local! {
+    /// Set while Cot runs its own DDL, for the drift guard (`cot.guard_ddl`):
+    /// only this code can set it, unlike a setting.
+    static RUNNING_DDL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the statement being run comes from Cot itself.
+#[pgrx::pg_extern(stable, parallel_safe)]
+fn ddl_by_cot() -> bool {
+    RUNNING_DDL.with(|r| r.get())
+}
+
+/// Clears the flag however the DDL ends: a Postgres ERROR unwinds through here.
+struct Running;
+
+impl Running {
+    fn start() -> Self {
+        RUNNING_DDL.with(|r| r.set(true));
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING_DDL.with(|r| r.set(false));
+    }
+}
+
 fn check_failpoint(done: i32, fail_after: i32) {
     if done == fail_after {
         raise(
@@ -47,6 +75,7 @@ impl Run {
             .map(|step| json!({"step": step.kind_name()}))
             .collect();
         let (mut done, fail_after) = (self.done, self.fail_after);
+        let _running = Running::start();
         catalog::run_statements(&sql, || {
             done += 1;
             check_failpoint(done, fail_after);

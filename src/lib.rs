@@ -10,6 +10,7 @@ mod bundles;
 mod catalog;
 mod claims;
 mod define;
+mod drift;
 mod entities;
 mod environment;
 mod errors;

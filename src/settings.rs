@@ -12,6 +12,11 @@ pub static FAIL_AFTER_STEP: GucSetting<i32> = GucSetting::<i32>::new(0);
 /// reader of the table behind it, so failing fast (and retrying) beats waiting.
 pub static LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(500);
 
+/// `cot.drift`: what happens to DDL on a tenant's schemas that does not come
+/// from Cot: `refuse` (the default), `record` (in `cot.drift_log`) or `allow`.
+pub static DRIFT: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"refuse"));
+
 /// Registers the parameters when the library loads.
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -33,5 +38,13 @@ pub fn register() {
         i32::MAX,
         GucContext::Userset,
         GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_string_guc(
+        c"cot.drift",
+        c"DDL on Cot-managed schemas from outside Cot: refuse, record or allow.",
+        c"refuse (default) raises 55000; record runs it and adds a row to cot.drift_log; allow runs it. Superuser only.",
+        &DRIFT,
+        GucContext::Suset,
+        GucFlags::default(),
     );
 }

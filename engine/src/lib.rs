@@ -12,6 +12,7 @@ pub mod access;
 pub mod conversion;
 pub mod ddl;
 pub mod definition;
+pub mod drift;
 pub mod error;
 pub mod evolve;
 pub mod literal;

@@ -44,9 +44,10 @@ pub const ALL: [Rpc; 10] = [
     Rpc::ApplySchema,
 ];
 
-/// The `cot` functions the wrappers call, by signature: a tenant's admin role
-/// is granted EXECUTE on these (the functions check the tenant themselves).
-pub const COT_FUNCTIONS: [&str; 11] = [
+/// The `cot` functions the wrappers call, and `cot.check`, by signature: a
+/// tenant's admin role is granted EXECUTE on these (the functions check the
+/// tenant themselves).
+pub const COT_FUNCTIONS: [&str; 12] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -58,6 +59,7 @@ pub const COT_FUNCTIONS: [&str; 11] = [
     "cot.entities(text)",
     "cot.export_schema(text)",
     "cot.apply_schema(text, jsonb, jsonb)",
+    "cot.check(text)",
 ];
 
 impl Rpc {

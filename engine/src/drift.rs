@@ -1,0 +1,329 @@
+//! Drift: what the catalog should hold for an entity, compared with what it
+//! holds. `cot.check(tenant)` reads the catalog; this module says what is
+//! expected (from the same planner that creates entities) and names every
+//! difference. Work deliberately left for later (a constraint added NOT VALID,
+//! an index not built yet) is reported as pending, with the statement to run.
+
+use crate::access::Command;
+use crate::ddl::render;
+use crate::names::Ident;
+use crate::plan::{self, Labels, RelKind, Step};
+use crate::relations;
+use crate::types::Entity;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// What one table or view of an entity should be.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expected {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// A view rather than a table.
+    pub view: bool,
+    /// Columns in order: name, type as `format_type` prints it, NOT NULL.
+    pub columns: Vec<(String, String, bool)>,
+    /// Constraint names (tables), each with the statement that validates it.
+    pub constraints: Vec<(String, String)>,
+    /// Index names and their CREATE INDEX CONCURRENTLY statement (tables).
+    pub indexes: Vec<(String, String)>,
+    /// Policy names (tables).
+    pub policies: BTreeSet<String>,
+    /// (role, privilege) granted.
+    pub grants: BTreeSet<(String, String)>,
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// `drift` (the catalog differs from the definition) or `pending` (work
+    /// deferred on purpose).
+    pub kind: &'static str,
+    /// The object, e.g. `tenant_acme.orders.total`.
+    pub object: String,
+    /// What differs.
+    pub problem: String,
+    /// A statement that resolves it, for pending work.
+    pub sql: Option<String>,
+}
+
+/// A type as Postgres's `format_type` prints it.
+pub fn catalog_type(sql_type: &str) -> String {
+    let (base, array) = match sql_type.strip_suffix("[]") {
+        Some(b) => (b, "[]"),
+        None => (sql_type, ""),
+    };
+    let base = match base {
+        "timestamptz" => "timestamp with time zone",
+        "time" => "time without time zone",
+        other => other,
+    };
+    format!("{base}{array}")
+}
+
+/// Everything `e`'s creation makes, per relation.
+pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
+    let mut out: Vec<Expected> = Vec::new();
+    let steps: Vec<Step> = plan::create_entity(e, labels)
+        .into_iter()
+        .chain(relations::steps(e, labels))
+        .collect();
+    let find = |out: &mut Vec<Expected>, schema: &Ident, name: &Ident, view: bool| -> usize {
+        if let Some(i) = out
+            .iter()
+            .position(|x| x.schema == schema.as_str() && x.name == name.as_str() && x.view == view)
+        {
+            return i;
+        }
+        out.push(Expected {
+            schema: schema.to_string(),
+            name: name.to_string(),
+            view,
+            ..Expected::default()
+        });
+        out.len() - 1
+    };
+    for step in &steps {
+        match step {
+            Step::CreateTable(t) => {
+                let i = find(&mut out, &t.schema, &t.name, false);
+                out[i].columns = t
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.to_string(), catalog_type(&c.sql_type), c.not_null))
+                    .collect();
+                for c in &t.constraints {
+                    out[i]
+                        .constraints
+                        .push((c.name.to_string(), validate_sql(&t.schema, &t.name, &c.name)));
+                }
+            }
+            Step::AddConstraint {
+                schema,
+                table,
+                constraint,
+            } => {
+                let i = find(&mut out, schema, table, false);
+                out[i].constraints.push((
+                    constraint.name.to_string(),
+                    validate_sql(schema, table, &constraint.name),
+                ));
+            }
+            Step::CreateIndex {
+                schema, table, name, ..
+            } => {
+                let i = find(&mut out, schema, table, false);
+                let sql = render(step).replacen("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1);
+                out[i].indexes.push((name.to_string(), sql));
+            }
+            Step::CreatePolicy {
+                schema, table, name, ..
+            } => {
+                let i = find(&mut out, schema, table, false);
+                out[i].policies.insert(name.to_string());
+            }
+            Step::CreateView {
+                schema,
+                name,
+                columns,
+                ..
+            } => {
+                let i = find(&mut out, schema, name, true);
+                out[i].columns = columns
+                    .iter()
+                    .map(|c| (c.to_string(), String::new(), false))
+                    .collect();
+            }
+            Step::Grant {
+                command,
+                kind,
+                schema,
+                name,
+                roles,
+            } => {
+                let i = find(&mut out, schema, name, *kind == RelKind::View);
+                for r in roles {
+                    out[i].grants.insert((r.to_string(), privilege(*command).into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn privilege(c: Command) -> &'static str {
+    match c {
+        Command::Select => "SELECT",
+        Command::Insert => "INSERT",
+        Command::Update => "UPDATE",
+        Command::Delete => "DELETE",
+    }
+}
+
+fn strings(v: &Value) -> Vec<&Value> {
+    v.as_array().map(|a| a.iter().collect()).unwrap_or_default()
+}
+
+/// Compares what is expected of one relation with what the catalog holds,
+/// given as `{exists, rls, force, columns: [[name, type, notnull]],
+/// constraints: [[name, validated]], indexes: [[name, valid]], policies:
+/// [name], grants: [[role, privilege]]}` (grants to the tenant's roles only).
+pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
+    let object = format!("{}.{}", x.schema, x.name);
+    let drift = |object: String, problem: String| Finding {
+        kind: "drift",
+        object,
+        problem,
+        sql: None,
+    };
+    let mut out = Vec::new();
+    if actual["exists"] != Value::Bool(true) {
+        out.push(drift(
+            object,
+            format!("{} is missing", if x.view { "view" } else { "table" }),
+        ));
+        return out;
+    }
+    // Columns: names in order, and for tables types and NOT NULL.
+    let have: Vec<(String, String, bool)> = strings(&actual["columns"])
+        .into_iter()
+        .map(|c| {
+            (
+                c[0].as_str().unwrap_or_default().to_string(),
+                c[1].as_str().unwrap_or_default().to_string(),
+                c[2].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    for (name, ty, not_null) in &x.columns {
+        match have.iter().find(|h| &h.0 == name) {
+            None => out.push(drift(format!("{object}.{name}"), "column is missing".into())),
+            Some(h) if !x.view && (&h.1 != ty || h.2 != *not_null) => out.push(drift(
+                format!("{object}.{name}"),
+                format!(
+                    "column is {}{}, the definition says {}{}",
+                    h.1,
+                    if h.2 { " NOT NULL" } else { "" },
+                    ty,
+                    if *not_null { " NOT NULL" } else { "" }
+                ),
+            )),
+            _ => {}
+        }
+    }
+    for h in &have {
+        if !x.columns.iter().any(|c| c.0 == h.0) {
+            out.push(drift(
+                format!("{object}.{}", h.0),
+                "column is not in the definition".into(),
+            ));
+        }
+    }
+    if !x.view {
+        if actual["rls"] != Value::Bool(true) || actual["force"] != Value::Bool(true) {
+            out.push(drift(
+                object.clone(),
+                "row level security is not enabled and forced".into(),
+            ));
+        }
+        let constraints: Vec<(&str, bool)> = strings(&actual["constraints"])
+            .into_iter()
+            .map(|c| (c[0].as_str().unwrap_or_default(), c[1].as_bool().unwrap_or(true)))
+            .collect();
+        for (name, validate) in &x.constraints {
+            match constraints.iter().find(|c| c.0 == name) {
+                None => out.push(drift(format!("{object}.{name}"), "constraint is missing".into())),
+                Some((_, false)) => out.push(Finding {
+                    kind: "pending",
+                    object: format!("{object}.{name}"),
+                    problem: "constraint is NOT VALID: existing rows are not checked yet".into(),
+                    sql: Some(validate.clone()),
+                }),
+                _ => {}
+            }
+        }
+        for (name, _) in &constraints {
+            if !x.constraints.iter().any(|c| c.0 == *name) {
+                out.push(drift(
+                    format!("{object}.{name}"),
+                    "constraint is not in the definition".into(),
+                ));
+            }
+        }
+        let indexes: Vec<(&str, bool)> = strings(&actual["indexes"])
+            .into_iter()
+            .map(|c| (c[0].as_str().unwrap_or_default(), c[1].as_bool().unwrap_or(true)))
+            .collect();
+        for (name, sql) in &x.indexes {
+            match indexes.iter().find(|i| i.0 == name) {
+                None => out.push(Finding {
+                    kind: "pending",
+                    object: format!("{}.{name}", x.schema),
+                    problem: "index is not built".into(),
+                    sql: Some(sql.clone()),
+                }),
+                Some((_, false)) => out.push(Finding {
+                    kind: "pending",
+                    object: format!("{}.{name}", x.schema),
+                    problem: "index is invalid (a concurrent build failed): drop it and build it again"
+                        .into(),
+                    sql: Some(sql.clone()),
+                }),
+                _ => {}
+            }
+        }
+        for (name, _) in &indexes {
+            if !x.indexes.iter().any(|i| i.0 == *name) {
+                out.push(drift(
+                    format!("{}.{name}", x.schema),
+                    "index is not in the definition".into(),
+                ));
+            }
+        }
+        let policies: BTreeSet<String> = strings(&actual["policies"])
+            .into_iter()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
+        for p in x.policies.difference(&policies) {
+            out.push(drift(format!("{object}: policy {p}"), "policy is missing".into()));
+        }
+        for p in policies.difference(&x.policies) {
+            out.push(drift(
+                format!("{object}: policy {p}"),
+                "policy is not from the access rules".into(),
+            ));
+        }
+    }
+    let grants: BTreeSet<(String, String)> = strings(&actual["grants"])
+        .into_iter()
+        .map(|g| {
+            (
+                g[0].as_str().unwrap_or_default().to_string(),
+                g[1].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for (role, privilege) in x.grants.difference(&grants) {
+        out.push(drift(
+            object.clone(),
+            format!("{privilege} is not granted to {role}"),
+        ));
+    }
+    for (role, privilege) in grants.difference(&x.grants) {
+        out.push(drift(
+            object.clone(),
+            format!("{privilege} is granted to {role}, the access rules do not"),
+        ));
+    }
+    out
+}
+
+fn validate_sql(schema: &Ident, table: &Ident, name: &Ident) -> String {
+    render(&Step::ValidateConstraint {
+        schema: schema.clone(),
+        table: table.clone(),
+        name: name.clone(),
+    })
+}

@@ -1,0 +1,81 @@
+//! `cot.check(tenant)`: differences between what a tenant's definitions say
+//! and what the catalog holds (drift), and work deferred on purpose (pending
+//! validations and index builds, with the statement to run). The drift guard
+//! that refuses or records out-of-band DDL is SQL (`cot.guard_ddl`, in
+//! sql/finalize.sql); Cot's own statements are flagged in `execute.rs`.
+
+use crate::catalog;
+use crate::define::{denied, may_define};
+use crate::environment::Server;
+use crate::errors::{error, raise};
+use cot_engine::drift::{compare, expected};
+use cot_engine::error::{CotError, ErrorKind};
+use cot_engine::names::shown;
+use cot_engine::plan::Labels;
+use cot_engine::validate::validate;
+use pgrx::prelude::*;
+
+/// One finding per row: the entity, `drift` or `pending`, the object, what
+/// differs, and for pending work the statement that completes it. No rows:
+/// the catalog matches the definitions.
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+#[allow(clippy::type_complexity)]
+fn check(
+    tenant: &str,
+) -> TableIterator<
+    'static,
+    (
+        name!(entity, Option<String>),
+        name!(kind, String),
+        name!(object, String),
+        name!(problem, String),
+        name!(sql, Option<String>),
+    ),
+> {
+    if !may_define(tenant) {
+        raise(denied(tenant));
+    }
+    let Some(t) = catalog::tenant(tenant) else {
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!("tenant {} does not exist", shown(tenant)),
+            "SELECT slug FROM cot.tenants() lists the tenants",
+        ));
+    };
+    let roles: Vec<String> = ["anon", "user", "admin"]
+        .iter()
+        .map(|r| format!("cot_{}_{r}", t.slug))
+        .collect();
+    let mut rows = Vec::new();
+    let mut known: Vec<String> = Vec::new();
+    for mut def in catalog::definitions(t.id) {
+        let name = def["name"].as_str().unwrap_or_default().to_string();
+        if let Some(m) = def.as_object_mut() {
+            m.remove("version");
+            m.remove("referenced_by");
+        }
+        let v = validate(&def, &Server)
+            .unwrap_or_else(|v| raise(CotError::from_violations("stored definition", &v)));
+        for x in expected(&v.entity, &Labels::of(&v.normalized)) {
+            let qualified = format!("\"{}\".\"{}\"", x.schema, x.name);
+            known.push(format!("{}.{}", x.schema, x.name));
+            let actual = catalog::relation_state(&qualified, roles.clone());
+            for f in compare(&x, &actual) {
+                rows.push((Some(name.clone()), f.kind.to_string(), f.object, f.problem, f.sql));
+            }
+        }
+    }
+    for rel in catalog::managed_relations(vec![t.slug.clone(), format!("tenant_{}", t.slug)]) {
+        if !known.contains(&rel) {
+            rows.push((
+                None,
+                "drift".into(),
+                rel,
+                "relation is in a Cot-managed schema but in no definition".into(),
+                None,
+            ));
+        }
+    }
+    TableIterator::new(rows)
+}
