@@ -155,11 +155,20 @@ BEGIN
         RETURN;
     END IF;
     FOR r IN
-        SELECT c.command_tag, c.object_type, c.object_identity, c.schema_name
+        SELECT c.command_tag, c.object_type, c.object_identity, c.schema_name, t.slug
         FROM pg_event_trigger_ddl_commands() AS c
-        WHERE c.schema_name IS NOT NULL
-          AND EXISTS (SELECT 1 FROM cot.tenants t WHERE c.schema_name IN (t.slug, 'tenant_' || t.slug))
+        JOIN cot.tenants t ON c.schema_name IN (t.slug, 'tenant_' || t.slug)
     LOOP
+        -- Finishing work Cot left pending (CREATE INDEX CONCURRENTLY, ALTER
+        -- TABLE ... VALIDATE CONSTRAINT, as cot.check() lists it) is allowed:
+        -- afterwards the table matches its definition again.
+        IF r.command_tag IN ('CREATE INDEX', 'ALTER TABLE') AND NOT EXISTS (
+               SELECT 1 FROM cot.check(r.slug) AS f
+               WHERE f.kind = 'drift'
+                 AND (f.object = r.object_identity OR f.object LIKE r.object_identity || '.%'
+                      OR f.object LIKE r.object_identity || ':%')) THEN
+            CONTINUE;
+        END IF;
         PERFORM cot.drift_found(mode, r.schema_name, r.command_tag, r.object_type, r.object_identity);
     END LOOP;
 END

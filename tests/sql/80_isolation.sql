@@ -24,6 +24,9 @@
 --  6. the claim helpers directly, on every odd setting.
 BEGIN;
 SELECT plan(466);
+-- This file plants objects and breaks policies by hand on purpose; the drift
+-- guard would refuse that DDL (tests/sql/95_drift.sql tests the guard).
+SET LOCAL cot.drift = 'allow';
 SET LOCAL client_min_messages = warning;
 
 -------------------------------------------------------------------------------
@@ -468,14 +471,16 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
           ARRAY['create_entities', 'create_entity', 'drop_entity', 'entities', 'entity', 'validate_entity'],
           'a tenant''s admin role may execute exactly the entity functions (which check the tenant it names)');
 -- The helpers generated tables and policies call as the requesting role, and
--- PostgREST's request hooks. Any other function executable by PUBLIC must be
--- reviewed and added here.
+-- PostgREST's request hooks, and the drift guard's event-trigger functions
+-- (they run as whoever runs DDL anywhere in the database; they only read).
+-- Any other function executable by PUBLIC must be reviewed and added here.
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'cot'::regnamespace
               AND EXISTS (SELECT FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
               AND p.proname NOT IN ('claim_tenant', 'claim_sub', 'claim_role', 'jwt_claim', 'uuid_generate_v7', 'system_columns',
                                     'junction_columns', 'owner_column', 'array_items_match', 'definition_schema',
-                                    'request_header', 'api_key_claims', 'pre_request')), NULL,
+                                    'request_header', 'api_key_claims', 'pre_request',
+                                    'guard_ddl', 'guard_drop', 'ddl_by_cot')), NULL,
           'no other Cot function is executable by PUBLIC');
 SELECT is((SELECT array_agg(c.relname::text) FROM pg_class c
             WHERE c.relnamespace = 'cot'::regnamespace AND c.relkind IN ('r', 'v', 'S')
