@@ -108,3 +108,9 @@ REVOKE ALL ON FUNCTION cot.postgrest_config() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.pre_config() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_api_key(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.revoke_api_key(text) FROM PUBLIC;
+
+-- Generated documentation: read by superusers and by each tenant's admin and
+-- user roles, which are granted EXECUTE per tenant.
+REVOKE ALL ON FUNCTION cot.record_schema(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.openapi(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.typescript(text) FROM PUBLIC;

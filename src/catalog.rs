@@ -666,3 +666,15 @@ pub fn record_migration(m: Migration<'_>) {
         |_| Ok(()),
     )
 }
+
+/// The stored (normalized) definitions of a tenant's entities, by entity name.
+pub fn definitions(tenant_id: uuid::Uuid) -> Vec<Value> {
+    query(
+        "SELECT definition FROM cot.entities WHERE tenant_id = $1 ORDER BY name",
+        &[pg_uuid(tenant_id).into()],
+        |t| {
+            t.map(|row| row.get::<JsonB>(1).map(|d| d.map_or(Value::Null, |d| d.0)))
+                .collect()
+        },
+    )
+}

@@ -23,3 +23,4 @@ pub mod validate;
 
 #[cfg(test)]
 mod ddl_tests;
+pub mod docs;
