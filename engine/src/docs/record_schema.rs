@@ -230,8 +230,8 @@ fn scalar_schema(s: &Scalar, variant: Variant, notes: &mut Vec<String>) -> Map<S
                         "numeric({p},{s}): at most {p} digits, {s} after the point (more are rounded)."
                     ));
                     // Below 10^(p-s) in magnitude; stated only where a double holds the bound exactly.
-                    if p - s <= 15 {
-                        let limit = 10f64.powi((p - s) as i32);
+                    if p.saturating_sub(s) <= 15 {
+                        let limit = 10f64.powi(p.saturating_sub(s) as i32);
                         m.insert("exclusiveMinimum".into(), float(-limit).unwrap_or(Value::Null));
                         m.insert("exclusiveMaximum".into(), float(limit).unwrap_or(Value::Null));
                     }
