@@ -218,3 +218,9 @@ REVOKE ALL ON FUNCTION cot.drift_found(text, text, text, text, text) FROM PUBLIC
 
 CREATE EVENT TRIGGER cot_guard_ddl ON ddl_command_end EXECUTE FUNCTION cot.guard_ddl();
 CREATE EVENT TRIGGER cot_guard_drop ON sql_drop EXECUTE FUNCTION cot.guard_drop();
+
+-- Generated documentation: read by superusers and by each tenant's admin and
+-- user roles, which are granted EXECUTE per tenant.
+REVOKE ALL ON FUNCTION cot.record_schema(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.openapi(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.typescript(text) FROM PUBLIC;

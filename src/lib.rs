@@ -15,6 +15,7 @@ mod entities;
 mod environment;
 mod errors;
 mod execute;
+mod generated_docs;
 mod jsonb_text;
 mod postgrest;
 mod settings;

@@ -39,6 +39,10 @@ pub fn render(step: &Step) -> String {
             crate::rpc::COT_FUNCTIONS.join(", "),
             quote_ident(to)
         ),
+        Step::GrantDocumentFunctions { roles } => format!(
+            "GRANT EXECUTE ON FUNCTION cot.record_schema(text, text), cot.openapi(text, jsonb), cot.typescript(text) TO {}",
+            list(roles)
+        ),
         Step::CreateRpcFunction { schema, tenant, function } => format!(
             "CREATE FUNCTION {}({}) RETURNS {} LANGUAGE sql {}SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS {}",
             quote_qualified(schema, &crate::names::fixed(function.name())),

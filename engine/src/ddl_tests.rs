@@ -115,7 +115,7 @@ fn golden_tenant() {
     let t = TenantNames::new(&slug);
     let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
     let rpc_lines = 4 * crate::rpc::ALL.len();
-    let (head, rest) = sql.split_at(8);
+    let (head, rest) = sql.split_at(9);
     let (rpc, tail) = rest.split_at(rpc_lines);
     assert_eq!(
         head,
@@ -131,6 +131,7 @@ fn golden_tenant() {
                 r#"GRANT EXECUTE ON FUNCTION {} TO "cot_acme_admin""#,
                 crate::rpc::COT_FUNCTIONS.join(", ")
             ),
+            r#"GRANT EXECUTE ON FUNCTION cot.record_schema(text, text), cot.openapi(text, jsonb), cot.typescript(text) TO "cot_acme_admin", "cot_acme_user""#,
         ]
     );
     assert_eq!(

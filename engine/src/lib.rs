@@ -27,3 +27,4 @@ pub mod validate;
 
 #[cfg(test)]
 mod ddl_tests;
+pub mod docs;

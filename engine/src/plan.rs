@@ -90,6 +90,13 @@ pub enum Step {
         /// Which one.
         function: crate::rpc::Rpc,
     },
+    /// `GRANT EXECUTE` on the generated-documentation functions
+    /// (`cot.record_schema`, `cot.openapi`, `cot.typescript`) to a tenant's
+    /// admin and user roles: they check the tenant themselves.
+    GrantDocumentFunctions {
+        /// The roles.
+        roles: Vec<Ident>,
+    },
     /// `DROP OWNED BY roles`: removes every privilege granted to the roles in
     /// this database, so `DROP ROLE` can follow.
     DropOwned {
@@ -385,7 +392,9 @@ impl Step {
             Step::CreateSchema { .. } => "create_schema",
             Step::GrantSchemaUsage { .. } => "grant_schema_usage",
             Step::GrantRoles { .. } => "grant_roles",
-            Step::GrantPreConfig { .. } | Step::GrantDefinitionFunctions { .. } => "grant_execute",
+            Step::GrantPreConfig { .. }
+            | Step::GrantDefinitionFunctions { .. }
+            | Step::GrantDocumentFunctions { .. } => "grant_execute",
             Step::DropOwned { .. } => "drop_owned",
             Step::CreateRpcFunction { .. } => "create_function",
             Step::SetRpcFunctionOwner { .. } => "set_owner",
@@ -668,6 +677,9 @@ pub fn create_tenant(
     });
     steps.push(Step::GrantDefinitionFunctions {
         to: t.admin_role.clone(),
+    });
+    steps.push(Step::GrantDocumentFunctions {
+        roles: vec![t.admin_role.clone(), t.user_role.clone()],
     });
     steps.extend(rpc_steps(t));
     for login in authenticators {
