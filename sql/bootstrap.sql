@@ -171,18 +171,23 @@ COMMENT ON FUNCTION cot.array_items_match(text[], text) IS 'True when every item
 -- values to NULL when the caller allowed data loss. The cast is the one
 -- `ALTER COLUMN ... TYPE t USING c::t` performs. One subtransaction per call:
 -- used only on the rows of a type change.
-CREATE FUNCTION cot.castable(value anyelement, target regtype) RETURNS boolean
+CREATE FUNCTION cot.castable(value anyelement, target text) RETURNS boolean
 LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    EXECUTE 'SELECT $1::' OPERATOR(pg_catalog.||) target::text USING value;
+    -- The type with its modifier (numeric(3,2)): a regtype would drop it. Only
+    -- a type name gets as far as EXECUTE: anything else fails to_regtype.
+    IF pg_catalog.to_regtype(target) IS NULL THEN
+        RAISE EXCEPTION 'cot.castable: % is not a type', target USING ERRCODE = '42704';
+    END IF;
+    EXECUTE 'SELECT $1::' OPERATOR(pg_catalog.||) target USING value;
     RETURN true;
 EXCEPTION WHEN data_exception THEN
     RETURN false;
 END
 $$;
-COMMENT ON FUNCTION cot.castable(anyelement, regtype) IS 'True when the value converts to the type (used by schema changes to count and skip values that do not)';
+COMMENT ON FUNCTION cot.castable(anyelement, text) IS 'True when the value converts to the type (used by schema changes to count and skip values that do not)';
 
 -- Out-of-band DDL on a tenant's schemas, when cot.drift = 'record' (the
 -- default, 'refuse', stops it instead). See cot.guard_ddl.

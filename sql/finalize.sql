@@ -9,7 +9,7 @@ REVOKE ALL ON FUNCTION cot.validate_entity(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_entity(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_entities(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.plan_entity(jsonb, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cot.castable(anyelement, regtype) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.castable(anyelement, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.export_schema(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.check(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.apply_schema(text, jsonb, jsonb) FROM PUBLIC;

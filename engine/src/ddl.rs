@@ -167,7 +167,7 @@ pub fn render(step: &Step) -> String {
                     format!("ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING {c}::{sql_type}")
                 }
                 ColumnAction::Type { sql_type, null_failures: true } => format!(
-                    "ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING CASE WHEN cot.castable({c}, {}::regtype) THEN {c}::{sql_type} END",
+                    "ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING CASE WHEN cot.castable({c}, {}) THEN {c}::{sql_type} END",
                     quote_literal(sql_type)
                 ),
                 ColumnAction::SetNotNull => format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"),
@@ -404,7 +404,7 @@ pub fn render_probe(c: &crate::evolve::Count) -> String {
             list(cols)
         ),
         Probe::NotCastable(col, sql_type) => count(format!(
-            "{c} IS NOT NULL AND NOT cot.castable({c}, {}::regtype)",
+            "{c} IS NOT NULL AND NOT cot.castable({c}, {})",
             quote_literal(sql_type),
             c = quote_ident(col)
         )),

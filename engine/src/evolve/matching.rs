@@ -145,6 +145,10 @@ pub fn carry_ids(stored: &Value, input: &Value) -> Value {
         .collect();
     if let Some(fields) = map.get_mut("fields").and_then(Value::as_array_mut) {
         for f in fields.iter_mut().filter_map(Value::as_object_mut) {
+            // Read-only keys of a definition from cot.entity() describe the
+            // stored field; after a rename they would contradict the new name.
+            f.remove("column");
+            f.remove("junction");
             if f.contains_key("id") {
                 continue;
             }

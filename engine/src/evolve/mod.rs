@@ -278,6 +278,35 @@ pub fn evolve(
             }
         }
     }
+    // A field stays a field and a relation a relation.
+    for r in &n.relations {
+        if old_by_id.contains_key(&r.id) && !old_rel.contains_key(&r.id) {
+            let was = old_by_id
+                .get(&r.id)
+                .map_or("a field".to_string(), |f| format!("a {} field", type_text(&f.ty)));
+            b.refuse(
+                ErrorKind::FeatureNotSupported,
+                format!("/fields/{}", r.at),
+                format!("field \"{}\" cannot change from {was} to a relation", r.name),
+                "add the relation as a new field (no id) and drop the old one",
+            );
+        }
+    }
+    for f in &n.fields {
+        let is_relation = n.relations.iter().any(|r| r.id == f.id);
+        if !is_relation && old_rel.contains_key(&f.id) {
+            b.refuse(
+                ErrorKind::FeatureNotSupported,
+                pointer(new, f.id),
+                format!(
+                    "relation field \"{}\" cannot become a {} field",
+                    f.name,
+                    type_text(&f.ty)
+                ),
+                "add the field as a new one (no id) and drop the relation",
+            );
+        }
+    }
     // Fields that other entities' one-to-many relations name as their inverse.
     for (field, other) in &around.inverse_of {
         let gone = dropped
@@ -304,7 +333,8 @@ pub fn evolve(
     }
 
     // What the view and the computed relationships depend on.
-    let rebuild_view = rename_all(&view_columns(o), &renames) != view_columns(n)
+    // A view keeps the column names it was made with: a rename rebuilds it too.
+    let rebuild_view = view_columns(o) != view_columns(n)
         || n.fields.iter().any(|f| {
             old_by_id
                 .get(&f.id)
@@ -451,7 +481,7 @@ pub fn evolve(
                 "/fields".into(),
                 format!(
                     "dropping field \"{}\" would lose the values of {held} rows",
-                    f.name
+                    field_name(o, f)
                 ),
                 "pass {\"allow_data_loss\": true} to drop it with its data, or keep the field",
             );
@@ -719,7 +749,7 @@ pub fn evolve(
                 b.refuse(
                     ErrorKind::NotNullViolation,
                     format!("{}/required", pointer(new, f.id)),
-                    format!("{nulls} rows have no value for \"{}\"", of.name),
+                    format!("{nulls} rows have no value for \"{}\"", field_name(o, of)),
                     "fill those rows first, or keep the field optional",
                 );
             }

@@ -238,3 +238,11 @@ pub(super) fn rename_junction(
         Class::Metadata,
     );
 }
+
+/// The name a user gave a field: a relation's, not its `<name>_id` column's.
+pub(super) fn field_name(e: &Entity, f: &Field) -> String {
+    e.relations
+        .iter()
+        .find(|r| r.id == f.id)
+        .map_or_else(|| f.name.to_string(), |r| r.name.to_string())
+}
