@@ -12,6 +12,9 @@ REVOKE ALL ON FUNCTION cot.plan_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.castable(anyelement, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.export_schema(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.check(text) FROM PUBLIC;
+-- cot.query runs as its caller (grants and row security decide what it sees)
+-- and cot.query_model lets only the tenant's roles read the model: both stay
+-- executable by PUBLIC, so every tenant role (anon too) can query.
 REVOKE ALL ON FUNCTION cot.apply_schema(text, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.alter_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.drop_entity(text, text, jsonb) FROM PUBLIC;
@@ -187,11 +190,18 @@ BEGIN
         RETURN;
     END IF;
     FOR r IN
-        SELECT d.object_type, d.object_identity, d.schema_name
+        SELECT d.object_type, d.object_identity, d.schema_name, t.slug
         FROM pg_event_trigger_dropped_objects() AS d
-        WHERE d.original AND d.schema_name IS NOT NULL
-          AND EXISTS (SELECT 1 FROM cot.tenants t WHERE d.schema_name IN (t.slug, 'tenant_' || t.slug))
+        JOIN cot.tenants t ON d.schema_name IN (t.slug, 'tenant_' || t.slug)
+        WHERE d.original
     LOOP
+        -- Dropping an index the definitions want (an invalid one left by a
+        -- failed concurrent build) leaves it pending, to be built again.
+        IF r.object_type = 'index' AND EXISTS (
+               SELECT 1 FROM cot.check(r.slug) AS f
+               WHERE f.kind = 'pending' AND f.object = r.object_identity) THEN
+            CONTINUE;
+        END IF;
         PERFORM cot.drift_found(mode, r.schema_name, tg_tag, r.object_type, r.object_identity);
     END LOOP;
 END

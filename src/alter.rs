@@ -303,7 +303,7 @@ pub(crate) fn pending_json(steps: &[Step]) -> Value {
     Value::Array(
         steps
             .iter()
-            .map(|s| json!({"step": s.kind_name(), "sql": render(s)}))
+            .map(|s| json!({"step": s.kind_name(), "sql": cot_engine::ddl::render_concurrently(s)}))
             .collect(),
     )
 }

@@ -819,6 +819,8 @@ pub fn relation_state(qualified: &str, roles: Vec<String>) -> Value {
                        WHERE x.indrelid = c.oid \
                          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid)), \
            'policies', (SELECT COALESCE(pg_catalog.jsonb_agg(p.polname), '[]') FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid), \
+           'triggers', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(g.tgname, g.tgenabled <> 'D')), '[]') \
+                       FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), \
            'grants', (SELECT COALESCE(pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_array(r.rolname, g.privilege_type)), '[]') \
                        FROM pg_catalog.aclexplode(c.relacl) g JOIN pg_catalog.pg_roles r ON r.oid = g.grantee \
                        WHERE r.rolname = ANY ($2))) \
@@ -838,4 +840,28 @@ pub fn managed_relations(schemas: Vec<String>) -> Vec<String> {
         &[schemas.into()],
         texts,
     )
+}
+
+/// What changes whenever a tenant's model does (an entity created, altered or
+/// dropped), so a cached model can be reused until then.
+pub fn model_stamp(tenant_id: uuid::Uuid) -> String {
+    query(
+        "SELECT $1::text || '/' || count(*) || '/' || COALESCE(max(updated_at)::text, '') || '/' || COALESCE(sum(version), 0) \
+           FROM cot.entities WHERE tenant_id = $1",
+        &[pg_uuid(tenant_id).into()],
+        first::<String>,
+    )
+    .unwrap_or_default()
+}
+
+/// May the caller use the tenant's API schema (it is one of the tenant's roles,
+/// or a superuser)?
+pub fn may_use_schema(schema: &str) -> bool {
+    is_superuser()
+        || query(
+            "SELECT pg_catalog.has_schema_privilege($1, $2, 'USAGE')",
+            &[caller().into(), schema.into()],
+            first::<bool>,
+        )
+        .unwrap_or(false)
 }

@@ -66,3 +66,8 @@ fn json_setting_text(setting: &'static std::ffi::CStr, key: &str) -> Option<Stri
 fn request_header(name: &str) -> Option<String> {
     json_setting_text(c"request.headers", name)
 }
+
+/// One claim of the request's JWT, for Cot's own functions.
+pub(crate) fn claim(name: &str) -> Option<String> {
+    json_setting_text(c"request.jwt.claims", name)
+}

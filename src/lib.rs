@@ -18,6 +18,7 @@ mod execute;
 mod generated_docs;
 mod jsonb_text;
 mod postgrest;
+mod query;
 mod settings;
 mod tenants;
 mod uuid7;

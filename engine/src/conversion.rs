@@ -14,6 +14,9 @@ pub enum Loss {
     Scale(u32),
     /// An instant becoming a date (the time of day goes).
     TimeOfDay,
+    /// A big integer or decimal becoming a float (past 15 significant digits
+    /// a double cannot hold the value exactly).
+    Precision,
 }
 
 /// How a type change goes.
@@ -68,11 +71,11 @@ fn scalar(from: &Scalar, to: &Scalar) -> Option<Conversion> {
     }
     match (from, to) {
         (Integer, BigInt | Float) => conv(true, false, None),
+        (BigInt, Float) => conv(true, false, Some(Loss::Precision)),
         (Integer | BigInt, Decimal { precision, .. }) => conv(true, precision.is_some(), None),
         (BigInt, Integer) => conv(true, true, None),
-        (BigInt, Float) => conv(true, false, None),
         (Decimal { .. } | Float, Integer | BigInt) => conv(true, true, Some(Loss::Fraction)),
-        (Decimal { .. }, Float) => conv(true, false, None),
+        (Decimal { .. }, Float) => conv(true, false, Some(Loss::Precision)),
         (
             Decimal {
                 precision: p1,

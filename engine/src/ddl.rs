@@ -392,6 +392,7 @@ pub fn render_probe(c: &crate::evolve::Count) -> String {
     let count = |cond: String| format!("SELECT count(*)::bigint FROM {from} WHERE {cond}");
     match &c.probe {
         Probe::Rows => format!("SELECT count(*)::bigint FROM {from}"),
+        Probe::AnyRow => format!("SELECT count(*)::bigint FROM (SELECT FROM {from} LIMIT 1) AS one"),
         Probe::Values(col) => count(format!("{} IS NOT NULL", quote_ident(col))),
         Probe::Nulls(col) => count(format!("{} IS NULL", quote_ident(col))),
         Probe::FailsCheck(col, check) => count(format!("NOT ({})", check_expr(col, check))),
@@ -414,6 +415,7 @@ pub fn render_probe(c: &crate::evolve::Count) -> String {
                 Loss::Fraction => format!("{v}::numeric <> trunc({v}::numeric)"),
                 Loss::Scale(s) => format!("{v}::numeric <> round({v}::numeric, {s})"),
                 Loss::TimeOfDay => format!("{v} <> date_trunc('day', {v})"),
+                Loss::Precision => format!("{v}::numeric <> {v}::double precision::numeric"),
             };
             if *array {
                 count(format!("EXISTS (SELECT 1 FROM unnest({}) AS v WHERE {lost})", quote_ident(col)))
@@ -421,6 +423,16 @@ pub fn render_probe(c: &crate::evolve::Count) -> String {
                 count(lost)
             }
         }
+    }
+}
+
+/// A `CREATE INDEX` step as the statement that builds it later, outside a
+/// transaction, without blocking writes (`CREATE INDEX CONCURRENTLY`).
+pub fn render_concurrently(step: &Step) -> String {
+    let sql = render(step);
+    match step {
+        Step::CreateIndex { .. } => sql.replacen("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1),
+        _ => sql,
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Expected {
     pub indexes: Vec<(String, String)>,
     /// Policy names (tables).
     pub policies: BTreeSet<String>,
+    /// Trigger names (tables), which must be enabled.
+    pub triggers: BTreeSet<String>,
     /// (role, privilege) granted.
     pub grants: BTreeSet<(String, String)>,
 }
@@ -114,7 +116,7 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
                 schema, table, name, ..
             } => {
                 let i = find(&mut out, schema, table, false);
-                let sql = render(step).replacen("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1);
+                let sql = crate::ddl::render_concurrently(step);
                 out[i].indexes.push((name.to_string(), sql));
             }
             Step::CreatePolicy {

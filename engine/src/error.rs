@@ -47,8 +47,10 @@ pub enum ErrorKind {
     /// A change Cot does not make, such as an entity rename or a type change
     /// outside the conversion table (`0A000`).
     FeatureNotSupported,
-    /// The definition was read at an older version than the stored one (`40001`):
+    /// The definition was read at an older version than the stored one:
     /// someone else changed the entity in between; read it again and retry.
+    /// `22023`, not `40001`: PostgREST retries a serialization failure by
+    /// itself, without end, for a request that can never succeed as sent.
     StaleDefinition,
     /// Something Cot relies on is not in the state it must be, such as an owner
     /// role that can log in (`55000`).
@@ -80,7 +82,7 @@ impl ErrorKind {
             ErrorKind::UniqueViolation => "23505",
             ErrorKind::DataLoss => "22000",
             ErrorKind::FeatureNotSupported => "0A000",
-            ErrorKind::StaleDefinition => "40001",
+            ErrorKind::StaleDefinition => "22023",
             ErrorKind::NotInPrerequisiteState | ErrorKind::Failpoint => "55000",
         }
     }
@@ -243,7 +245,6 @@ mod tests {
             ErrorKind::UniqueViolation,
             ErrorKind::DataLoss,
             ErrorKind::FeatureNotSupported,
-            ErrorKind::StaleDefinition,
         ];
         let mut codes: Vec<&str> = all.iter().map(|k| k.sqlstate()).collect();
         assert!(codes.iter().all(|c| c.len() == 5));
@@ -251,6 +252,7 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), all.len());
         assert_eq!(ErrorKind::Failpoint.sqlstate(), "55000");
+        assert_eq!(ErrorKind::StaleDefinition.sqlstate(), "22023");
     }
 
     #[test]

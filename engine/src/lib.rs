@@ -18,6 +18,7 @@ pub mod evolve;
 pub mod literal;
 pub mod names;
 pub mod plan;
+pub mod query;
 pub mod relations;
 pub mod rpc;
 pub mod schema;

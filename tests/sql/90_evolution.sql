@@ -9,7 +9,7 @@
 -- Lossy changes are refused with the right SQLSTATE and counts, and a refusal
 -- changes nothing. plan_entity classes and counts, and changes nothing; after
 -- every alter the stored definition plans to "none"; the ledger and the meta
--- rows follow; a stale version is 40001; the /rpc/ wrappers as the tenant's
+-- rows follow; a stale version is 22023 (not 40001, which PostgREST retries); the /rpc/ wrappers as the tenant's
 -- admin; and an alter failing after any of its steps leaves everything as it
 -- was (the failpoint walk of 50_atomicity.sql).
 BEGIN;
@@ -586,9 +586,9 @@ SELECT is(pg_temp.settled('items'), 'none 0 0', '... settled');
 
 -- Refusals of the definition as a whole.
 SELECT is(pg_temp.refusal(pg_temp.def('items') || '{"version": 3}'),
-          format('40001 entity "items" is at version %s; this definition was read at version 3', pg_temp.version('items')),
-          'a definition read at an older version: 40001, nothing changed');
-SELECT is(cot_test.sqlstate_of(format('SELECT cot.plan_entity(%L::jsonb)', pg_temp.def('items') || '{"version": 3}')), '40001',
+          format('22023 entity "items" is at version %s; this definition was read at version 3', pg_temp.version('items')),
+          'a definition read at an older version: 22023, nothing changed');
+SELECT is(cot_test.sqlstate_of(format('SELECT cot.plan_entity(%L::jsonb)', pg_temp.def('items') || '{"version": 3}')), '22023',
           '... plan_entity says so too');
 SELECT is(pg_temp.refusal(pg_temp.def('items') || '{"name": "things"}'),
           '0A000 entity "items" cannot be renamed to "things"', 'renaming the entity (same id): 0A000');
@@ -1066,7 +1066,7 @@ SELECT is((SELECT format('%s %s %s', p->>'tenant', p->>'action', (pg_temp.steps(
 SELECT is((SELECT (t90.alter_entity(def, '{}')->>'version')::int FROM t90_rpc_def), (SELECT (def->>'version')::int + 1 FROM t90_rpc_def),
           't90.alter_entity: applied, one version up');
 SELECT is((SELECT t90.entity('notes')->'fields'->-1->>'name'), 'stars', '... the new field is there');
-SELECT is(cot_test.sqlstate_of($$SELECT t90.alter_entity(def, '{}') FROM t90_rpc_def$$), '40001', '... sending the same definition again: stale, 40001');
+SELECT is(cot_test.sqlstate_of($$SELECT t90.alter_entity(def, '{}') FROM t90_rpc_def$$), '22023', '... sending the same definition again: stale, 22023');
 SELECT is(cot_test.sqlstate_of($$SELECT t90.alter_entity('{"tenant": "t90b", "name": "x"}', '{}')$$), '42501',
           '... a definition naming another tenant: 42501');
 RESET ROLE;

@@ -56,6 +56,8 @@ impl Class {
 pub enum Probe {
     /// Rows in the table.
     Rows,
+    /// 1 if the table has a row, else 0 (stops at the first row).
+    AnyRow,
     /// Rows holding a value in the column (what dropping it loses).
     Values(Ident),
     /// Rows with no value in the column.
@@ -109,10 +111,10 @@ pub struct Options {
     pub allow_data_loss: bool,
     /// Leave new CHECK and FOREIGN KEY constraints NOT VALID on tables with
     /// rows: new and changed rows are checked, existing ones when
-    /// `ALTER TABLE ... VALIDATE CONSTRAINT` runs later (see `cot.pending`).
+    /// `ALTER TABLE ... VALIDATE CONSTRAINT` runs later (`cot.check` lists it).
     pub defer_validation: bool,
     /// Leave new indexes on tables with rows unbuilt, to be built with
-    /// `CREATE INDEX CONCURRENTLY` outside a transaction (see `cot.pending`).
+    /// `CREATE INDEX CONCURRENTLY` outside a transaction (`cot.check` lists it).
     pub defer_indexes: bool,
     /// Enum values renamed: (field name, old value, new value). Rows holding
     /// the old value get the new one.
@@ -234,7 +236,7 @@ pub fn evolve(
     b.has_rows = b.counter.count(&Count {
         schema: t.storage_schema.clone(),
         table: n.name.clone(),
-        probe: Probe::Rows,
+        probe: Probe::AnyRow,
     }) > 0;
     let storage = t.storage_schema.clone();
     let table = n.name.clone();
@@ -335,6 +337,9 @@ pub fn evolve(
     // What the view and the computed relationships depend on.
     // A view keeps the column names it was made with: a rename rebuilds it too.
     let rebuild_view = view_columns(o) != view_columns(n)
+        // A dropped column is in the view: the view goes first, even when a new
+        // field of the same name takes its place.
+        || !dropped.is_empty()
         || n.fields.iter().any(|f| {
             old_by_id
                 .get(&f.id)

@@ -1,0 +1,239 @@
+//! The QueryBuilder behind `cot.query(tenant, entity, query)`: a JSON query
+//! is read against the entity's definition ([`parse`]) into a [`Query`], and
+//! compiled into one SQL statement over the tenant's API views with every value
+//! a parameter ([`compile`], the one place that writes query text). Field names
+//! come only from definitions: a name the entity does not have is refused with
+//! the names it does have.
+
+mod compile;
+mod cursor;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub use compile::{compile, Compiled, Param};
+pub use cursor::{decode_cursor, encode_cursor};
+pub use parse::parse;
+
+use crate::names::Ident;
+use crate::types::{Entity, FieldType, Scalar};
+
+/// Rows a page holds when the query does not say.
+pub const DEFAULT_LIMIT: u64 = 100;
+/// Most rows a page may hold.
+pub const MAX_LIMIT: u64 = 1000;
+/// How deep related records may nest (`customer` → its `country` → ...).
+pub const MAX_DEPTH: usize = 3;
+
+/// The entities of a tenant, as the query sees them.
+pub struct Model<'a> {
+    /// The tenant.
+    pub tenant: &'a Ident,
+    /// Every entity of the tenant (embedding may reach any of them).
+    pub entities: &'a [Entity],
+}
+
+impl Model<'_> {
+    /// The entity named `name`.
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.name.as_str() == name)
+    }
+}
+
+/// A column of an entity's view, with its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Name.
+    pub name: Ident,
+    /// Type (system columns get theirs: `id` uuid, timestamps, `owner_id` text).
+    pub ty: FieldType,
+    /// NOT NULL (required fields, `id` and the timestamps).
+    pub not_null: bool,
+}
+
+/// The columns of an entity's view, in view order.
+pub fn columns(e: &Entity) -> Vec<Column> {
+    let sys = |name: &'static str, s: Scalar, not_null: bool| Column {
+        name: crate::names::fixed(name),
+        ty: FieldType::Scalar(s),
+        not_null,
+    };
+    let mut out = vec![sys("id", Scalar::Uuid, true)];
+    out.extend(e.fields.iter().map(|f| Column {
+        name: f.name.clone(),
+        ty: f.ty.clone(),
+        not_null: f.required,
+    }));
+    out.push(sys("created_at", Scalar::Timestamp, true));
+    out.push(sys("updated_at", Scalar::Timestamp, true));
+    if e.access.needs_owner() {
+        out.push(sys(crate::access::OWNER_COLUMN, Scalar::Text, false));
+    }
+    out
+}
+
+/// A parsed query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// What each record holds.
+    pub select: Vec<Selection>,
+    /// Which records.
+    pub filter: Option<Filter>,
+    /// In which order (the id is always added last, so the order is total).
+    pub order: Vec<Order>,
+    /// The id, last key of the order, runs descending.
+    pub id_desc: bool,
+    /// Page size.
+    pub limit: u64,
+    /// Rows skipped (offset pagination).
+    pub offset: u64,
+    /// Where the previous page ended (keyset pagination): the values of the
+    /// order columns and the id of its last row.
+    pub after: Option<Vec<serde_json::Value>>,
+    /// Count every matching record.
+    pub count: bool,
+}
+
+/// One item of `select`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    /// A column.
+    Column(Column),
+    /// Related records, by relation field name.
+    Embed(Embed),
+}
+
+/// Related records of one relation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embed {
+    /// The relation field's name (the key in the result).
+    pub name: Ident,
+    /// How they are joined.
+    pub join: Join,
+    /// The related entity.
+    pub target: Ident,
+    /// What each related record holds.
+    pub select: Vec<Selection>,
+}
+
+/// How related records are found from a record `v`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Join {
+    /// `target.id = v.<column>`: one record or null (many-to-one, one-to-one).
+    One {
+        /// The foreign-key column of `v`.
+        column: Ident,
+    },
+    /// `target.<column> = v.id`: an array (one-to-many).
+    Many {
+        /// The target's foreign-key column pointing back.
+        column: Ident,
+    },
+    /// Through a junction view: an array (many-to-many).
+    Junction {
+        /// The junction view.
+        table: Ident,
+        /// Its column pointing at `v`.
+        source: Ident,
+        /// Its column pointing at the target.
+        target: Ident,
+    },
+}
+
+/// A condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// All of them.
+    And(Vec<Filter>),
+    /// Any of them.
+    Or(Vec<Filter>),
+    /// Not this one.
+    Not(Box<Filter>),
+    /// A column compared with a value.
+    Compare {
+        /// The column.
+        column: Column,
+        /// How.
+        op: Op,
+        /// The value, as given.
+        value: serde_json::Value,
+    },
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `=`.
+    Eq,
+    /// `<>`.
+    Neq,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Lte,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Gte,
+    /// `= ANY (values)`.
+    In,
+    /// `LIKE`.
+    Like,
+    /// `ILIKE`.
+    Ilike,
+    /// `IS NULL` (true) / `IS NOT NULL` (false).
+    IsNull,
+    /// `@>`: the array holds every value given.
+    Contains,
+    /// `&&`: the array holds some value given.
+    Overlaps,
+    /// Full-text match (`websearch_to_tsquery` syntax) on a text field.
+    Match,
+}
+
+impl Op {
+    /// The operator's name in queries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::Neq => "neq",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::In => "in",
+            Op::Like => "like",
+            Op::Ilike => "ilike",
+            Op::IsNull => "is_null",
+            Op::Contains => "contains",
+            Op::Overlaps => "overlaps",
+            Op::Match => "match",
+        }
+    }
+
+    /// Every operator.
+    pub const ALL: [Op; 13] = [
+        Op::Eq,
+        Op::Neq,
+        Op::Lt,
+        Op::Lte,
+        Op::Gt,
+        Op::Gte,
+        Op::In,
+        Op::Like,
+        Op::Ilike,
+        Op::IsNull,
+        Op::Contains,
+        Op::Overlaps,
+        Op::Match,
+    ];
+}
+
+/// One order column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// The column.
+    pub column: Column,
+    /// Descending.
+    pub desc: bool,
+}

@@ -1,0 +1,129 @@
+use super::*;
+use crate::names::TenantNames;
+use crate::validate::{tests::TestEnv, validate};
+use serde_json::json;
+
+fn model() -> Vec<Entity> {
+    let defs = [
+        json!({"tenant": "acme", "name": "customer", "fields": [
+            {"name": "name", "type": "text", "required": true},
+            {"name": "orders", "type": "relation", "kind": "one_to_many", "target": "orders", "inverse": "customer"}]}),
+        json!({"tenant": "acme", "name": "orders", "fields": [
+            {"name": "title", "type": "text", "required": true},
+            {"name": "total", "type": "decimal", "precision": 10, "scale": 2},
+            {"name": "labels", "type": "array", "items": "text"},
+            {"name": "customer", "type": "relation", "kind": "many_to_one", "target": "customer"},
+            {"name": "tags", "type": "relation", "kind": "many_to_many", "target": "tag"}]}),
+        json!({"tenant": "acme", "name": "tag", "fields": [{"name": "label", "type": "text"}]}),
+    ];
+    defs.iter()
+        .map(|d| {
+            validate(d, &TestEnv::new())
+                .unwrap_or_else(|v| panic!("{v:?}"))
+                .entity
+        })
+        .collect()
+}
+
+fn run(q: serde_json::Value) -> Result<Compiled, crate::error::CotError> {
+    let entities = model();
+    let slug = entities[0].tenant.clone();
+    let m = Model {
+        tenant: &slug,
+        entities: &entities,
+    };
+    let e = m.entity("orders").unwrap();
+    let parsed = parse(&m, e, &q)?;
+    Ok(compile(&parsed, &TenantNames::new(&slug), &e.name))
+}
+
+#[test]
+fn values_are_parameters_and_names_are_quoted() {
+    let c = run(
+        json!({"select": ["title"], "where": {"title": {"eq": "x'; DROP TABLE t; --"}, "total": {"gt": 5}}}),
+    )
+    .unwrap();
+    assert_eq!(
+        c.sql,
+        r#"SELECT jsonb_build_object('title', v0."title") AS r, jsonb_build_array(v0."id") AS k FROM "acme"."orders" AS v0 WHERE (v0."title" = $1::text AND v0."total" > $2::numeric) ORDER BY v0."id" ASC LIMIT $3::bigint OFFSET $4::bigint"#
+    );
+    assert_eq!(
+        c.params,
+        vec![
+            Param::Text("x'; DROP TABLE t; --".into()),
+            Param::Text("5".into()),
+            Param::Text("101".into()),
+            Param::Text("0".into())
+        ]
+    );
+}
+
+#[test]
+fn unknown_fields_name_the_known_ones() {
+    let e = run(json!({"where": {"nope": 1}})).unwrap_err();
+    assert_eq!(e.kind, crate::error::ErrorKind::UndefinedColumn);
+    assert!(e.hint.unwrap().contains("title, total, labels, customer_id"));
+    let e = run(json!({"select": ["title", {"buyer": "*"}]})).unwrap_err();
+    assert!(e.hint.unwrap().contains("customer, tags"));
+    assert!(run(json!({"order": ["labels"]})).is_err());
+    assert!(run(json!({"where": {"labels": {"like": "x"}}})).is_err());
+    assert!(run(json!({"where": {"total": {"between": 1}}})).is_err());
+    assert!(run(json!({"limit": 5000})).is_err());
+}
+
+#[test]
+fn embeds_and_boolean_logic() {
+    let c = run(json!({"select": ["title", {"customer": ["name"]}, {"tags": ["label"]}],
+                       "where": {"or": [{"labels": {"contains": ["a"]}}, {"not": {"total": {"is_null": true}}}]}}))
+    .unwrap();
+    assert!(c.sql.contains(r#"(SELECT jsonb_build_object('name', v1."name") FROM "acme"."customer" AS v1 WHERE v1."id" = v0."customer_id")"#), "{}", c.sql);
+    assert!(
+        c.sql.contains(
+            r#"JOIN "acme"."orders_tags" AS j1 ON j1."tag_id" = v1."id" WHERE j1."orders_id" = v0."id""#
+        ),
+        "{}",
+        c.sql
+    );
+    assert!(
+        c.sql
+            .contains(r#"WHERE (v0."labels" @> $1::text[]::text[] OR NOT v0."total" IS NULL)"#),
+        "{}",
+        c.sql
+    );
+}
+
+#[test]
+fn keyset_pages_continue_after_the_cursor() {
+    let first = run(json!({"order": ["-total"], "limit": 2})).unwrap();
+    assert!(first
+        .sql
+        .contains(r#"ORDER BY v0."total" DESC NULLS FIRST, v0."id" ASC"#));
+    let cursor = encode_cursor(
+        &first.signature,
+        &json!([12.5, "01900000-0000-7000-8000-000000000001"]),
+    );
+    let next = run(json!({"order": ["-total"], "limit": 2, "cursor": cursor})).unwrap();
+    // total may be NULL and the directions differ: the expanded form.
+    assert!(
+        next.sql.contains(
+            r#"WHERE ((v0."total" < $1::numeric) OR (v0."total" = $3::numeric AND v0."id" > $2::uuid))"#
+        ),
+        "{}",
+        next.sql
+    );
+    // A required column, one direction: a row comparison.
+    let c = run(json!({"order": ["title"]})).unwrap();
+    let cursor = encode_cursor(
+        &c.signature,
+        &json!(["m", "01900000-0000-7000-8000-000000000001"]),
+    );
+    let next = run(json!({"order": ["title"], "cursor": cursor.clone()})).unwrap();
+    assert!(
+        next.sql
+            .contains(r#"WHERE (v0."title", v0."id") > ($1::text, $2::uuid)"#),
+        "{}",
+        next.sql
+    );
+    // A cursor of another order is refused.
+    assert!(run(json!({"order": ["-title"], "cursor": cursor})).is_err());
+}

@@ -1,0 +1,188 @@
+//! `cot.query(tenant, entity, query)`: the QueryBuilder. It runs as the caller
+//! (SECURITY INVOKER) over the tenant's API views, so grants and row security
+//! apply exactly as over HTTP; the engine ([`cot_engine::query`]) compiles the
+//! JSON query with every value a parameter. The tenant's model comes from
+//! `cot.query_model`, the one SECURITY DEFINER piece, and is cached per backend
+//! until the model changes.
+
+use crate::catalog;
+use crate::environment::Server;
+use crate::errors::{error, raise};
+use crate::jsonb_text::JsonbText;
+use cot_engine::error::{CotError, ErrorKind};
+use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
+use cot_engine::query::{compile, encode_cursor, parse, Model, Param};
+use cot_engine::types::Entity;
+use cot_engine::validate::validate;
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Largest query document, in bytes.
+const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// The model of a tenant for the caller: `{"stamp": s}` when `stamp` is still
+/// current, else `{"stamp": s, "entities": [definitions]}`. For the tenant's
+/// roles and superusers (who may use its API schema); 42501 otherwise, the
+/// same whether or not the tenant exists.
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn query_model(tenant: &str, stamp: &str) -> JsonB {
+    if !catalog::may_use_schema(tenant) {
+        raise(error(
+            ErrorKind::InsufficientPrivilege,
+            format!("permission denied to query tenant {}", shown(tenant)),
+            "cot.query is for the tenant's roles (anon, user, admin) and superusers",
+        ));
+    }
+    let Some(t) = catalog::tenant(tenant) else {
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!("tenant {} does not exist", shown(tenant)),
+            "SELECT slug FROM cot.tenants() lists the tenants",
+        ));
+    };
+    let now = catalog::model_stamp(t.id);
+    if now == stamp {
+        return JsonB(json!({"stamp": now}));
+    }
+    JsonB(json!({"stamp": now, "entities": catalog::definitions(t.id)}))
+}
+
+/// A tenant's validated entities and the stamp they were read at.
+type CachedModel = (String, std::rc::Rc<Vec<Entity>>);
+
+thread_local! {
+    /// Validated entities per tenant, with the stamp they were read at:
+    /// validating a tenant's definitions costs far more than a query.
+    static MODELS: RefCell<HashMap<String, CachedModel>> = RefCell::new(HashMap::new());
+}
+
+fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
+    let cached = MODELS.with(|m| m.borrow().get(tenant).cloned());
+    let stamp = cached.as_ref().map_or(String::new(), |c| c.0.clone());
+    let answer: Value = Spi::connect(|c| {
+        c.select(
+            "SELECT cot.query_model($1, $2)",
+            None,
+            &[tenant.into(), stamp.as_str().into()],
+        )?
+        .first()
+        .get_one::<JsonB>()
+    })
+    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"))
+    .map_or(Value::Null, |j| j.0);
+    let now = answer["stamp"].as_str().unwrap_or_default().to_string();
+    if let Some((_, entities)) = cached.filter(|c| c.0 == now) {
+        return entities;
+    }
+    let entities: Vec<Entity> = answer["entities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let mut d = d.clone();
+            if let Some(m) = d.as_object_mut() {
+                m.remove("version");
+            }
+            validate(&d, &Server)
+                .unwrap_or_else(|v| raise(CotError::from_violations("stored definition", &v)))
+                .entity
+        })
+        .collect();
+    let entities = std::rc::Rc::new(entities);
+    MODELS.with(|m| m.borrow_mut().insert(tenant.to_string(), (now, entities.clone())));
+    entities
+}
+
+fn run(tenant: &str, entity: &str, query: JsonbText) -> JsonB {
+    let q = query.parse("query", MAX_QUERY_BYTES).unwrap_or_else(|e| raise(e));
+    let entities = model(tenant);
+    let slug: Ident = check_name(NameKind::Tenant, tenant, "", &Keywords::default())
+        .unwrap_or_else(|v| raise(CotError::from_violations("tenant", &[v])));
+    let m = Model {
+        tenant: &slug,
+        entities: &entities,
+    };
+    let Some(e) = m.entity(entity) else {
+        let known: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!("entity {} does not exist in tenant \"{tenant}\"", shown(entity)),
+            format!("its entities: {}", known.join(", ")),
+        ));
+    };
+    let parsed = parse(&m, e, &q).unwrap_or_else(|err| raise(err));
+    let compiled = compile(&parsed, &TenantNames::new(&slug), &e.name);
+    let args = |params: &[Param]| -> Vec<DatumWithOid<'static>> {
+        params
+            .iter()
+            .map(|p| match p {
+                Param::Text(s) => s.clone().into(),
+                Param::TextArray(a) => a.clone().into(),
+            })
+            .collect()
+    };
+    let limit = parsed.limit as usize;
+    let (rows, count) = Spi::connect(|c| {
+        let mut rows: Vec<(Value, Value)> = Vec::new();
+        for row in c.select(&compiled.sql, None, &args(&compiled.params))? {
+            let r = row.get::<JsonB>(1)?.map_or(Value::Null, |j| j.0);
+            let k = row.get::<JsonB>(2)?.map_or(Value::Null, |j| j.0);
+            rows.push((r, k));
+        }
+        let count = match &compiled.count_sql {
+            Some(sql) => c
+                .select(sql, None, &args(&compiled.count_params))?
+                .first()
+                .get_one::<i64>()?,
+            None => None,
+        };
+        Ok::<_, pgrx::spi::Error>((rows, count))
+    })
+    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
+    let more = rows.len() > limit;
+    let page: Vec<(Value, Value)> = rows.into_iter().take(limit).collect();
+    let next_cursor = if more {
+        page.last()
+            .map(|(_, k)| Value::String(encode_cursor(&compiled.signature, k)))
+    } else {
+        None
+    };
+    JsonB(json!({
+        "data": page.into_iter().map(|(r, _)| r).collect::<Vec<_>>(),
+        "next_cursor": next_cursor,
+        "count": count,
+    }))
+}
+
+/// Reads records of `entity` in `tenant` (NULL: the tenant of the request's
+/// JWT): `query` selects fields and related records, filters, sorts and pages
+/// (see docs/query.md). Runs as the caller: grants and row security decide
+/// what it sees. Returns `{data, next_cursor, count}`.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn query(tenant: Option<&str>, entity: Option<&str>, query: default!(Option<JsonbText>, "'{}'")) -> JsonB {
+    let Some(entity) = entity else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "no entity given",
+            "cot.query(tenant, entity, query)",
+        ));
+    };
+    let query = query.unwrap_or_else(|| JsonbText("{}".into()));
+    let tenant = match tenant {
+        Some(t) => t.to_string(),
+        None => crate::claims::claim("tenant").unwrap_or_else(|| {
+            raise(error(
+                ErrorKind::InvalidParameter,
+                "no tenant given, and the request has no tenant claim",
+                "name the tenant: cot.query(tenant, entity, query)",
+            ))
+        }),
+    };
+    run(&tenant, entity, query)
+}
