@@ -12,6 +12,7 @@ REVOKE ALL ON FUNCTION cot.plan_entity(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.castable(anyelement, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.export_schema(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.check(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.explain_query(text, text, jsonb, boolean) FROM PUBLIC;
 -- cot.query runs as its caller (grants and row security decide what it sees)
 -- and cot.query_model lets only the tenant's roles read the model: both stay
 -- executable by PUBLIC, so every tenant role (anon too) can query.

@@ -98,7 +98,8 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     entities
 }
 
-fn run(tenant: &str, entity: &str, query: JsonbText) -> JsonB {
+/// A query compiled for the caller, with its page size.
+fn compiled(tenant: &str, entity: &str, query: JsonbText) -> (cot_engine::query::Compiled, usize) {
     let q = query.parse("query", MAX_QUERY_BYTES).unwrap_or_else(|e| raise(e));
     let entities = model(tenant);
     let slug: Ident = check_name(NameKind::Tenant, tenant, "", &Keywords::default())
@@ -116,17 +117,24 @@ fn run(tenant: &str, entity: &str, query: JsonbText) -> JsonB {
         ));
     };
     let parsed = parse(&m, e, &q).unwrap_or_else(|err| raise(err));
-    let compiled = compile(&parsed, &TenantNames::new(&slug), &e.name);
-    let args = |params: &[Param]| -> Vec<DatumWithOid<'static>> {
-        params
-            .iter()
-            .map(|p| match p {
-                Param::Text(s) => s.clone().into(),
-                Param::TextArray(a) => a.clone().into(),
-            })
-            .collect()
-    };
-    let limit = parsed.limit as usize;
+    (
+        compile(&parsed, &TenantNames::new(&slug), &e.name),
+        parsed.limit as usize,
+    )
+}
+
+fn args(params: &[Param]) -> Vec<DatumWithOid<'static>> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(s) => s.clone().into(),
+            Param::TextArray(a) => a.clone().into(),
+        })
+        .collect()
+}
+
+fn run(tenant: &str, entity: &str, query: JsonbText) -> JsonB {
+    let (compiled, limit) = compiled(tenant, entity, query);
     let (rows, count) = Spi::connect(|c| {
         let mut rows: Vec<(Value, Value)> = Vec::new();
         for row in c.select(&compiled.sql, None, &args(&compiled.params))? {
@@ -185,4 +193,34 @@ fn query(tenant: Option<&str>, entity: Option<&str>, query: default!(Option<Json
         }),
     };
     run(&tenant, entity, query)
+}
+
+/// The plan of the statement `cot.query` would run (EXPLAIN, JSON format),
+/// for the tenant's admins and superusers: plans show estimates over the whole
+/// table, which row security would hide from others. `analyze` runs it.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn explain_query(
+    tenant: &str,
+    entity: &str,
+    query: default!(JsonbText, "'{}'"),
+    analyze: default!(bool, false),
+) -> JsonB {
+    if !crate::define::may_define(tenant) {
+        raise(crate::define::denied(tenant));
+    }
+    let (compiled, _) = compiled(tenant, entity, query);
+    let sql = format!(
+        "EXPLAIN (FORMAT JSON{}) {}",
+        if analyze { ", ANALYZE, BUFFERS" } else { "" },
+        compiled.sql
+    );
+    // EXPLAIN prints the plan as a value of type json.
+    let plan = Spi::connect(|c| {
+        c.select(&sql, None, &args(&compiled.params))?
+            .first()
+            .get_one::<pgrx::Json>()
+    })
+    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
+    JsonB(json!({"sql": compiled.sql, "plan": plan.map_or(Value::Null, |j| j.0)}))
 }

@@ -47,7 +47,7 @@ pub const ALL: [Rpc; 10] = [
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
 /// tenant's admin role is granted EXECUTE on these (the functions check the
 /// tenant themselves).
-pub const COT_FUNCTIONS: [&str; 12] = [
+pub const COT_FUNCTIONS: [&str; 13] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -60,6 +60,7 @@ pub const COT_FUNCTIONS: [&str; 12] = [
     "cot.export_schema(text)",
     "cot.apply_schema(text, jsonb, jsonb)",
     "cot.check(text)",
+    "cot.explain_query(text, text, jsonb, boolean)",
 ];
 
 impl Rpc {

@@ -1,0 +1,105 @@
+-- cot.query: results through the API views as the caller (grants and row
+-- security apply), filters, order, keyset and offset pages, embedded
+-- relations, counts, errors with their SQLSTATEs, and index use.
+BEGIN;
+SELECT plan(30);
+SET LOCAL client_min_messages = warning;
+
+SELECT lives_ok($$SELECT cot.create_tenant('t97'), cot.create_tenant('t97b')$$, 'two tenants');
+SELECT lives_ok($$SELECT cot.create_entities('[
+  {"tenant": "t97", "name": "customer", "fields": [{"name": "name", "type": "text", "required": true},
+     {"name": "orders", "type": "relation", "kind": "one_to_many", "target": "orders", "inverse": "customer"}],
+   "access": {"read": "tenant"}},
+  {"tenant": "t97", "name": "orders", "fields": [
+     {"name": "title", "type": "text", "required": true},
+     {"name": "status", "type": "enum", "values": ["draft", "paid"], "index": true},
+     {"name": "total", "type": "decimal", "precision": 10, "scale": 2},
+     {"name": "labels", "type": "array", "items": "text"},
+     {"name": "customer", "type": "relation", "kind": "many_to_one", "target": "customer"},
+     {"name": "tags", "type": "relation", "kind": "many_to_many", "target": "tag"}],
+   "indexes": [{"fields": ["status", "created_at"]}],
+   "access": {"read": "tenant"}},
+  {"tenant": "t97", "name": "tag", "fields": [{"name": "label", "type": "text"}], "access": {"read": "tenant"}}]')$$, 'a model');
+SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t97b", "name": "orders", "fields": [{"name": "title", "type": "text"}], "access": {"read": "tenant"}}')$$,
+                'another tenant with an orders entity');
+INSERT INTO tenant_t97.customer (name) VALUES ('Ada'), ('Bob');
+INSERT INTO tenant_t97.orders (title, status, total, labels, customer_id)
+SELECT 'o' || i, CASE WHEN i % 2 = 0 THEN 'paid' ELSE 'draft' END, CASE WHEN i % 5 = 0 THEN NULL ELSE i * 10 END,
+       ARRAY['l' || (i % 3)], (SELECT id FROM tenant_t97.customer WHERE name = CASE WHEN i % 2 = 0 THEN 'Ada' ELSE 'Bob' END)
+FROM generate_series(1, 12) AS i;
+INSERT INTO tenant_t97.tag (label) VALUES ('red'), ('blue');
+INSERT INTO tenant_t97.orders_tags (orders_id, tag_id)
+SELECT o.id, t.id FROM tenant_t97.orders o, tenant_t97.tag t WHERE o.title IN ('o2', 'o4') AND (t.label = 'red' OR o.title = 'o2');
+INSERT INTO tenant_t97b.orders (title) VALUES ('B secret');
+
+-- As superuser: everything.
+SELECT is(cot.query('t97', 'orders', '{"select": ["title"], "where": {"status": "paid", "total": {"gt": 50}}, "order": ["-total"]}')->'data',
+          '[{"title": "o12"}, {"title": "o8"}, {"title": "o6"}]', 'filter (bare value = eq, gt), order descending');
+SELECT is(cot.query('t97', 'orders', '{"select": ["title"], "where": {"or": [{"total": {"is_null": true}}, {"labels": {"contains": ["l1"]}}]}, "order": ["title"]}')->'data',
+          '[{"title": "o1"}, {"title": "o10"}, {"title": "o4"}, {"title": "o5"}, {"title": "o7"}]', 'or, is_null, contains');
+SELECT is(cot.query('t97', 'orders', '{"select": ["title"], "where": {"not": {"title": {"in": ["o1", "o2", "o3"]}}, "title": {"like": "o1%"}}, "order": ["title"]}')->'data',
+          '[{"title": "o10"}, {"title": "o11"}, {"title": "o12"}]', 'not, in, like');
+SELECT is(cot.query('t97', 'orders', '{"select": ["title"], "where": {"total": {"neq": 10}}, "count": true}')->'count', '9',
+          'neq leaves out NULLs, as SQL does; count');
+SELECT is(cot.query('t97', 'orders', '{"select": ["title", {"customer": ["name"]}, {"tags": ["label"]}], "where": {"title": "o2"}}')->'data',
+          '[{"tags": [{"label": "red"}, {"label": "blue"}], "title": "o2", "customer": {"name": "Ada"}}]',
+          'embedded: many_to_one as an object, many_to_many as an array');
+SELECT is(cot.query('t97', 'customer', '{"select": ["name", {"orders": ["title"]}], "where": {"name": "Bob"}}')->'data'->0->'orders'->0,
+          '{"title": "o1"}', 'embedded: one_to_many as an array (by id)');
+SELECT is(jsonb_array_length(cot.query('t97', 'orders', '{"select": "*", "limit": 5}')->'data'), 5, 'limit');
+SELECT is(cot.query('t97', 'orders', '{"select": ["title"], "order": ["title"], "limit": 2, "offset": 3}')->'data',
+          '[{"title": "o12"}, {"title": "o2"}]', 'offset');
+
+-- Keyset: every page, in order, with NULLs in the sort column.
+CREATE TEMP TABLE t97_pages AS
+WITH RECURSIVE pages(n, page) AS (
+    SELECT 1, cot.query('t97', 'orders', '{"select": ["title"], "order": ["-total"], "limit": 5}')
+    UNION ALL
+    SELECT n + 1, cot.query('t97', 'orders', jsonb_build_object('select', '["title"]'::jsonb, 'order', '["-total"]'::jsonb, 'limit', 5,
+                                                               'cursor', page->>'next_cursor'))
+    FROM pages WHERE page->>'next_cursor' IS NOT NULL)
+SELECT n, page FROM pages;
+SELECT is((SELECT count(*)::int FROM t97_pages), 3, 'keyset: 12 rows in pages of 5 make 3 pages');
+SELECT is((SELECT array_agg(t->>'title' ORDER BY n, o) FROM t97_pages, jsonb_array_elements(page->'data') WITH ORDINALITY AS x(t, o)),
+          (SELECT array_agg(title ORDER BY total DESC NULLS FIRST, id) FROM tenant_t97.orders),
+          'keyset: the pages, joined, are the whole ordered result (NULLs first descending)');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', jsonb_build_object('order', '["total"]'::jsonb, 'cursor',
+             (SELECT page->>'next_cursor' FROM t97_pages WHERE n = 1)))$$), '22023', 'a cursor of another order: 22023');
+
+-- As the tenant's user, with claims: row security applies.
+SET LOCAL ROLE cot_t97_user;
+SELECT set_config('request.jwt.claims', '{"role": "cot_t97_user", "tenant": "t97"}', true);
+SELECT is(jsonb_array_length(cot.query('t97', 'orders', '{"select": ["title"]}')->'data'), 12, 'the tenant''s user reads its rows');
+SELECT is(jsonb_array_length(cot.query(NULL, 'orders', '{"select": ["title"]}')->'data'), 12, 'tenant NULL: the claim''s tenant');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97b', 'orders')$$), '42501', 'another tenant: 42501, nothing read');
+SELECT set_config('request.jwt.claims', '{"role": "cot_t97_user", "tenant": "t97b"}', true);
+SELECT is(jsonb_array_length(cot.query('t97', 'orders', '{"select": ["title"]}')->'data'), 0,
+          'a claim for another tenant: the policies show nothing');
+SELECT set_config('request.jwt.claims', '', true);
+SELECT is(jsonb_array_length(cot.query('t97', 'orders')->'data'), 0, 'no claim: nothing');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.explain_query('t97', 'orders')$$), '42501', 'explain_query is for admins');
+RESET ROLE;
+SET LOCAL ROLE cot_t97_anon;
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders')$$), '42501', 'anon: the view is not granted to it (read: tenant)');
+RESET ROLE;
+
+-- Errors.
+SELECT is(cot_test.error_of($$SELECT cot.query('t97', 'orders', '{"where": {"nope": 1}}')$$)->>'hint',
+          'its fields: id, title, status, total, labels, customer_id, created_at, updated_at', 'unknown field: the hint lists the fields');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"where": {"nope": 1}}')$$), '42703', 'unknown field: 42703');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"where": {"total": {"between": 1}}}')$$), '22023', 'unknown operator: 22023');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"where": {"labels": {"like": "x"}}}')$$), '22023', 'an operator that does not fit the type: 22023');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'nope')$$), '42704', 'unknown entity: 42704');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"where": {"total": {"eq": "abc"}}}')$$), '22P02', 'a value that is not a number: 22P02');
+SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"select": [{"customer": [{"orders": [{"customer": [{"orders": ["title"]}]}]}]}]}')$$), '54000',
+          'nesting past 3 levels: 54000');
+
+-- Index use: the plan of the compiled statement.
+ANALYZE tenant_t97.orders;
+SET LOCAL enable_seqscan = off;
+SELECT ok(cot.explain_query('t97', 'orders', '{"where": {"status": "paid"}, "order": ["-created_at"], "limit": 5}')::text ~ '"Index Name": "orders_status_created_at_idx"',
+          'filter on status, sort on created_at: the compound index');
+SELECT ok(cot.explain_query('t97', 'orders', '{"where": {"status": {"in": ["paid"]}}}')::text ~ '"Index Name": "orders_status_(created_at_)?idx"',
+          'in on an indexed field: an index');
+SELECT * FROM finish();
+ROLLBACK;
