@@ -146,16 +146,33 @@ REVOKE ALL ON FUNCTION cot.revoke_api_key(text) FROM PUBLIC;
 -- with check_function_bodies = off; the guard stands aside for them, or a
 -- restore could not recreate the tenants' indexes and policies.
 -- GRANT and REVOKE name no schema in the trigger's data: cot.check() finds those.
+-- What the guard does with this statement: 'refuse' or 'record', or NULL to
+-- stand aside (Cot's own DDL, cot.drift = 'allow', a dump being restored, or
+-- an extension being dropped).
+CREATE FUNCTION cot.drift_mode() RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mode text := COALESCE(NULLIF(current_setting('cot.drift', true), ''), 'refuse');
+BEGIN
+    IF to_regclass('cot.tenants') IS NULL OR mode = 'allow'
+       OR current_setting('check_function_bodies') = 'off' OR cot.ddl_by_cot() THEN
+        RETURN NULL;
+    END IF;
+    RETURN mode;
+END
+$$;
+
 CREATE FUNCTION cot.guard_ddl() RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    mode text := COALESCE(NULLIF(current_setting('cot.drift', true), ''), 'refuse');
+    mode text := cot.drift_mode();
     r record;
 BEGIN
-    IF to_regclass('cot.tenants') IS NULL OR mode = 'allow'
-       OR current_setting('check_function_bodies') = 'off' OR cot.ddl_by_cot() THEN
+    IF mode IS NULL THEN
         RETURN;
     END IF;
     FOR r IN
@@ -183,26 +200,18 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    mode text := COALESCE(NULLIF(current_setting('cot.drift', true), ''), 'refuse');
+    mode text := cot.drift_mode();
     r record;
 BEGIN
-    IF to_regclass('cot.tenants') IS NULL OR mode = 'allow'
-       OR current_setting('check_function_bodies') = 'off' OR cot.ddl_by_cot() THEN
+    IF mode IS NULL THEN
         RETURN;
     END IF;
     FOR r IN
-        SELECT d.object_type, d.object_identity, d.schema_name, t.slug
+        SELECT d.object_type, d.object_identity, d.schema_name
         FROM pg_event_trigger_dropped_objects() AS d
         JOIN cot.tenants t ON d.schema_name IN (t.slug, 'tenant_' || t.slug)
         WHERE d.original
     LOOP
-        -- Dropping an index the definitions want (an invalid one left by a
-        -- failed concurrent build) leaves it pending, to be built again.
-        IF r.object_type = 'index' AND EXISTS (
-               SELECT 1 FROM cot.check(r.slug) AS f
-               WHERE f.kind = 'pending' AND f.object = r.object_identity) THEN
-            CONTINUE;
-        END IF;
         PERFORM cot.drift_found(mode, r.schema_name, tg_tag, r.object_type, r.object_identity);
     END LOOP;
 END

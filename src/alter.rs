@@ -6,6 +6,7 @@
 
 use crate::catalog::{self, Migration, TenantRow};
 use crate::define::{denied, may_define, plan_new};
+use crate::entities::stored_ident;
 use crate::environment::Server;
 use crate::errors::{error, raise, raise_violations};
 use crate::execute::Run;
@@ -14,7 +15,7 @@ use crate::settings::LOCK_TIMEOUT_MS;
 use cot_engine::ddl::{render, render_probe};
 use cot_engine::error::{CotError, ErrorKind, Violation};
 use cot_engine::evolve::{self, Change, Count, Counter, Evolution, Side, Surroundings};
-use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
+use cot_engine::names::{shown, NameKind, TenantNames};
 use cot_engine::plan::{Labels, Step};
 use cot_engine::relations;
 use cot_engine::validate::{validate, Validated, MAX_DEFINITION_BYTES};
@@ -69,12 +70,6 @@ pub(crate) fn parse_options(options: Value) -> AlterOptions {
         }
     }
     out
-}
-
-/// A name read back from the meta-tables, where only validated names are written.
-fn stored_ident(kind: NameKind, name: &str) -> Ident {
-    check_name(kind, name, "", &Keywords::default())
-        .unwrap_or_else(|v| raise(CotError::from_violations("stored name", &[v])))
 }
 
 /// A stored entity, and the change a definition asks of it.

@@ -6,12 +6,13 @@
 use crate::alter::{self, apply_prepared, change_json, pending_json, plan_of, summary, LockTimeout, Target};
 use crate::catalog;
 use crate::define::{create_group, denied, known_of, may_define, plan_group};
+use crate::entities::stored_ident;
 use crate::errors::{error, raise, raise_violations};
 use crate::jsonb_text::JsonbText;
 use cot_engine::ddl::render_probe;
 use cot_engine::error::{ErrorKind, Violation};
 use cot_engine::evolve::{Count, Probe};
-use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
+use cot_engine::names::{shown, NameKind, TenantNames};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -34,12 +35,6 @@ fn tenant_row(slug: &str) -> catalog::TenantRow {
             "create it first with cot.create_tenant(slug)",
         ))
     })
-}
-
-/// A name read back from the meta-tables, where only validated names are written.
-fn stored_ident(kind: NameKind, name: &str) -> Ident {
-    check_name(kind, name, "", &Keywords::default())
-        .unwrap_or_else(|v| raise(cot_engine::error::CotError::from_violations("stored name", &[v])))
 }
 
 /// A stored definition as it goes into a bundle: no tenant (the bundle is

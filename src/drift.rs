@@ -7,10 +7,9 @@
 use crate::catalog;
 use crate::define::{denied, may_define};
 use crate::environment::Server;
-use crate::errors::{error, raise};
+use crate::errors::raise;
 use cot_engine::drift::{compare, expected};
-use cot_engine::error::{CotError, ErrorKind};
-use cot_engine::names::shown;
+use cot_engine::error::CotError;
 use cot_engine::plan::Labels;
 use cot_engine::validate::validate;
 use pgrx::prelude::*;
@@ -36,13 +35,7 @@ fn check(
     if !may_define(tenant) {
         raise(denied(tenant));
     }
-    let Some(t) = catalog::tenant(tenant) else {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("tenant {} does not exist", shown(tenant)),
-            "SELECT slug FROM cot.tenants() lists the tenants",
-        ));
-    };
+    let t = crate::entities::tenant_named(tenant);
     let roles: Vec<String> = ["anon", "user", "admin"]
         .iter()
         .map(|r| format!("cot_{}_{r}", t.slug))

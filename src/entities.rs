@@ -24,19 +24,24 @@ fn definition_schema() -> JsonB {
 }
 
 /// A name read back from the meta-tables, where only validated names are written.
-fn stored_ident(kind: NameKind, name: &str) -> Ident {
+pub(crate) fn stored_ident(kind: NameKind, name: &str) -> Ident {
     check_name(kind, name, "", &Keywords::default())
         .unwrap_or_else(|v| raise(CotError::from_violations("stored name", &[v])))
 }
 
-fn find(tenant: &str, name: &str) -> (TenantRow, catalog::EntityRow) {
-    let Some(t) = catalog::tenant(tenant) else {
+/// The tenant with this slug, or 42704.
+pub(crate) fn tenant_named(tenant: &str) -> TenantRow {
+    catalog::tenant(tenant).unwrap_or_else(|| {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("tenant {} does not exist", shown(tenant)),
             "SELECT slug FROM cot.tenants() lists the tenants",
-        ));
-    };
+        ))
+    })
+}
+
+fn find(tenant: &str, name: &str) -> (TenantRow, catalog::EntityRow) {
+    let t = tenant_named(tenant);
     let Some(e) = catalog::entity(t.id, name) else {
         raise(error(
             ErrorKind::UndefinedObject,
@@ -354,13 +359,7 @@ fn entities(
     if !may_define(tenant) {
         raise(denied(tenant));
     }
-    let Some(t) = catalog::tenant(tenant) else {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("tenant {} does not exist", shown(tenant)),
-            "SELECT slug FROM cot.tenants() lists the tenants",
-        ));
-    };
+    let t = tenant_named(tenant);
     let rows = Spi::connect(|c| {
         c.select(
             "SELECT e.id, e.name, e.label, e.description, (SELECT count(*) FROM cot.fields f WHERE f.entity_id = e.id), \

@@ -38,13 +38,7 @@ fn query_model(tenant: &str, stamp: &str) -> JsonB {
             "cot.query is for the tenant's roles (anon, user, admin) and superusers",
         ));
     }
-    let Some(t) = catalog::tenant(tenant) else {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("tenant {} does not exist", shown(tenant)),
-            "SELECT slug FROM cot.tenants() lists the tenants",
-        ));
-    };
+    let t = crate::entities::tenant_named(tenant);
     let now = catalog::model_stamp(t.id);
     if now == stamp {
         return JsonB(json!({"stamp": now}));

@@ -269,9 +269,13 @@ pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
                 Some((_, false)) => out.push(Finding {
                     kind: "pending",
                     object: format!("{}.{name}", x.schema),
-                    problem: "index is invalid (a concurrent build failed): drop it and build it again"
-                        .into(),
-                    sql: Some(sql.clone()),
+                    problem: "index is invalid (a concurrent build failed): rebuild it".into(),
+                    // REINDEX rebuilds it in place without blocking writes
+                    // (and is not DDL the drift guard sees); DROP INDEX is.
+                    sql: Some(format!(
+                        "REINDEX INDEX CONCURRENTLY {}",
+                        quote_qualified_str(&x.schema, name)
+                    )),
                 }),
                 _ => {}
             }
@@ -320,6 +324,11 @@ pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
         ));
     }
     out
+}
+
+fn quote_qualified_str(schema: &str, name: &str) -> String {
+    use crate::sql::quote_ident_str;
+    format!("{}.{}", quote_ident_str(schema), quote_ident_str(name))
 }
 
 fn validate_sql(schema: &Ident, table: &Ident, name: &Ident) -> String {

@@ -15,7 +15,8 @@ pub fn quote_qualified(schema: &Ident, name: &Ident) -> String {
     format!("{}.{}", quote_ident(schema), quote_ident(name))
 }
 
-fn quote_ident_str(s: &str) -> String {
+/// [`quote_ident`] for a name read back from the catalog as text.
+pub fn quote_ident_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -523,8 +523,8 @@ SELECT is(pg_temp.settled('items'), 'none 0 0', '... settled');
 DELETE FROM t90_plan;
 INSERT INTO t90_plan SELECT cot.plan_entity(pg_temp.with_field(pg_temp.def('items'), 'code', '{"index": true}'), '{"defer_indexes": true}');
 SELECT is((SELECT p->'pending' FROM t90_plan),
-          '[{"step": "create_index", "sql": "CREATE INDEX \"items_code_idx\" ON \"tenant_t90\".\"items\" (\"code\")"}]'::jsonb,
-          'defer_indexes: the new index is left pending');
+          '[{"step": "create_index", "sql": "CREATE INDEX CONCURRENTLY \"items_code_idx\" ON \"tenant_t90\".\"items\" (\"code\")"}]'::jsonb,
+          'defer_indexes: the new index is left pending, with the statement that builds it without blocking writes');
 SELECT is((SELECT pg_temp.steps(p) FROM t90_plan), '{}', '... and no change is planned for it');
 SELECT is(pg_temp.costly(cot.plan_entity(pg_temp.with_field(pg_temp.def('items'), 'code', '{"index": true}'))),
           ARRAY['create_index:validating_scan'], '... without the option, building it is a scan');
