@@ -470,5 +470,40 @@ pub(crate) fn apply_prepared(p: &Prepared, options: &evolve::Options) -> Option<
         before: Some(p.before.clone()),
         after: Some(after.clone()),
     });
+    for (from, to, other) in evolve::inverse_renames(&p.old.entity, &p.new.entity, &p.around) {
+        follow_inverse_rename(p, &mut run, &from, &to, &other);
+    }
     Some(after)
+}
+
+/// A one-to-many relation of another entity names the renamed relation as its
+/// inverse: its definition takes the new name (a new version, recorded; no
+/// DDL, a one-to-many has none).
+fn follow_inverse_rename(p: &Prepared, run: &mut Run, from: &str, to: &str, other: &str) {
+    let Some((entity, field)) = other.split_once('.') else {
+        return;
+    };
+    let Some(row) = catalog::entity(p.tenant.id, entity) else {
+        return;
+    };
+    let before = row.definition.clone();
+    let mut after = before.clone();
+    for f in after["fields"].as_array_mut().into_iter().flatten() {
+        if f["name"] == field && f["inverse"] == from {
+            f["inverse"] = Value::from(to);
+        }
+    }
+    after["version"] = Value::from(before["version"].as_i64().unwrap_or(1) + 1);
+    run.meta(|| catalog::sync_entity(p.tenant.id, row.id, &after));
+    catalog::record_migration(Migration {
+        tenant_id: p.tenant.id,
+        tenant: &p.tenant.slug,
+        entity_id: Some(row.id),
+        entity: Some(entity),
+        operation: "alter_entity",
+        plan: json!([{"step": "rename_inverse", "class": "metadata", "note": format!("{field}: inverse {from} is now {to}")}]),
+        sql: Vec::new(),
+        before: Some(before),
+        after: Some(after),
+    });
 }

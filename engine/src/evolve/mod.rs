@@ -309,26 +309,17 @@ pub fn evolve(
             );
         }
     }
-    // Fields that other entities' one-to-many relations name as their inverse.
+    // Fields that other entities' one-to-many relations name as their inverse
+    // cannot go; a rename is followed by those relations (see `inverse_renames`).
     for (field, other) in &around.inverse_of {
         let gone = dropped
             .iter()
             .any(|f| old_rel.get(&f.id).is_some_and(|r| r.name.as_str() == field));
-        let moved = o.relations.iter().any(|r| {
-            r.name.as_str() == field && n.relations.iter().any(|nr| nr.id == r.id && nr.name != r.name)
-        });
-        if gone || moved {
+        if gone {
             b.refuse(
-                if gone {
-                    ErrorKind::DependentObjects
-                } else {
-                    ErrorKind::FeatureNotSupported
-                },
+                ErrorKind::DependentObjects,
                 "/fields".into(),
-                format!(
-                    "relation \"{field}\" is the inverse of {other}; it cannot be {}",
-                    if gone { "dropped" } else { "renamed" }
-                ),
+                format!("relation \"{field}\" is the inverse of {other}; it cannot be dropped"),
                 "change or drop that one-to-many relation first",
             );
         }
@@ -898,3 +889,22 @@ pub fn evolve(
 
 #[cfg(test)]
 mod tests;
+
+/// Relations renamed by this change that other entities' one-to-many
+/// relations name as their inverse: (old name, new name, "entity.field" of
+/// the one-to-many). Those definitions follow the new name (no DDL: a
+/// one-to-many has none).
+pub fn inverse_renames(old: &Entity, new: &Entity, around: &Surroundings) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for r in &old.relations {
+        let Some(nr) = new.relations.iter().find(|nr| nr.id == r.id && nr.name != r.name) else {
+            continue;
+        };
+        for (field, other) in &around.inverse_of {
+            if field == r.name.as_str() {
+                out.push((field.clone(), nr.name.to_string(), other.clone()));
+            }
+        }
+    }
+    out
+}
