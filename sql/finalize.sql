@@ -178,7 +178,8 @@ BEGIN
     FOR r IN
         SELECT c.command_tag, c.object_type, c.object_identity, c.schema_name, t.slug
         FROM pg_event_trigger_ddl_commands() AS c
-        JOIN cot.tenants t ON c.schema_name IN (t.slug, 'tenant_' || t.slug)
+        CROSS JOIN LATERAL (SELECT cot.tenant_of_schema(c.schema_name) AS slug) AS t
+        WHERE t.slug IS NOT NULL
     LOOP
         -- Finishing work Cot left pending (CREATE INDEX CONCURRENTLY, ALTER
         -- TABLE ... VALIDATE CONSTRAINT, as cot.check() lists it) is allowed:
@@ -190,7 +191,7 @@ BEGIN
                       OR f.object LIKE r.object_identity || ':%')) THEN
             CONTINUE;
         END IF;
-        PERFORM cot.drift_found(mode, r.schema_name, r.command_tag, r.object_type, r.object_identity);
+        PERFORM cot.drift_found(mode, r.schema_name, r.command_tag, r.object_type, r.object_identity, current_user);
     END LOOP;
 END
 $$;
@@ -209,15 +210,15 @@ BEGIN
     FOR r IN
         SELECT d.object_type, d.object_identity, d.schema_name
         FROM pg_event_trigger_dropped_objects() AS d
-        JOIN cot.tenants t ON d.schema_name IN (t.slug, 'tenant_' || t.slug)
-        WHERE d.original
+        WHERE d.original AND cot.tenant_of_schema(d.schema_name) IS NOT NULL
     LOOP
-        PERFORM cot.drift_found(mode, r.schema_name, tg_tag, r.object_type, r.object_identity);
+        PERFORM cot.drift_found(mode, r.schema_name, tg_tag, r.object_type, r.object_identity, current_user);
     END LOOP;
 END
 $$;
 
-CREATE FUNCTION cot.drift_found(mode text, schema_name text, command_tag text, object_type text, object_identity text)
+CREATE FUNCTION cot.drift_found(mode text, schema_name text, command_tag text, object_type text, object_identity text,
+                                who text)
 RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -225,8 +226,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF mode = 'record' THEN
-        INSERT INTO cot.drift_log (schema_name, command_tag, object_type, object_identity)
-        VALUES (schema_name, command_tag, object_type, object_identity);
+        INSERT INTO cot.drift_log (schema_name, command_tag, object_type, object_identity, role_name)
+        VALUES (schema_name, command_tag, object_type, object_identity, who);
         RETURN;
     END IF;
     RAISE EXCEPTION '% on % refused: schema "%" is managed by Cot', command_tag, COALESCE(object_identity, object_type), schema_name
@@ -234,7 +235,15 @@ BEGIN
               HINT = 'change entities with cot.alter_entity; a superuser may SET cot.drift = ''record'' to run and record such DDL, or ''allow''';
 END
 $$;
-REVOKE ALL ON FUNCTION cot.drift_found(text, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.drift_found(text, text, text, text, text, text) FROM PUBLIC;
+
+-- The tenant whose schema this is (tenant_<slug> or <slug>), or NULL. The
+-- guards run as whoever runs DDL, and cot.tenants is not theirs to read: a
+-- user creating a temporary table must not fail on it.
+CREATE FUNCTION cot.tenant_of_schema(schema_name text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT t.slug FROM cot.tenants t WHERE schema_name IN (t.slug, 'tenant_' || t.slug) $$;
 
 CREATE EVENT TRIGGER cot_guard_ddl ON ddl_command_end EXECUTE FUNCTION cot.guard_ddl();
 CREATE EVENT TRIGGER cot_guard_drop ON sql_drop EXECUTE FUNCTION cot.guard_drop();

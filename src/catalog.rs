@@ -859,7 +859,8 @@ pub fn model_stamp(tenant_id: uuid::Uuid) -> String {
 pub fn may_use_schema(schema: &str) -> bool {
     is_superuser()
         || query(
-            "SELECT pg_catalog.has_schema_privilege($1, $2, 'USAGE')",
+            "SELECT CASE WHEN pg_catalog.to_regnamespace($2) IS NULL THEN false \
+                    ELSE pg_catalog.has_schema_privilege($1, $2, 'USAGE') END",
             &[caller().into(), schema.into()],
             first::<bool>,
         )

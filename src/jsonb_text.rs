@@ -7,7 +7,7 @@
 //! oversized document before parsing it at all.
 
 use cot_engine::error::{CotError, ErrorKind};
-use pgrx::callconv::{Arg, ArgAbi};
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::pg_sys;
 use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
@@ -38,6 +38,27 @@ unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText {
         // SAFETY: pgrx calls this only for arguments declared jsonb below.
         unsafe { arg.unbox_arg_using_from_datum() }
             .unwrap_or_else(|| panic!("argument {index} must not be null"))
+    }
+}
+
+// Returned as jsonb made by `jsonb_in` from the text, so numbers keep every
+// digit Postgres gave them (a serde_json value would pass them through f64:
+// 1200.00 came back as 1200.0, and 20-digit decimals lost their tail).
+unsafe impl BoxRet for JsonbText {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
+        let text = std::ffi::CString::new(self.0).unwrap_or_else(|_| panic!("cot: jsonb text holds NUL"));
+        // SAFETY: jsonb_in takes a C string and returns a palloc'd jsonb; the
+        // text was made by Postgres (jsonb output) or by Cot from such pieces.
+        unsafe {
+            let datum = pgrx::direct_function_call::<pg_sys::Datum>(
+                pg_sys::jsonb_in,
+                &[Some(pg_sys::Datum::from(text.as_ptr()))],
+            );
+            match datum {
+                Some(d) => fcinfo.return_raw_datum(d),
+                None => fcinfo.return_null(),
+            }
+        }
     }
 }
 

@@ -615,7 +615,12 @@ function sqlOrder(keys, alias) {
     parts.push(`${alias}."${c}" ${nullsLast(desc)}`);
     if (c === 'id') return parts.join(', ');
   }
-  parts.push(`${alias}.id ASC`);
+  // Cot's documented tie-break: the id runs in the direction of the last
+  // distinct key (a column named twice counts once, at its first place).
+  const seen = new Set();
+  const distinct = keys.filter(({ c }) => !seen.has(c) && seen.add(c));
+  const last = distinct[distinct.length - 1];
+  parts.push(`${alias}.id ${last && last.desc ? 'DESC' : 'ASC'}`);
   return parts.join(', ');
 }
 

@@ -480,7 +480,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
               AND p.proname NOT IN ('claim_tenant', 'claim_sub', 'claim_role', 'jwt_claim', 'uuid_generate_v7', 'system_columns',
                                     'junction_columns', 'owner_column', 'array_items_match', 'definition_schema',
                                     'request_header', 'api_key_claims', 'pre_request',
-                                    'guard_ddl', 'guard_drop', 'drift_mode', 'ddl_by_cot', 'query', 'query_model')), NULL,
+                                    'guard_ddl', 'guard_drop', 'drift_mode', 'tenant_of_schema', 'ddl_by_cot', 'query', 'query_model')), NULL,
           'no other Cot function is executable by PUBLIC');
 SELECT is((SELECT array_agg(c.relname::text) FROM pg_class c
             WHERE c.relnamespace = 'cot'::regnamespace AND c.relkind IN ('r', 'v', 'S')

@@ -2,7 +2,7 @@
 -- default, recorded when cot.drift = 'record', and cot.check() lists what
 -- differs from the definitions and what work is pending.
 BEGIN;
-SELECT plan(24);
+SELECT plan(26);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t95')$$, 'a tenant');
@@ -27,8 +27,11 @@ SELECT is(cot_test.sqlstate_of($$DROP POLICY cot_select ON tenant_t95.customer$$
 SELECT is(cot_test.sqlstate_of($$COMMENT ON TABLE tenant_t95.tag IS 'x'$$), '55000', 'COMMENT: 55000');
 SELECT hasnt_column('tenant_t95', 'orders', 'sneaky', 'nothing was added');
 SELECT has_index('tenant_t95', 'customer', 'customer_name_idx', 'nothing was dropped');
--- DDL elsewhere is none of Cot's business.
+-- DDL elsewhere is none of Cot's business, whoever runs it.
 SELECT lives_ok($$CREATE TABLE public.t95_mine (x int)$$, 'DDL outside tenant schemas is untouched');
+SET LOCAL ROLE cot_t95_user;
+SELECT lives_ok($$CREATE TEMP TABLE t95_scratch (x int)$$, 'a tenant role creating a temporary table is untouched (the guard reads no table of Cot''s as it)');
+RESET ROLE;
 -- Cot's own changes pass the guard.
 SELECT lives_ok($$SELECT cot.alter_entity('{"tenant": "t95", "name": "tag", "fields": [{"name": "label", "type": "text", "index": true}]}')$$,
                 'cot.alter_entity passes the guard');
@@ -38,6 +41,7 @@ SET LOCAL cot.drift = 'record';
 ALTER TABLE tenant_t95.orders ADD COLUMN sneaky text;
 DROP INDEX tenant_t95.customer_name_idx;
 GRANT DELETE ON t95.customer TO cot_t95_user;
+SELECT is((SELECT DISTINCT role_name FROM cot.drift_log), current_user::text, 'the log names who ran it, not Cot''s owner');
 SELECT results_eq($$SELECT schema_name, command_tag, object_identity FROM cot.drift_log ORDER BY id$$,
                   $$VALUES ('tenant_t95'::text, 'ALTER TABLE'::text, 'tenant_t95.orders'::text),
                            ('tenant_t95', 'DROP INDEX', 'tenant_t95.customer_name_idx')$$,

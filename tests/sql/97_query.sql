@@ -61,7 +61,7 @@ WITH RECURSIVE pages(n, page) AS (
 SELECT n, page FROM pages;
 SELECT is((SELECT count(*)::int FROM t97_pages), 3, 'keyset: 12 rows in pages of 5 make 3 pages');
 SELECT is((SELECT array_agg(t->>'title' ORDER BY n, o) FROM t97_pages, jsonb_array_elements(page->'data') WITH ORDINALITY AS x(t, o)),
-          (SELECT array_agg(title ORDER BY total DESC NULLS FIRST, id) FROM tenant_t97.orders),
+          (SELECT array_agg(title ORDER BY total DESC NULLS FIRST, id DESC) FROM tenant_t97.orders),
           'keyset: the pages, joined, are the whole ordered result (NULLs first descending)');
 SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', jsonb_build_object('order', '["total"]'::jsonb, 'cursor',
              (SELECT page->>'next_cursor' FROM t97_pages WHERE n = 1)))$$), '22023', 'a cursor of another order: 22023');

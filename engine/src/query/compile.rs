@@ -22,8 +22,9 @@ pub enum Param {
 /// A compiled query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
-    /// Returns at most `limit + 1` rows of (`r` jsonb: the record, `k` jsonb:
-    /// its key: order values then id); the extra row says a next page exists.
+    /// Returns at most `limit + 1` rows of (`r`: the record as jsonb text, `k`
+    /// jsonb: its key as texts, order values then id); the extra row says a
+    /// next page exists.
     pub sql: String,
     /// Its parameters, `$1` first.
     pub params: Vec<Param>,
@@ -268,8 +269,15 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
         conds.push(keyset(q, after, alias, &mut p));
     }
     let id = crate::names::fixed("id");
-    let mut key: Vec<String> = q.order.iter().map(|o| col(alias, &o.column.name)).collect();
-    key.push(col(alias, &id));
+    // Keys travel in cursors as text: through jsonb, so numbers keep every
+    // digit and instants are ISO 8601 whatever the session's DateStyle.
+    let as_text = |c: String| format!("to_jsonb({c}) #>> '{{}}'");
+    let mut key: Vec<String> = q
+        .order
+        .iter()
+        .map(|o| as_text(col(alias, &o.column.name)))
+        .collect();
+    key.push(as_text(col(alias, &id)));
     let mut order: Vec<String> = q
         .order
         .iter()
@@ -293,7 +301,7 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
     let limit = p.text((q.limit + 1).to_string());
     let offset = p.text(q.offset.to_string());
     let sql = format!(
-        "SELECT {record} AS r, jsonb_build_array({}) AS k FROM {view} AS {alias}{} ORDER BY {} LIMIT {limit}::bigint OFFSET {offset}::bigint",
+        "SELECT ({record})::text AS r, jsonb_build_array({}) AS k FROM {view} AS {alias}{} ORDER BY {} LIMIT {limit}::bigint OFFSET {offset}::bigint",
         key.join(", "),
         if conds.is_empty() {
             String::new()

@@ -237,3 +237,53 @@ pub struct Order {
     /// Descending.
     pub desc: bool,
 }
+
+/// The JSON text with every number that a double cannot hold exactly (more
+/// than 15 significant digits) turned into a string, before it is parsed:
+/// serde_json reads numbers as f64, and a filter on a decimal(30,10) value
+/// must compare every digit. Values are bound as text either way, so a
+/// number and its string mean the same to a filter.
+pub fn exact_numbers(json: &str) -> String {
+    let bytes = json.as_bytes();
+    let mut out = String::with_capacity(json.len() + 16);
+    let (mut i, mut start) = (0, 0);
+    let mut in_string = false;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        if c == b'-' || c.is_ascii_digit() {
+            let begin = i;
+            while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                i += 1;
+            }
+            let token = &json[begin..i];
+            let mantissa = token.split(['e', 'E']).next().unwrap_or_default();
+            let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+            let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+            if significant > 15 {
+                out.push_str(&json[start..begin]);
+                out.push('"');
+                out.push_str(token);
+                out.push('"');
+                start = i;
+            }
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&json[start..]);
+    out
+}

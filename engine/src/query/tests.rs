@@ -45,7 +45,7 @@ fn values_are_parameters_and_names_are_quoted() {
     .unwrap();
     assert_eq!(
         c.sql,
-        r#"SELECT jsonb_build_object('title', v0."title") AS r, jsonb_build_array(v0."id") AS k FROM "acme"."orders" AS v0 WHERE (v0."title" = $1::text AND v0."total" > $2::numeric) ORDER BY v0."id" ASC LIMIT $3::bigint OFFSET $4::bigint"#
+        r#"SELECT (jsonb_build_object('title', v0."title"))::text AS r, jsonb_build_array(to_jsonb(v0."id") #>> '{}') AS k FROM "acme"."orders" AS v0 WHERE (v0."title" = $1::text AND v0."total" > $2::numeric) ORDER BY v0."id" ASC LIMIT $3::bigint OFFSET $4::bigint"#
     );
     assert_eq!(
         c.params,
@@ -97,16 +97,16 @@ fn keyset_pages_continue_after_the_cursor() {
     let first = run(json!({"order": ["-total"], "limit": 2})).unwrap();
     assert!(first
         .sql
-        .contains(r#"ORDER BY v0."total" DESC NULLS FIRST, v0."id" ASC"#));
+        .contains(r#"ORDER BY v0."total" DESC NULLS FIRST, v0."id" DESC"#));
     let cursor = encode_cursor(
         &first.signature,
         &json!([12.5, "01900000-0000-7000-8000-000000000001"]),
     );
     let next = run(json!({"order": ["-total"], "limit": 2, "cursor": cursor})).unwrap();
-    // total may be NULL and the directions differ: the expanded form.
+    // total may be NULL: the expanded form.
     assert!(
         next.sql.contains(
-            r#"WHERE ((v0."total" < $1::numeric) OR (v0."total" = $3::numeric AND v0."id" > $2::uuid))"#
+            r#"WHERE ((v0."total" < $1::numeric) OR (v0."total" = $3::numeric AND v0."id" < $2::uuid))"#
         ),
         "{}",
         next.sql
@@ -126,4 +126,20 @@ fn keyset_pages_continue_after_the_cursor() {
     );
     // A cursor of another order is refused.
     assert!(run(json!({"order": ["-title"], "cursor": cursor})).is_err());
+}
+
+#[test]
+fn long_numbers_become_strings_before_parsing() {
+    assert_eq!(
+        exact_numbers(
+            r#"{"a": 12345678901234567890.0123456789, "b": 12.5, "c": "9999999999999999999", "d": [-1e400, 0.1]}"#
+        ),
+        r#"{"a": "12345678901234567890.0123456789", "b": 12.5, "c": "9999999999999999999", "d": [-1e400, 0.1]}"#
+    );
+    assert_eq!(
+        exact_numbers(r#"{"s": "a\"1234567890123456789"}"#),
+        r#"{"s": "a\"1234567890123456789"}"#
+    );
+    assert_eq!(exact_numbers("9007199254740993"), "\"9007199254740993\"");
+    assert_eq!(exact_numbers("100000000000000000000"), "100000000000000000000");
 }
