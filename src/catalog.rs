@@ -645,6 +645,7 @@ pub struct Migration<'a> {
 /// Appends to `cot.migrations`, and tells PostgREST to reload its schema cache
 /// (NOTIFY is delivered at commit, so a rolled-back change sends nothing).
 pub fn record_migration(m: Migration<'_>) {
+    announce_model_change();
     query(
         "WITH m AS (INSERT INTO cot.migrations (tenant_id, tenant, entity_id, entity, operation, plan, sql, \
            definition_before, definition_after, applied_by, claims) \
@@ -865,4 +866,19 @@ pub fn may_use_schema(schema: &str) -> bool {
             first::<bool>,
         )
         .unwrap_or(false)
+}
+
+/// Tells every backend (at commit) and this one (now) that a tenant's model
+/// changed: a relcache invalidation of `cot.entities`, which ages the models
+/// `cot.query` caches (src/query.rs).
+pub fn announce_model_change() {
+    let oid = query(
+        "SELECT 'cot.entities'::regclass::oid",
+        &[],
+        first::<pgrx::pg_sys::Oid>,
+    );
+    if let Some(oid) = oid {
+        // SAFETY: queues an invalidation message for a relation that exists.
+        unsafe { pgrx::pg_sys::CacheInvalidateRelcacheByRelid(oid) }
+    }
 }

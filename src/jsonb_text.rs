@@ -41,27 +41,6 @@ unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText {
     }
 }
 
-// Returned as jsonb made by `jsonb_in` from the text, so numbers keep every
-// digit Postgres gave them (a serde_json value would pass them through f64:
-// 1200.00 came back as 1200.0, and 20-digit decimals lost their tail).
-unsafe impl BoxRet for JsonbText {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
-        let text = std::ffi::CString::new(self.0).unwrap_or_else(|_| panic!("cot: jsonb text holds NUL"));
-        // SAFETY: jsonb_in takes a C string and returns a palloc'd jsonb; the
-        // text was made by Postgres (jsonb output) or by Cot from such pieces.
-        unsafe {
-            let datum = pgrx::direct_function_call::<pg_sys::Datum>(
-                pg_sys::jsonb_in,
-                &[Some(pg_sys::Datum::from(text.as_ptr()))],
-            );
-            match datum {
-                Some(d) => fcinfo.return_raw_datum(d),
-                None => fcinfo.return_null(),
-            }
-        }
-    }
-}
-
 // SAFETY: the SQL type is jsonb, which FromDatum above reads.
 unsafe impl SqlTranslatable for JsonbText {
     const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(JsonbText);
@@ -96,4 +75,49 @@ impl JsonbText {
             CotError::new(kind, format!("{what} cannot be read: {e}")).hint(hint)
         })
     }
+}
+
+/// A jsonb value handed through untouched: read from a query and returned as
+/// is, with no text or serde_json conversion on the way (what `cot.query`
+/// returns: a page built in SQL).
+pub struct RawJsonb(pg_sys::Datum);
+
+impl FromDatum for RawJsonb {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        // SAFETY: the datum is a jsonb varlena; the copy is made in the
+        // current memory context, which pgrx's SPI reader sets to the one that
+        // outlives the SPI connection.
+        unsafe {
+            let copy = pg_sys::pg_detoast_datum_copy(datum.cast_mut_ptr());
+            Some(RawJsonb(pg_sys::Datum::from(copy)))
+        }
+    }
+}
+
+impl pgrx::IntoDatum for RawJsonb {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.0)
+    }
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+unsafe impl BoxRet for RawJsonb {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> pgrx::datum::Datum<'fcx> {
+        // SAFETY: a jsonb datum palloc'd in a context that lives to the
+        // function's return.
+        unsafe { fcinfo.return_raw_datum(self.0) }
+    }
+}
+
+// SAFETY: the SQL type is jsonb.
+unsafe impl SqlTranslatable for RawJsonb {
+    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(RawJsonb);
+    const TYPE_ORIGIN: TypeOrigin = TypeOrigin::External;
+    const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> = Ok(SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(SqlMappingRef::literal("jsonb")));
 }

@@ -8,10 +8,10 @@
 use crate::catalog;
 use crate::environment::Server;
 use crate::errors::{error, raise};
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_text::{JsonbText, RawJsonb};
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
-use cot_engine::query::{compile, encode_cursor, parse, Model, Param};
+use cot_engine::query::{compile, parse, Model, Param};
 use cot_engine::types::Entity;
 use cot_engine::validate::validate;
 use pgrx::datum::DatumWithOid;
@@ -47,31 +47,88 @@ fn query_model(tenant: &str, stamp: &str) -> JsonB {
     JsonB(json!({"stamp": now, "entities": catalog::definitions(t.id)}))
 }
 
-/// A tenant's validated entities and the stamp they were read at.
-type CachedModel = (String, std::rc::Rc<Vec<Entity>>);
-
 thread_local! {
-    /// Validated entities per tenant, with the stamp they were read at:
-    /// validating a tenant's definitions costs far more than a query.
+    /// Validated entities per tenant, with the stamp they were read at and
+    /// the invalidation generation they are good for: validating a tenant's
+    /// definitions costs far more than a query.
     static MODELS: RefCell<HashMap<String, CachedModel>> = RefCell::new(HashMap::new());
+    /// Bumped whenever `cot.entities` is invalidated (every model change
+    /// announces one, see `catalog::announce_model_change`), here or in any
+    /// other backend.
+    static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// `cot.entities`, once known.
+    static ENTITIES: std::cell::Cell<pg_sys::Oid> = const { std::cell::Cell::new(pg_sys::Oid::INVALID) };
+}
+
+/// A tenant's validated entities, the stamp they were read at, and the
+/// invalidation generation they were read in.
+type CachedModel = (String, u64, std::rc::Rc<Vec<Entity>>);
+
+/// Registers the relcache callback that ages cached models (called once, when
+/// the library loads).
+pub fn register_invalidation() {
+    // SAFETY: registering a callback is allowed at load time; the callback
+    // touches only this backend's thread-locals and never errors.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache), pg_sys::Datum::from(0)) }
+}
+
+unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    let watched = ENTITIES.with(|e| e.get());
+    // InvalidOid: every relcache entry was reset.
+    if relid == pg_sys::Oid::INVALID || watched == pg_sys::Oid::INVALID || relid == watched {
+        GENERATION.with(|g| g.set(g.get() + 1));
+    }
+}
+
+/// The caller may use the tenant's API schema, asked of the ACL directly (no
+/// query): what lets a cached model be handed out without `cot.query_model`.
+fn may_use_cached(tenant: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(tenant) else {
+        return false;
+    };
+    // SAFETY: plain catalog lookups with missing_ok; both return codes.
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(name.as_ptr(), true);
+        nsp != pg_sys::Oid::INVALID
+            && pg_sys::pg_namespace_aclcheck(nsp, pg_sys::GetUserId(), pg_sys::ACL_USAGE as pg_sys::AclMode)
+                == pg_sys::AclResult::ACLCHECK_OK
+    }
 }
 
 fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
+    let generation = GENERATION.with(|g| g.get());
     let cached = MODELS.with(|m| m.borrow().get(tenant).cloned());
+    if let Some((_, at, entities)) = &cached {
+        if *at == generation && ENTITIES.with(|e| e.get()) != pg_sys::Oid::INVALID && may_use_cached(tenant) {
+            return entities.clone();
+        }
+    }
     let stamp = cached.as_ref().map_or(String::new(), |c| c.0.clone());
-    let answer: Value = Spi::connect(|c| {
-        c.select(
-            "SELECT cot.query_model($1, $2)",
-            None,
-            &[tenant.into(), stamp.as_str().into()],
-        )?
-        .first()
-        .get_one::<JsonB>()
+    let (answer, entities_oid): (Value, Option<pg_sys::Oid>) = Spi::connect(|c| {
+        let answer = c
+            .select(
+                "SELECT cot.query_model($1, $2)",
+                None,
+                &[tenant.into(), stamp.as_str().into()],
+            )?
+            .first()
+            .get_one::<JsonB>()?;
+        let oid = c
+            .select("SELECT 'cot.entities'::regclass::oid", None, &[])?
+            .first()
+            .get_one::<pg_sys::Oid>()?;
+        Ok::<_, pgrx::spi::Error>((answer.map_or(Value::Null, |j| j.0), oid))
     })
-    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"))
-    .map_or(Value::Null, |j| j.0);
+    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
+    if let Some(oid) = entities_oid {
+        ENTITIES.with(|e| e.set(oid));
+    }
     let now = answer["stamp"].as_str().unwrap_or_default().to_string();
-    if let Some((_, entities)) = cached.filter(|c| c.0 == now) {
+    if let Some((_, _, entities)) = cached.filter(|c| c.0 == now) {
+        MODELS.with(|m| {
+            m.borrow_mut()
+                .insert(tenant.to_string(), (now, generation, entities.clone()))
+        });
         return entities;
     }
     let entities: Vec<Entity> = answer["entities"]
@@ -89,7 +146,10 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
         })
         .collect();
     let entities = std::rc::Rc::new(entities);
-    MODELS.with(|m| m.borrow_mut().insert(tenant.to_string(), (now, entities.clone())));
+    MODELS.with(|m| {
+        m.borrow_mut()
+            .insert(tenant.to_string(), (now, generation, entities.clone()))
+    });
     entities
 }
 
@@ -168,39 +228,15 @@ fn args(params: &[Param]) -> Vec<DatumWithOid<'static>> {
         .collect()
 }
 
-fn run(tenant: &str, entity: &str, query: JsonbText) -> JsonbText {
-    let (compiled, limit) = compiled(tenant, entity, query);
-    let (rows, count) = Spi::connect(|c| {
-        let mut rows: Vec<(String, Value)> = Vec::new();
+fn run(tenant: &str, entity: &str, query: JsonbText) -> RawJsonb {
+    let (compiled, _) = compiled(tenant, entity, query);
+    Spi::connect(|c| {
         with_plan(c, &compiled.sql, &compiled.params, |t| {
-            for row in t {
-                let r = row.get::<String>(1)?.unwrap_or_else(|| "null".into());
-                let k = row.get::<JsonB>(2)?.map_or(Value::Null, |j| j.0);
-                rows.push((r, k));
-            }
-            Ok(())
-        })?;
-        let count = match &compiled.count_sql {
-            Some(sql) => with_plan(c, sql, &compiled.count_params, |t| t.first().get_one::<i64>())?,
-            None => None,
-        };
-        Ok::<_, pgrx::spi::Error>((rows, count))
+            t.first().get_one::<RawJsonb>()
+        })
     })
-    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
-    let more = rows.len() > limit;
-    let page: Vec<(String, Value)> = rows.into_iter().take(limit).collect();
-    let next_cursor = match page.last() {
-        Some((_, k)) if more => Value::String(encode_cursor(&compiled.signature, k)),
-        _ => Value::Null,
-    };
-    // The records are jsonb text from Postgres, spliced as they are: parsing
-    // them would pass numbers through f64.
-    let data: Vec<String> = page.into_iter().map(|(r, _)| r).collect();
-    JsonbText(format!(
-        "{{\"data\": [{}], \"next_cursor\": {next_cursor}, \"count\": {}}}",
-        data.join(", "),
-        count.map_or("null".to_string(), |n| n.to_string())
-    ))
+    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"))
+    .unwrap_or_else(|| panic!("cot: the page query returned no document"))
 }
 
 /// Reads records of `entity` in `tenant` (NULL: the tenant of the request's
@@ -209,11 +245,7 @@ fn run(tenant: &str, entity: &str, query: JsonbText) -> JsonbText {
 /// what it sees. Returns `{data, next_cursor, count}`.
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
-fn query(
-    tenant: Option<&str>,
-    entity: Option<&str>,
-    query: default!(Option<JsonbText>, "'{}'"),
-) -> JsonbText {
+fn query(tenant: Option<&str>, entity: Option<&str>, query: default!(Option<JsonbText>, "'{}'")) -> RawJsonb {
     let Some(entity) = entity else {
         raise(error(
             ErrorKind::InvalidParameter,

@@ -22,16 +22,10 @@ pub enum Param {
 /// A compiled query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
-    /// Returns at most `limit + 1` rows of (`r`: the record as jsonb text, `k`
-    /// jsonb: its key as texts, order values then id); the extra row says a
-    /// next page exists.
+    /// Returns one row, one jsonb: `{data, next_cursor, count}`.
     pub sql: String,
     /// Its parameters, `$1` first.
     pub params: Vec<Param>,
-    /// `SELECT count(*)` over the same condition, when asked.
-    pub count_sql: Option<String>,
-    /// Its parameters.
-    pub count_params: Vec<Param>,
     /// The order signature cursors carry.
     pub signature: String,
 }
@@ -298,36 +292,44 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
         col(alias, &id),
         if q.id_desc { "DESC" } else { "ASC" }
     ));
-    let limit = p.text((q.limit + 1).to_string());
+    let page = p.text(q.limit.to_string());
     let offset = p.text(q.offset.to_string());
+    let signature = signature(&q.order, q.id_desc);
+    let sig = p.text(signature.clone());
+    let count = if q.count {
+        let cond = q.filter.as_ref().map(|f| condition(f, "c0", &mut p));
+        format!(
+            "(SELECT count(*) FROM {view} AS c0{})",
+            cond.map(|c| format!(" WHERE {c}")).unwrap_or_default()
+        )
+    } else {
+        "NULL::bigint".into()
+    };
+    // One statement makes the whole answer, so the page is never converted
+    // out of jsonb and back: the rows of the page (one more, to know whether
+    // a next page exists), numbered in the page's order; the records; the
+    // cursor after the last one (base64url of {"o": order, "k": key}); the count.
     let sql = format!(
-        "SELECT ({record})::text AS r, jsonb_build_array({}) AS k FROM {view} AS {alias}{} ORDER BY {} LIMIT {limit}::bigint OFFSET {offset}::bigint",
+        "SELECT jsonb_build_object(\
+         'data', COALESCE(jsonb_agg(p.r ORDER BY p.n) FILTER (WHERE p.n <= {page}::bigint), '[]'::jsonb), \
+         'next_cursor', CASE WHEN {page}::bigint > 0 AND count(*) > {page}::bigint THEN \
+           translate(encode(convert_to(jsonb_build_object('o', {sig}::text, 'k', \
+             (array_agg(p.k ORDER BY p.n) FILTER (WHERE p.n = {page}::bigint))[1])::text, 'UTF8'), 'base64'), \
+             E'+/=\\n', '-_') END, \
+         'count', {count}) \
+         FROM (SELECT {record} AS r, jsonb_build_array({}) AS k, row_number() OVER (ORDER BY {order}) - {offset}::bigint AS n \
+               FROM {view} AS {alias}{} ORDER BY {order} LIMIT {page}::bigint + 1 OFFSET {offset}::bigint) AS p",
         key.join(", "),
         if conds.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", conds.join(" AND "))
         },
-        order.join(", ")
+        order = order.join(", ")
     );
-    let (count_sql, count_params) = if q.count {
-        let mut cp = Params::default();
-        let cond = q.filter.as_ref().map(|f| condition(f, alias, &mut cp));
-        (
-            Some(format!(
-                "SELECT count(*) FROM {view} AS {alias}{}",
-                cond.map(|c| format!(" WHERE {c}")).unwrap_or_default()
-            )),
-            cp.0,
-        )
-    } else {
-        (None, Vec::new())
-    };
     Compiled {
         sql,
         params: p.0,
-        count_sql,
-        count_params,
-        signature: signature(&q.order, q.id_desc),
+        signature,
     }
 }

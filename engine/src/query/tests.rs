@@ -43,17 +43,22 @@ fn values_are_parameters_and_names_are_quoted() {
         json!({"select": ["title"], "where": {"title": {"eq": "x'; DROP TABLE t; --"}, "total": {"gt": 5}}}),
     )
     .unwrap();
-    assert_eq!(
-        c.sql,
-        r#"SELECT (jsonb_build_object('title', v0."title"))::text AS r, jsonb_build_array(to_jsonb(v0."id") #>> '{}') AS k FROM "acme"."orders" AS v0 WHERE (v0."title" = $1::text AND v0."total" > $2::numeric) ORDER BY v0."id" ASC LIMIT $3::bigint OFFSET $4::bigint"#
+    assert!(
+        c.sql.contains(
+            r#"FROM (SELECT jsonb_build_object('title', v0."title") AS r, jsonb_build_array(to_jsonb(v0."id") #>> '{}') AS k, row_number() OVER (ORDER BY v0."id" ASC) - $4::bigint AS n FROM "acme"."orders" AS v0 WHERE (v0."title" = $1::text AND v0."total" > $2::numeric) ORDER BY v0."id" ASC LIMIT $3::bigint + 1 OFFSET $4::bigint) AS p"#
+        ),
+        "{}",
+        c.sql
     );
+    assert!(!c.sql.contains("DROP TABLE"));
     assert_eq!(
         c.params,
         vec![
             Param::Text("x'; DROP TABLE t; --".into()),
             Param::Text("5".into()),
-            Param::Text("101".into()),
-            Param::Text("0".into())
+            Param::Text("100".into()),
+            Param::Text("0".into()),
+            Param::Text("id".into())
         ]
     );
 }
