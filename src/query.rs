@@ -196,6 +196,7 @@ fn with_plan<R>(
     client: &pgrx::spi::SpiClient<'_>,
     sql: &str,
     params: &[Param],
+    generic: bool,
     read: impl FnOnce(pgrx::spi::SpiTupleTable<'_>) -> Result<R, pgrx::spi::Error>,
 ) -> Result<R, pgrx::spi::Error> {
     PLANS.with(|plans| {
@@ -215,7 +216,11 @@ fn with_plan<R>(
             plans.insert(sql.to_string(), plan);
         }
         let plan = &plans[sql];
-        generic_plans(|| read(client.select(plan, None, &args(params))?))
+        if generic {
+            generic_plans(|| read(client.select(plan, None, &args(params))?))
+        } else {
+            read(client.select(plan, None, &args(params))?)
+        }
     })
 }
 
@@ -223,8 +228,10 @@ fn with_plan<R>(
 /// clause would: a kept statement otherwise gets a new custom plan on each of
 /// its first calls and whenever Postgres judges one cheaper, and planning the
 /// page statement cost more than running it (380 us a call against 274 us
-/// with generic plans, 20 rows). Values stay parameters either way. An error
-/// inside unwinds the setting with the transaction.
+/// with generic plans, 20 rows; bench/query.sh's filter page went from 0.5x
+/// to 0.75x of hand-written SQL). Not for pages with related records: their
+/// generic plan was 25 times slower. An error inside unwinds the setting with
+/// the transaction.
 fn generic_plans<R>(f: impl FnOnce() -> R) -> R {
     // SAFETY: the same calls fmgr makes for a function with a SET clause:
     // a new GUC nest level, a saved setting, and the level popped after.
@@ -259,7 +266,7 @@ fn args(params: &[Param]) -> Vec<DatumWithOid<'static>> {
 fn run(tenant: &str, entity: &str, query: JsonbText) -> RawJsonb {
     let (compiled, _) = compiled(tenant, entity, query);
     Spi::connect(|c| {
-        with_plan(c, &compiled.sql, &compiled.params, |t| {
+        with_plan(c, &compiled.sql, &compiled.params, compiled.generic_plan, |t| {
             t.first().get_one::<RawJsonb>()
         })
     })
