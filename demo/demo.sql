@@ -171,3 +171,34 @@ SELECT set_config('request.jwt.claims', '{"role":"cot_globex_user","tenant":"acm
 SET LOCAL ROLE cot_globex_user;
 SELECT count(*) AS globex_orders_visible FROM globex.orders;
 ROLLBACK;
+
+\echo
+\echo '=== 10. Changing an entity: the plan first (it changes nothing), then the change'
+-- vip becomes is_vip (the same field id: a rename that keeps the data) and a
+-- phone field is added. The definition comes back from cot.entity() and goes
+-- in again with the changes.
+SELECT jsonb_set(d, '{fields}',
+         (SELECT jsonb_agg(CASE WHEN f->>'name' = 'vip' THEN f || '{"name": "is_vip", "label": "VIP"}' ELSE f END)
+          FROM jsonb_array_elements(d->'fields') AS f)
+         || '[{"name": "phone", "type": "text", "max_length": 30}]') AS new_customers
+FROM (SELECT cot.entity('acme', 'customers') - 'referenced_by' AS d) AS x \gset
+SELECT c->>'class' AS class, c->>'sql' AS sql
+FROM jsonb_array_elements(cot.plan_entity(:'new_customers')->'changes') AS c
+WHERE c->>'step' IN ('rename_column', 'add_column');
+SELECT cot.alter_entity(:'new_customers')->>'version' AS version;
+SELECT name, is_vip, phone FROM acme.customers ORDER BY name;
+\echo 'Dropping a field that holds data is refused, with the count (the error is shown; the demo goes on):'
+\set ON_ERROR_STOP 0
+SELECT cot.alter_entity(jsonb_set(d, '{fields}',
+         (SELECT jsonb_agg(f) FROM jsonb_array_elements(d->'fields') AS f WHERE f->>'name' <> 'email')))
+FROM (SELECT cot.entity('acme', 'customers') - 'referenced_by' AS d) AS x;
+\set ON_ERROR_STOP 1
+-- What cot.check says about the tenant: nothing, the catalog matches.
+SELECT count(*) AS differences FROM cot.check('acme');
+
+\echo
+\echo '=== 11. cot.query: filter, sort, page and embed related records, as the caller'
+SELECT jsonb_pretty(cot.query('acme', 'orders', '{
+  "select": ["title", "total", {"customer": ["name"]}],
+  "where": {"total": {"gte": 10}},
+  "order": ["-total"], "limit": 2, "count": true}')) AS page;

@@ -3,7 +3,7 @@
 -- with this configuration and sends it the requests of demo/http.sh.
 
 \echo
-\echo '=== 10. PostgREST: a login role, registered with Cot'
+\echo '=== 12. PostgREST: a login role, registered with Cot'
 -- NOINHERIT: authenticator may switch to the tenant roles (PostgREST does,
 -- per request, after checking the JWT) but has none of their privileges
 -- itself. The demo cluster trusts local connections, so no password.
