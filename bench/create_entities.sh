@@ -22,31 +22,15 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 N=${N:-1000}
 ROUNDS=${ROUNDS:-4}
 TENANT=bench
 GOAL=1.3
 
-# shellcheck source=pg_test/cluster.sh
-source "$ROOT/pg_test/cluster.sh"
-log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
-q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-# No NOTICEs (DROP ... CASCADE lists every object), on both sides alike.
-export PGOPTIONS="-c client_min_messages=warning"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-if [ "${COT_SKIP_INSTALL:-0}" != 1 ]; then
-  log "building and installing the extension (release)"
-  cargo pgrx install --release --pg-config "$PG_CONFIG"
-fi
-
-unset COT_CLUSTER_DIR
-trap 'cluster_stop "${COT_CLUSTER_DIR:-}"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cluster_start "${COT_BENCH_DIR:-}"
-WORK="$COT_CLUSTER_DIR/work"
-mkdir -p "$WORK"
+bench_setup
 
 # --- the definitions: 10 fields covering the common kinds of DDL -------------
 # checks (max_length, min, email), defaults (constant, now()), an enum, a
@@ -98,7 +82,7 @@ fingerprint() {
 time_file() {
   local t0 t1
   t0=$(date +%s%N)
-  q -d "$1" -o /dev/null -f "$2"
+  q -d "$1" -o /dev/null -f "$2" || return 1
   t1=$(date +%s%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'
 }
@@ -136,6 +120,10 @@ run_side() { # run_side ROUND SIDE
     t=$(time_file "$db" "$WORK/cot.sql")
     [ -f "$WORK/plain.sql" ] || export_plain_script "$db"
   else
+    # Plain DDL on a tenant's schemas is what Cot's drift guard refuses: the
+    # plain side runs without it (the Cot side pays for the guard firing on
+    # each of its statements, as it does in use).
+    q -d "$db" -c 'ALTER EVENT TRIGGER cot_guard_ddl DISABLE' -c 'ALTER EVENT TRIGGER cot_guard_drop DISABLE'
     t=$(time_file "$db" "$WORK/plain.sql")
   fi
   secs[$1,$2]=$t

@@ -62,7 +62,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 N=${N:-1000000}
 ROUNDS=${ROUNDS:-3}
 TENANT=bench
@@ -70,24 +69,10 @@ S=tenant_$TENANT
 DB_COT=evo_cot
 DB_PLAIN=evo_plain
 
-# shellcheck source=pg_test/cluster.sh
-source "$ROOT/pg_test/cluster.sh"
-log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
-q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-export PGOPTIONS="-c client_min_messages=warning"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-if [ "${COT_SKIP_INSTALL:-0}" != 1 ]; then
-  log "building and installing the extension (release)"
-  cargo pgrx install --release --pg-config "$PG_CONFIG"
-fi
-
-unset COT_CLUSTER_DIR
-trap 'cluster_stop "${COT_CLUSTER_DIR:-}"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cluster_start "${COT_BENCH_DIR:-}"
-WORK="$COT_CLUSTER_DIR/work"
-mkdir -p "$WORK"
+bench_setup
 q -d postgres -o /dev/null -c 'ALTER SYSTEM SET autovacuum = off' -c 'SELECT pg_reload_conf()'
 
 # --- the entity ----------------------------------------------------------------

@@ -69,7 +69,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
 N=${N:-200000}
 ROUNDS=${ROUNDS:-3}
@@ -85,24 +84,10 @@ WORKLOADS=(filter embed keyset keyset_desc)
 declare -A SIDE_A=([filter]=cot [embed]=cot [keyset]=deep [keyset_desc]=deep)
 declare -A SIDE_B=([filter]=sql [embed]=sql [keyset]=first [keyset_desc]=first)
 
-# shellcheck source=pg_test/cluster.sh
-source "$ROOT/pg_test/cluster.sh"
-log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
-q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-export PGOPTIONS="-c client_min_messages=warning"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-if [ "${COT_SKIP_INSTALL:-0}" != 1 ]; then
-  log "building and installing the extension (release)"
-  cargo pgrx install --release --pg-config "$PG_CONFIG"
-fi
-
-unset COT_CLUSTER_DIR
-trap 'cluster_stop "${COT_CLUSTER_DIR:-}"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cluster_start "${COT_BENCH_DIR:-}"
-WORK="$COT_CLUSTER_DIR/work"
-mkdir -p "$WORK"
+bench_setup
 started=$(date +%s)
 
 # --- the database -------------------------------------------------------------
@@ -366,33 +351,7 @@ fi
 # As bench/rls_reads.sh: per workload and round, each side alone (TPS), then
 # both in one mixed run (mean latency per side under the same load).
 declare -A tps=() lat=()
-pgbench_run() { # pgbench_run LABEL OUT PGBENCH-ARGS...
-  local label=$1 out=$2
-  shift 2
-  q -d "$DB" -c CHECKPOINT
-  if ! "$PGBENCH" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" "$@" "$DB" >"$out" 2>&1; then
-    log "pgbench failed ($label):"
-    tail -n 20 "$out" >&2
-    exit 1
-  fi
-  if grep -q 'number of failed transactions: [1-9]' "$out"; then
-    log "pgbench reported failed transactions ($label):"
-    cat "$out" >&2
-    exit 1
-  fi
-}
-run() { # run ROUND WORKLOAD SIDE
-  local out="$WORK/$2_$3_$1.log" t
-  pgbench_run "$2 $3, round $1" "$out" -f "$WORK/$2_$3.sql"
-  t=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | tail -n 1)
-  [ -n "$t" ] || {
-    log "no tps in pgbench output ($2 $3, round $1)"
-    cat "$out" >&2
-    exit 1
-  }
-  tps[$1,$2,$3]=$t
-  log "round $1 $(printf '%-11s %-5s' "$2" "$3") $(printf '%8.0f' "$t") tps"
-}
+# pgbench_run and run come from bench/lib.sh.
 mixed_latencies() { # mixed_latencies PREFIX: mean latency (us) per script index, in order
   # Log lines: client transaction latency_us script epoch epoch_us.
   cat "$1".* | awk '{ s[$4] += $3; n[$4]++; if ($4 > m) m = $4 }

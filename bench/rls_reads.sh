@@ -42,7 +42,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PGBENCH=/usr/lib/postgresql/15/bin/pgbench
 N=${N:-200000}
 ROUNDS=${ROUNDS:-3}
@@ -56,24 +55,10 @@ READ_GOAL=0.95
 WRITE_GOAL=0.9
 WORKLOADS=(pk page insert)
 
-# shellcheck source=pg_test/cluster.sh
-source "$ROOT/pg_test/cluster.sh"
-log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
-q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-export PGOPTIONS="-c client_min_messages=warning"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
-if [ "${COT_SKIP_INSTALL:-0}" != 1 ]; then
-  log "building and installing the extension (release)"
-  cargo pgrx install --release --pg-config "$PG_CONFIG"
-fi
-
-unset COT_CLUSTER_DIR
-trap 'cluster_stop "${COT_CLUSTER_DIR:-}"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cluster_start "${COT_BENCH_DIR:-}"
-WORK="$COT_CLUSTER_DIR/work"
-mkdir -p "$WORK"
+bench_setup
 
 # Row n has a v7-shaped id computable from n, so a pgbench script can look a
 # random row up without a second query (both sides compute it alike).
@@ -266,33 +251,7 @@ fi
 #             with other work (builds, tests) it is far steadier than two runs
 #             10 s apart, which the noise hits differently.
 declare -A tps=() lat=()
-pgbench_run() { # pgbench_run LABEL OUT PGBENCH-ARGS...
-  local label=$1 out=$2
-  shift 2
-  q -d "$DB" -c CHECKPOINT
-  if ! "$PGBENCH" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" "$@" "$DB" >"$out" 2>&1; then
-    log "pgbench failed ($label):"
-    tail -n 20 "$out" >&2
-    exit 1
-  fi
-  if grep -q 'number of failed transactions: [1-9]' "$out"; then
-    log "pgbench reported failed transactions ($label):"
-    cat "$out" >&2
-    exit 1
-  fi
-}
-run() { # run ROUND WORKLOAD SIDE
-  local out="$WORK/$2_$3_$1.log" t
-  pgbench_run "$2 $3, round $1" "$out" -f "$WORK/$2_$3.sql"
-  t=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | tail -n 1)
-  [ -n "$t" ] || {
-    log "no tps in pgbench output ($2 $3, round $1)"
-    cat "$out" >&2
-    exit 1
-  }
-  tps[$1,$2,$3]=$t
-  log "round $1 $(printf '%-6s %-5s' "$2" "$3") $(printf '%8.0f' "$t") tps"
-}
+# pgbench_run and run come from bench/lib.sh.
 run_mixed() { # run_mixed ROUND WORKLOAD
   local out="$WORK/$2_mixed_$1.log" prefix="$WORK/txlog_$2_$1" v b
   pgbench_run "$2 mixed, round $1" "$out" -f "$WORK/$2_view.sql@1" -f "$WORK/$2_raw.sql@1" \

@@ -280,6 +280,28 @@ pub(crate) fn plan_of(p: &Prepared, options: &evolve::Options) -> Evolution {
     )
 }
 
+/// The steps that create an entity, as a plan: all of them metadata.
+pub(crate) fn creation(steps: Vec<Step>) -> Vec<Change> {
+    steps
+        .into_iter()
+        .map(|step| Change {
+            step,
+            class: evolve::Class::Metadata,
+            rows: None,
+            note: None,
+        })
+        .collect()
+}
+
+/// `none` when the definition changes nothing, else `alter`.
+pub(crate) fn action(p: &Prepared, plan: &Evolution) -> &'static str {
+    if plan.changes.is_empty() && p.old.normalized == p.new.normalized {
+        "none"
+    } else {
+        "alter"
+    }
+}
+
 pub(crate) fn change_json(c: &Change) -> Value {
     let mut m = Map::new();
     m.insert("step".into(), json!(c.step.kind_name()));
@@ -361,15 +383,7 @@ fn plan_entity(def: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
     let out = match prepare(def, &[]) {
         Target::New(def) => {
             let steps = plan_new(&def).unwrap_or_else(|v| raise_violations("entity definition", &v));
-            let changes: Vec<Change> = steps
-                .into_iter()
-                .map(|step| Change {
-                    step,
-                    class: evolve::Class::Metadata,
-                    rows: None,
-                    note: None,
-                })
-                .collect();
+            let changes = creation(steps);
             json!({
                 "tenant": def["tenant"], "entity": def["name"], "action": "create", "version": null,
                 "changes": changes.iter().map(change_json).collect::<Vec<_>>(),
@@ -378,11 +392,7 @@ fn plan_entity(def: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
         }
         Target::Existing(p) => {
             let plan = plan_of(&p, &options.evolve);
-            let action = if plan.changes.is_empty() && p.old.normalized == p.new.normalized {
-                "none"
-            } else {
-                "alter"
-            };
+            let action = action(&p, &plan);
             json!({
                 "tenant": p.tenant.slug, "entity": p.new.entity.name.as_str(), "action": action,
                 "version": p.version,
@@ -442,7 +452,7 @@ pub(crate) fn apply_prepared(p: &Prepared, options: &evolve::Options) -> Option<
     if !plan.refusals.is_empty() {
         raise_violations("entity change", &plan.refusals);
     }
-    if plan.changes.is_empty() && p.old.normalized == p.new.normalized {
+    if action(p, &plan) == "none" {
         return None;
     }
     let mut run = Run::new();

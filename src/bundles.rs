@@ -238,15 +238,7 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
             .iter()
             .zip(created)
             .map(|(d, steps)| {
-                let changes: Vec<_> = steps
-                    .into_iter()
-                    .map(|step| cot_engine::evolve::Change {
-                        step,
-                        class: cot_engine::evolve::Class::Metadata,
-                        rows: None,
-                        note: None,
-                    })
-                    .collect();
+                let changes = alter::creation(steps);
                 json!({"entity": d["name"], "action": "create", "summary": summary(&changes),
                        "changes": changes.iter().map(change_json).collect::<Vec<_>>()})
             })
@@ -256,11 +248,7 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
                 continue;
             };
             let plan = plan_of(&p, &options.evolve);
-            let action = if plan.changes.is_empty() && p.old.normalized == p.new.normalized {
-                "none"
-            } else {
-                "alter"
-            };
+            let action = alter::action(&p, &plan);
             refusals.extend(plan.refusals.iter().cloned());
             plans.push(
                 json!({"entity": p.new.entity.name.as_str(), "action": action, "version": p.version,

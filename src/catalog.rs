@@ -855,17 +855,20 @@ pub fn model_stamp(tenant_id: uuid::Uuid) -> String {
     .unwrap_or_default()
 }
 
-/// May the caller use the tenant's API schema (it is one of the tenant's roles,
-/// or a superuser)?
-pub fn may_use_schema(schema: &str) -> bool {
-    is_superuser()
-        || query(
-            "SELECT CASE WHEN pg_catalog.to_regnamespace($2) IS NULL THEN false \
-                    ELSE pg_catalog.has_schema_privilege($1, $2, 'USAGE') END",
-            &[caller().into(), schema.into()],
-            first::<bool>,
-        )
-        .unwrap_or(false)
+/// May `role` use the tenant's API schema (it is one of the tenant's roles,
+/// or a superuser)? Asked of the ACL directly, no query: `cot.query` asks on
+/// every call.
+pub fn may_use_schema(schema: &str, role: pg_sys::Oid) -> bool {
+    let Ok(name) = std::ffi::CString::new(schema) else {
+        return false;
+    };
+    // SAFETY: catalog lookups with missing_ok; both return codes.
+    unsafe {
+        let nsp = pg_sys::get_namespace_oid(name.as_ptr(), true);
+        nsp != pg_sys::Oid::INVALID
+            && pg_sys::pg_namespace_aclcheck(nsp, role, pg_sys::ACL_USAGE as pg_sys::AclMode)
+                == pg_sys::AclResult::ACLCHECK_OK
+    }
 }
 
 /// Tells every backend (at commit) and this one (now) that a tenant's model

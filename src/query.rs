@@ -32,7 +32,7 @@ const MAX_QUERY_BYTES: usize = 64 * 1024;
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn query_model(tenant: &str, stamp: &str) -> JsonB {
-    if !catalog::may_use_schema(tenant) {
+    if !catalog::may_use_schema(tenant, catalog::caller()) {
         raise(error(
             ErrorKind::InsufficientPrivilege,
             format!("permission denied to query tenant {}", shown(tenant)),
@@ -80,26 +80,14 @@ unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, relid: pg_sys::Oid)
     }
 }
 
-/// The caller may use the tenant's API schema, asked of the ACL directly (no
-/// query): what lets a cached model be handed out without `cot.query_model`.
-fn may_use_cached(tenant: &str) -> bool {
-    let Ok(name) = std::ffi::CString::new(tenant) else {
-        return false;
-    };
-    // SAFETY: plain catalog lookups with missing_ok; both return codes.
-    unsafe {
-        let nsp = pg_sys::get_namespace_oid(name.as_ptr(), true);
-        nsp != pg_sys::Oid::INVALID
-            && pg_sys::pg_namespace_aclcheck(nsp, pg_sys::GetUserId(), pg_sys::ACL_USAGE as pg_sys::AclMode)
-                == pg_sys::AclResult::ACLCHECK_OK
-    }
-}
-
 fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     let generation = GENERATION.with(|g| g.get());
     let cached = MODELS.with(|m| m.borrow().get(tenant).cloned());
     if let Some((_, at, entities)) = &cached {
-        if *at == generation && ENTITIES.with(|e| e.get()) != pg_sys::Oid::INVALID && may_use_cached(tenant) {
+        if *at == generation
+            && ENTITIES.with(|e| e.get()) != pg_sys::Oid::INVALID
+            && catalog::may_use_schema(tenant, unsafe { pg_sys::GetUserId() })
+        {
             return entities.clone();
         }
     }
