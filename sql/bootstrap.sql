@@ -206,3 +206,11 @@ COMMENT ON TABLE cot.drift_log IS 'DDL on Cot-managed schemas that did not come 
 SELECT pg_catalog.pg_extension_config_dump('cot.drift_log', '');
 SELECT pg_catalog.pg_extension_config_dump('cot.drift_log_id_seq', '');
 REVOKE ALL ON cot.drift_log FROM PUBLIC;
+
+-- A relation no query reads, whose relcache entry Cot invalidates whenever a
+-- tenant's model changes: every backend's cot.query drops its cached models.
+-- Invalidating cot.entities itself did the same but also threw away every
+-- kept plan that reads cot.entities, in every backend, on every change.
+CREATE VIEW cot.model_signal AS SELECT NULL::integer AS nothing WHERE false;
+COMMENT ON VIEW cot.model_signal IS 'Holds nothing: its relcache invalidation tells backends that a tenant''s model changed';
+REVOKE ALL ON cot.model_signal FROM PUBLIC;

@@ -872,11 +872,11 @@ pub fn may_use_schema(schema: &str, role: pg_sys::Oid) -> bool {
 }
 
 /// Tells every backend (at commit) and this one (now) that a tenant's model
-/// changed: a relcache invalidation of `cot.entities`, which ages the models
-/// `cot.query` caches (src/query.rs).
+/// changed: a relcache invalidation of `cot.model_signal`, which ages the
+/// models `cot.query` caches (src/query.rs).
 pub fn announce_model_change() {
     let oid = query(
-        "SELECT 'cot.entities'::regclass::oid",
+        "SELECT 'cot.model_signal'::regclass::oid",
         &[],
         first::<pgrx::pg_sys::Oid>,
     );

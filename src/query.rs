@@ -52,12 +52,12 @@ thread_local! {
     /// the invalidation generation they are good for: validating a tenant's
     /// definitions costs far more than a query.
     static MODELS: RefCell<HashMap<String, CachedModel>> = RefCell::new(HashMap::new());
-    /// Bumped whenever `cot.entities` is invalidated (every model change
+    /// Bumped whenever `cot.model_signal` is invalidated (every model change
     /// announces one, see `catalog::announce_model_change`), here or in any
     /// other backend.
     static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    /// `cot.entities`, once known.
-    static ENTITIES: std::cell::Cell<pg_sys::Oid> = const { std::cell::Cell::new(pg_sys::Oid::INVALID) };
+    /// `cot.model_signal`, once known.
+    static SIGNAL: std::cell::Cell<pg_sys::Oid> = const { std::cell::Cell::new(pg_sys::Oid::INVALID) };
 }
 
 /// A tenant's validated entities, the stamp they were read at, and the
@@ -73,7 +73,7 @@ pub fn register_invalidation() {
 }
 
 unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
-    let watched = ENTITIES.with(|e| e.get());
+    let watched = SIGNAL.with(|e| e.get());
     // InvalidOid: every relcache entry was reset.
     if relid == pg_sys::Oid::INVALID || watched == pg_sys::Oid::INVALID || relid == watched {
         GENERATION.with(|g| g.set(g.get() + 1));
@@ -85,14 +85,14 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     let cached = MODELS.with(|m| m.borrow().get(tenant).cloned());
     if let Some((_, at, entities)) = &cached {
         if *at == generation
-            && ENTITIES.with(|e| e.get()) != pg_sys::Oid::INVALID
+            && SIGNAL.with(|e| e.get()) != pg_sys::Oid::INVALID
             && catalog::may_use_schema(tenant, unsafe { pg_sys::GetUserId() })
         {
             return entities.clone();
         }
     }
     let stamp = cached.as_ref().map_or(String::new(), |c| c.0.clone());
-    let (answer, entities_oid): (Value, Option<pg_sys::Oid>) = Spi::connect(|c| {
+    let (answer, signal_oid): (Value, Option<pg_sys::Oid>) = Spi::connect(|c| {
         let answer = c
             .select(
                 "SELECT cot.query_model($1, $2)",
@@ -102,14 +102,14 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
             .first()
             .get_one::<JsonB>()?;
         let oid = c
-            .select("SELECT 'cot.entities'::regclass::oid", None, &[])?
+            .select("SELECT 'cot.model_signal'::regclass::oid", None, &[])?
             .first()
             .get_one::<pg_sys::Oid>()?;
         Ok::<_, pgrx::spi::Error>((answer.map_or(Value::Null, |j| j.0), oid))
     })
     .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
-    if let Some(oid) = entities_oid {
-        ENTITIES.with(|e| e.set(oid));
+    if let Some(oid) = signal_oid {
+        SIGNAL.with(|e| e.set(oid));
     }
     let now = answer["stamp"].as_str().unwrap_or_default().to_string();
     if let Some((_, _, entities)) = cached.filter(|c| c.0 == now) {
