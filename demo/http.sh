@@ -105,7 +105,7 @@ request() {
   fi
 }
 
-section '11. Tokens: HS256 JWTs signed with the secret PostgREST was given (demo/jwt.mjs)'
+section '13. Tokens: HS256 JWTs signed with the secret PostgREST was given (demo/jwt.mjs)'
 say 'PostgREST switches to the role in the "role" claim; Cot'"'"'s policies check "tenant" and "sub".'
 ACME_USER=$(jwt '{"role":"cot_acme_user","tenant":"acme","sub":"user-1"}')
 ACME_ADMIN=$(jwt '{"role":"cot_acme_admin","tenant":"acme","sub":"admin-1"}')
@@ -121,10 +121,10 @@ for var in ACME_USER ACME_ADMIN GLOBEX_USER EXPIRED FORGED; do
 done
 printf '  %-12s %s\n' API "$API"
 
-section '12. acme'"'"'s user reads acme'"'"'s orders, each with its customer (embedded along the foreign key)'
+section '14. acme'"'"'s user reads acme'"'"'s orders, each with its customer (embedded along the foreign key)'
 request 200 GET '/orders?select=title,status,total,customers(name)&order=title' --profile acme --token ACME_USER
 
-section '13. acme'"'"'s user places an order: owner_id is set from the token'"'"'s sub, whatever the body says'
+section '15. acme'"'"'s user places an order: owner_id is set from the token'"'"'s sub, whatever the body says'
 request 200 GET '/customers?select=id,name&email=eq.grace@example.com' --profile acme --token ACME_USER
 GRACE=$(json_get 'b[0].id')
 request 201 POST '/orders?select=id,title,status,total,owner_id,customers(name)' --profile acme --token ACME_USER \
@@ -132,7 +132,7 @@ request 201 POST '/orders?select=id,title,status,total,owner_id,customers(name)'
   --json "{\"title\": \"Difference engine\", \"total\": 320.00, \"quantity\": 2, \"customer_id\": \"$GRACE\", \"owner_id\": \"someone-else\"}"
 ORDER=$(json_get 'b[0].id')
 
-section '14. Updates are for the owner ("update": "owner"); the admin may update any order'
+section '16. Updates are for the owner ("update": "owner"); the admin may update any order'
 say 'The owner marks the new order paid:'
 request 200 PATCH "/orders?id=eq.$ORDER&select=title,status,owner_id" --profile acme --token ACME_USER \
   --prefer return=representation --json '{"status": "paid"}'
@@ -145,7 +145,7 @@ request 200 PATCH '/orders?title=eq.Punch%20cards&select=title,status,owner_id' 
 say 'Deleting is for admins ("delete": "admin"): the user gets 403'
 request 403 DELETE "/orders?id=eq.$ORDER" --profile acme --token ACME_USER
 
-section '15. Two tenants, one PostgREST: globex'"'"'s user'
+section '17. Two tenants, one PostgREST: globex'"'"'s user'
 say 'asks for acme'"'"'s orders (Accept-Profile: acme): globex'"'"'s role has no privilege on acme at all'
 request 403 GET '/orders?select=title' --profile acme --token GLOBEX_USER
 say 'reads globex'"'"'s own orders:'
@@ -153,7 +153,7 @@ request 200 GET '/orders?select=title,total&order=title' --profile globex --toke
 say 'and acme'"'"'s user asks for globex'"'"'s:'
 request 403 GET '/orders?select=title' --profile globex --token ACME_USER
 
-section '16. Requests that do not get in'
+section '18. Requests that do not get in'
 say 'No token: the request runs as acme'"'"'s anonymous role, which may not read orders ("read": "tenant"):'
 request 401 GET '/orders?select=title' --profile acme
 say 'An expired token:'
@@ -161,7 +161,7 @@ request 401 GET '/orders?select=title' --profile acme --token EXPIRED
 say 'A forged token (claims acme'"'"'s admin, wrong signature):'
 request 401 GET '/orders?select=title' --profile acme --token FORGED
 
-section '17. An API key, for a program rather than a person (x-api-key header)'
+section '19. An API key, for a program rather than a person (x-api-key header)'
 sql="SELECT cot.create_api_key('acme', 'user', '{\"label\": \"reporting job\", \"sub\": \"svc-reports\"}')"
 printf '\npsql> %s;\n' "$sql"
 last=request
