@@ -97,6 +97,22 @@ impl FromDatum for RawJsonb {
     }
 }
 
+impl RawJsonb {
+    /// A jsonb value made of a root container's bytes (see
+    /// `cot_engine::jsonb_binary`), allocated in the current memory context.
+    pub fn from_container(bytes: &[u8]) -> RawJsonb {
+        let size = bytes.len() + pg_sys::VARHDRSZ;
+        // SAFETY: a fresh allocation of `size` bytes: a 4-byte varlena header
+        // and the container after it.
+        unsafe {
+            let v = pg_sys::palloc(size) as *mut pg_sys::varlena;
+            pgrx::set_varsize_4b(v, size as i32);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), (v as *mut u8).add(pg_sys::VARHDRSZ), bytes.len());
+            RawJsonb(pg_sys::Datum::from(v))
+        }
+    }
+}
+
 impl pgrx::IntoDatum for RawJsonb {
     fn into_datum(self) -> Option<pg_sys::Datum> {
         Some(self.0)

@@ -19,6 +19,7 @@ mod generated_docs;
 mod jsonb_text;
 mod postgrest;
 mod query;
+mod query_page;
 mod settings;
 mod tenants;
 mod uuid7;

@@ -11,13 +11,11 @@ use crate::errors::{error, raise};
 use crate::jsonb_text::{JsonbText, RawJsonb};
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
-use cot_engine::query::{compile, parse, Model, Param};
+use cot_engine::query::{compile, parse, Model};
 use cot_engine::types::Entity;
 use cot_engine::validate::validate;
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::OwnedPreparedStatement;
-use pgrx::{JsonB, PgBuiltInOids, PgOid};
+use pgrx::JsonB;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -168,98 +166,9 @@ fn compiled(tenant: &str, entity: &str, query: JsonbText) -> (cot_engine::query:
     )
 }
 
-thread_local! {
-    /// Plans of compiled statements, by SQL text: the text holds no values,
-    /// so every call with the same shape reuses one plan (planning each call
-    /// cost about an eighth of cot.query's time, bench/query.sh). Postgres
-    /// revalidates a kept plan when a view it reads changes.
-    static PLANS: RefCell<HashMap<String, OwnedPreparedStatement>> = RefCell::new(HashMap::new());
-}
-
-/// Most plans kept per backend; past it the cache starts over.
-const MAX_PLANS: usize = 256;
-
-/// Runs a compiled statement with its kept plan and hands the rows to `read`.
-fn with_plan<R>(
-    client: &pgrx::spi::SpiClient<'_>,
-    sql: &str,
-    params: &[Param],
-    generic: bool,
-    read: impl FnOnce(pgrx::spi::SpiTupleTable<'_>) -> Result<R, pgrx::spi::Error>,
-) -> Result<R, pgrx::spi::Error> {
-    PLANS.with(|plans| {
-        let mut plans = plans.borrow_mut();
-        if !plans.contains_key(sql) {
-            if plans.len() >= MAX_PLANS {
-                plans.clear();
-            }
-            let oids: Vec<PgOid> = params
-                .iter()
-                .map(|p| match p {
-                    Param::Text(_) => PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
-                    Param::TextArray(_) => PgOid::BuiltIn(PgBuiltInOids::TEXTARRAYOID),
-                })
-                .collect();
-            let plan = client.prepare(sql, &oids)?.keep();
-            plans.insert(sql.to_string(), plan);
-        }
-        let plan = &plans[sql];
-        if generic {
-            generic_plans(|| read(client.select(plan, None, &args(params))?))
-        } else {
-            read(client.select(plan, None, &args(params))?)
-        }
-    })
-}
-
-/// Runs `f` with `plan_cache_mode = force_generic_plan`, as a function's SET
-/// clause would: a kept statement otherwise gets a new custom plan on each of
-/// its first calls and whenever Postgres judges one cheaper, and planning the
-/// page statement cost more than running it (380 us a call against 274 us
-/// with generic plans, 20 rows; bench/query.sh's filter page went from 0.5x
-/// to 0.75x of hand-written SQL). Not for pages with related records: their
-/// generic plan was 25 times slower. An error inside unwinds the setting with
-/// the transaction.
-fn generic_plans<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: the same calls fmgr makes for a function with a SET clause:
-    // a new GUC nest level, a saved setting, and the level popped after.
-    unsafe {
-        let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"plan_cache_mode".as_ptr(),
-            c"force_generic_plan".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        let out = f();
-        pg_sys::AtEOXact_GUC(true, level);
-        out
-    }
-}
-
-fn args(params: &[Param]) -> Vec<DatumWithOid<'static>> {
-    params
-        .iter()
-        .map(|p| match p {
-            Param::Text(s) => s.clone().into(),
-            Param::TextArray(a) => a.clone().into(),
-        })
-        .collect()
-}
-
 fn run(tenant: &str, entity: &str, query: JsonbText) -> RawJsonb {
     let (compiled, _) = compiled(tenant, entity, query);
-    Spi::connect(|c| {
-        with_plan(c, &compiled.sql, &compiled.params, compiled.generic_plan, |t| {
-            t.first().get_one::<RawJsonb>()
-        })
-    })
-    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"))
-    .unwrap_or_else(|| panic!("cot: the page query returned no document"))
+    crate::query_page::run(&compiled)
 }
 
 /// Reads records of `entity` in `tenant` (NULL: the tenant of the request's
@@ -305,17 +214,6 @@ fn explain_query(
         raise(crate::define::denied(tenant));
     }
     let (compiled, _) = compiled(tenant, entity, query);
-    let sql = format!(
-        "EXPLAIN (FORMAT JSON{}) {}",
-        if analyze { ", ANALYZE, BUFFERS" } else { "" },
-        compiled.sql
-    );
-    // EXPLAIN prints the plan as a value of type json.
-    let plan = Spi::connect(|c| {
-        c.select(&sql, None, &args(&compiled.params))?
-            .first()
-            .get_one::<pgrx::Json>()
-    })
-    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
-    JsonB(json!({"sql": compiled.sql, "plan": plan.map_or(Value::Null, |j| j.0)}))
+    let plan = crate::query_page::explain(&compiled, analyze);
+    JsonB(json!({"sql": compiled.sql, "plan": plan}))
 }

@@ -15,6 +15,7 @@ pub mod definition;
 pub mod drift;
 pub mod error;
 pub mod evolve;
+pub mod jsonb_binary;
 pub mod literal;
 pub mod names;
 pub mod plan;

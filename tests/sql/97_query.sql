@@ -2,7 +2,7 @@
 -- security apply), filters, order, keyset and offset pages, embedded
 -- relations, counts, errors with their SQLSTATEs, and index use.
 BEGIN;
-SELECT plan(30);
+SELECT plan(40);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t97'), cot.create_tenant('t97b')$$, 'two tenants');
@@ -65,6 +65,57 @@ SELECT is((SELECT array_agg(t->>'title' ORDER BY n, o) FROM t97_pages, jsonb_arr
           'keyset: the pages, joined, are the whole ordered result (NULLs first descending)');
 SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', jsonb_build_object('order', '["total"]'::jsonb, 'cursor',
              (SELECT page->>'next_cursor' FROM t97_pages WHERE n = 1)))$$), '22023', 'a cursor of another order: 22023');
+
+-- The answer's bytes. cot.query assembles the document from the records'
+-- jsonb bytes (engine/src/jsonb_binary.rs): PostgreSQL must read it as the
+-- same value, of the same size and text, as jsonb_build_object and jsonb_agg
+-- make; past 32 and 64 records (where entries hold offsets), with every type.
+SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t97", "name": "wide", "fields": [
+   {"name": "n", "type": "integer", "required": true}, {"name": "label", "type": "text"},
+   {"name": "big", "type": "bigint"}, {"name": "amount", "type": "decimal", "precision": 30, "scale": 6},
+   {"name": "ratio", "type": "float"}, {"name": "flag", "type": "boolean"}, {"name": "day", "type": "date"},
+   {"name": "clock", "type": "time"}, {"name": "doc", "type": "json"}, {"name": "tags", "type": "array", "items": "text"}],
+  "access": {"read": "tenant"}}')$$, 'an entity of every type');
+INSERT INTO tenant_t97.wide (n, label, big, amount, ratio, flag, day, clock, doc, tags)
+SELECT i, CASE WHEN i % 7 <> 0 THEN 'é✓ "q" \ ' || repeat('x', i) END, i * 10000000000,
+       CASE WHEN i % 9 <> 0 THEN i * 1234567.123456 END, CASE WHEN i % 11 <> 0 THEN i / 3.0 END, i % 2 = 0,
+       CASE WHEN i % 5 <> 0 THEN date '2026-01-01' + i % 20 END, time '08:00' + (i % 30) * interval '1 minute',
+       jsonb_build_object('i', i, 'a', jsonb_build_array(i, NULL, true, 1.5)), ARRAY['t' || i]
+FROM generate_series(1, 75) AS i;
+CREATE TEMP TABLE t97_wide AS
+SELECT q, jsonb_build_object(
+         'data', (SELECT jsonb_agg(jsonb_build_object('n', n, 'label', label, 'big', big, 'amount', amount, 'ratio', ratio, 'flag', flag,
+                                                      'day', day, 'clock', clock, 'doc', doc, 'tags', tags) ORDER BY n)
+                    FROM (SELECT * FROM t97.wide ORDER BY n LIMIT 70) AS w),
+         'count', 75, 'next_cursor', q->'next_cursor') AS ref
+FROM cot.query('t97', 'wide', '{"select": ["n", "label", "big", "amount", "ratio", "flag", "day", "clock", "doc", "tags"],
+                                "order": ["n"], "limit": 70, "count": true}') AS q;
+SELECT is(q, ref, 'a 70-record page equals the document jsonb_agg and jsonb_build_object make') FROM t97_wide;
+SELECT is(pg_column_size(q), pg_column_size(ref), '... of the same size, byte for byte') FROM t97_wide;
+SELECT is(q::text, ref::text, '... and the same text') FROM t97_wide;
+SELECT is(jsonb_build_array(q->'data'->33->>'label', q->'data'->64->'doc'->'a'->3, q->'data'->69->'n', jsonb_typeof(q->'count'), q @> '{"count": 75}'),
+          jsonb_build_array(ref->'data'->33->>'label', 1.5, 70, 'number', true),
+          'paths into it past the 32nd and 64th record, a number, and containment (key search) read it') FROM t97_wide;
+SELECT is(cot.query('t97', 'wide', '{"select": ["n"], "where": {"n": {"gt": 1000}}, "count": true}'),
+          '{"data": [], "count": 0, "next_cursor": null}', 'with a count, an empty page: data [] and count 0');
+SELECT is(cot.query('t97', 'wide', '{"select": ["n"], "offset": 500, "count": true}'),
+          '{"data": [], "count": 75, "next_cursor": null}', 'an offset past the end: no records, the count of all');
+-- Keyset pages on keys of every sortable kind, NULLs and both directions:
+-- joined, the pages are the ordered result.
+CREATE FUNCTION pg_temp.walk(ord jsonb) RETURNS jsonb LANGUAGE sql AS $$
+  WITH RECURSIVE pages(i, page) AS (
+      SELECT 1, cot.query('t97', 'wide', jsonb_build_object('select', '["n"]'::jsonb, 'order', ord, 'limit', 7))
+      UNION ALL
+      SELECT i + 1, cot.query('t97', 'wide', jsonb_build_object('select', '["n"]'::jsonb, 'order', ord, 'limit', 7, 'cursor', page->>'next_cursor'))
+      FROM pages WHERE page->>'next_cursor' IS NOT NULL)
+  SELECT jsonb_agg((e->'n')::int ORDER BY i, o) FROM pages, jsonb_array_elements(page->'data') WITH ORDINALITY AS x(e, o)
+$$;
+SELECT is(pg_temp.walk('["-clock", "day"]'), (SELECT jsonb_agg(n ORDER BY clock DESC, day ASC NULLS LAST, id) FROM t97.wide),
+          'keyset on time descending, then a date with NULLs');
+SELECT is(pg_temp.walk('["ratio", "-flag", "-amount"]'), (SELECT jsonb_agg(n ORDER BY ratio NULLS LAST, flag DESC, amount DESC NULLS FIRST, id DESC) FROM t97.wide),
+          'keyset on a float with NULLs, a boolean, a decimal with NULLs');
+SELECT is(pg_temp.walk('["-label", "big"]'), (SELECT jsonb_agg(n ORDER BY label DESC NULLS FIRST, big, id) FROM t97.wide),
+          'keyset on text with NULLs and quotes, then a bigint');
 
 -- As the tenant's user, with claims: row security applies.
 SET LOCAL ROLE cot_t97_user;

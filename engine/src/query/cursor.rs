@@ -1,16 +1,13 @@
 //! Keyset cursors: the order a page was read in and the key of its last row,
-//! as base64url JSON. The page statement makes them in SQL (see compile.rs);
-//! this reads them back (and makes them, for tests). Opaque to clients, but not secret: a cursor only says
+//! as base64url JSON, made after each page and read back for the next one. Opaque to clients, but not secret: a cursor only says
 //! where to continue; the query still runs as the caller, under row security.
 
 use crate::error::{CotError, ErrorKind};
-#[cfg(test)]
 use serde_json::json;
 use serde_json::Value;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-#[cfg(test)]
 fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -44,9 +41,7 @@ fn decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The cursor after a row whose key (order values, then id) is `key`, as the
-/// page statement makes it.
-#[cfg(test)]
+/// The cursor after a row whose key (order values, then id) is `key`.
 pub fn encode_cursor(signature: &str, key: &Value) -> String {
     encode(json!({"o": signature, "k": key}).to_string().as_bytes())
 }

@@ -12,9 +12,7 @@ mod parse;
 mod tests;
 
 pub use compile::{compile, Compiled, Param};
-pub use cursor::decode_cursor;
-#[cfg(test)]
-pub use cursor::encode_cursor;
+pub use cursor::{decode_cursor, encode_cursor};
 pub use parse::parse;
 
 use crate::names::Ident;

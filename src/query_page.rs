@@ -1,0 +1,358 @@
+//! Runs a compiled page statement (see `cot_engine::query::compile`) with a
+//! kept generic plan, and assembles `{data, next_cursor, count}` from its rows
+//! by copying each record's jsonb bytes into the answer
+//! ([`cot_engine::jsonb_binary`]): the records are built once, by the
+//! statement, and never taken apart again.
+
+use crate::jsonb_text::RawJsonb;
+use cot_engine::jsonb_binary::{object, ArrayBuilder, Item};
+use cot_engine::query::{encode_cursor, Compiled, Param};
+use cot_engine::types::Scalar;
+use pgrx::prelude::*;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+
+thread_local! {
+    /// Plans of page statements, by SQL text: the text holds no values, so
+    /// every call with the same shape reuses one plan. Postgres revalidates a
+    /// kept plan when a view it reads changes, and replans it for another
+    /// role or search path.
+    static PLANS: RefCell<HashMap<String, pg_sys::SPIPlanPtr>> = RefCell::new(HashMap::new());
+}
+
+/// Most plans kept per backend; past it the cache starts over.
+const MAX_PLANS: usize = 256;
+
+/// The OID of a parameter's type, named as `Scalar::cast_type` names it
+/// (`[]` for an array).
+fn type_oid(name: &str) -> pg_sys::Oid {
+    let (base, array) = match name.strip_suffix("[]") {
+        Some(b) => (b, true),
+        None => (name, false),
+    };
+    let (one, many) = match base {
+        "text" => (pg_sys::TEXTOID, pg_sys::TEXTARRAYOID),
+        "integer" => (pg_sys::INT4OID, pg_sys::INT4ARRAYOID),
+        "bigint" => (pg_sys::INT8OID, pg_sys::INT8ARRAYOID),
+        "numeric" => (pg_sys::NUMERICOID, pg_sys::NUMERICARRAYOID),
+        "double precision" => (pg_sys::FLOAT8OID, pg_sys::FLOAT8ARRAYOID),
+        "boolean" => (pg_sys::BOOLOID, pg_sys::BOOLARRAYOID),
+        "date" => (pg_sys::DATEOID, pg_sys::DATEARRAYOID),
+        "timestamptz" => (pg_sys::TIMESTAMPTZOID, pg_sys::TIMESTAMPTZARRAYOID),
+        "time" => (pg_sys::TIMEOID, pg_sys::TIMEARRAYOID),
+        "uuid" => (pg_sys::UUIDOID, pg_sys::UUIDARRAYOID),
+        "jsonb" => (pg_sys::JSONBOID, pg_sys::JSONBARRAYOID),
+        other => panic!("cot: the query compiler named an unknown parameter type {other}"),
+    };
+    if array {
+        many
+    } else {
+        one
+    }
+}
+
+fn param_type(p: &Param) -> pg_sys::Oid {
+    match p {
+        Param::Value { ty, .. } => type_oid(ty),
+        Param::List { ty, .. } => type_oid(&format!("{ty}[]")),
+    }
+}
+
+/// `text` read by the input function of type `oid`: a value that does not
+/// fit the type fails here with the type's own error (22P02 and kin), as a
+/// cast would.
+///
+/// # Safety
+/// `oid` must be a type's OID.
+unsafe fn input(oid: pg_sys::Oid, text: &str) -> pg_sys::Datum {
+    let Ok(c) = CString::new(text) else {
+        crate::errors::raise(crate::errors::error(
+            cot_engine::error::ErrorKind::InvalidParameter,
+            "a query value holds a NUL character",
+            "",
+        ));
+    };
+    let (mut func, mut ioparam) = (pg_sys::Oid::INVALID, pg_sys::Oid::INVALID);
+    // SAFETY: the caller's promise; input functions read a NUL-terminated string.
+    unsafe {
+        pg_sys::getTypeInputInfo(oid, &mut func, &mut ioparam);
+        pg_sys::OidInputFunctionCall(func, c.as_ptr() as *mut _, ioparam, -1)
+    }
+}
+
+/// The parameters as datums of their types, allocated in the current memory
+/// context.
+///
+/// # Safety
+/// Callable wherever input functions are.
+unsafe fn args(params: &[Param]) -> Vec<pg_sys::Datum> {
+    params
+        .iter()
+        .map(|p| match p {
+            // SAFETY: type_oid names a built-in type.
+            Param::Value { ty, text } => unsafe { input(type_oid(ty), text) },
+            Param::List { ty, items } => unsafe {
+                let elem = type_oid(ty);
+                let mut values: Vec<pg_sys::Datum> = items.iter().map(|t| input(elem, t)).collect();
+                let (mut len, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
+                pg_sys::get_typlenbyvalalign(elem, &mut len, &mut byval, &mut align);
+                let array = pg_sys::construct_array(
+                    values.as_mut_ptr(),
+                    values.len() as i32,
+                    elem,
+                    len as i32,
+                    byval,
+                    align,
+                );
+                pg_sys::Datum::from(array)
+            },
+        })
+        .collect()
+}
+
+/// # Safety
+/// SPI must be connected.
+unsafe fn prepare(sql: &str, params: &[Param], options: u32) -> pg_sys::SPIPlanPtr {
+    let mut types: Vec<pg_sys::Oid> = params.iter().map(param_type).collect();
+    let text =
+        CString::new(sql).expect("query statements hold no NUL: names are checked, values are parameters");
+    // SAFETY: the caller's promise; an error raised while preparing unwinds
+    // past the plan cache, which then lacks the entry.
+    let plan = unsafe {
+        pg_sys::SPI_prepare_cursor(
+            text.as_ptr(),
+            types.len() as i32,
+            types.as_mut_ptr(),
+            options as i32,
+        )
+    };
+    if plan.is_null() {
+        panic!("cot: could not prepare a query statement (SPI code {})", unsafe {
+            pg_sys::SPI_result
+        });
+    }
+    plan
+}
+
+/// The kept plan of `sql`, prepared on first use. Generic: planning a page
+/// cost more than running it (380 µs a call against 274 µs, 20 rows;
+/// bench/query.sh), and a custom plan would be made for each call.
+///
+/// # Safety
+/// SPI must be connected.
+unsafe fn plan(sql: &str, params: &[Param]) -> pg_sys::SPIPlanPtr {
+    PLANS.with(|plans| {
+        if let Some(p) = plans.borrow().get(sql) {
+            return *p;
+        }
+        let mut plans = plans.borrow_mut();
+        if plans.len() >= MAX_PLANS {
+            for (_, p) in plans.drain() {
+                // SAFETY: a plan this cache kept, used by no one else.
+                unsafe { pg_sys::SPI_freeplan(p) };
+            }
+        }
+        // SAFETY: SPI is connected (the caller's promise); the plan is kept,
+        // so it outlives the connection.
+        let plan = unsafe {
+            let plan = prepare(sql, params, pg_sys::CURSOR_OPT_GENERIC_PLAN);
+            pg_sys::SPI_keepplan(plan);
+            plan
+        };
+        plans.insert(sql.to_string(), plan);
+        plan
+    })
+}
+
+/// Runs `plan`; `read_only` under the caller's snapshot, as a statement
+/// inside a STABLE function would (EXPLAIN may not run so). The rows stay in `SPI_tuptable` until the next
+/// SPI call or the end of the connection.
+///
+/// # Safety
+/// SPI must be connected; the rows must not be used after either.
+unsafe fn execute<'a>(
+    plan: pg_sys::SPIPlanPtr,
+    params: &[Param],
+    read_only: bool,
+) -> &'a [pg_sys::HeapTuple] {
+    unsafe {
+        let mut values = args(params);
+        let nulls = vec![b' ' as std::ffi::c_char; values.len()];
+        let rc = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), read_only, 0);
+        if rc != pg_sys::SPI_OK_SELECT as i32 && rc != pg_sys::SPI_OK_UTILITY as i32 {
+            panic!("cot: a query statement failed (SPI code {rc})");
+        }
+        let table = pg_sys::SPI_tuptable;
+        if table.is_null() || pg_sys::SPI_processed == 0 {
+            return &[];
+        }
+        std::slice::from_raw_parts((*table).vals, pg_sys::SPI_processed as usize)
+    }
+}
+
+/// The text a column of the current tuple table holds, by its output function.
+///
+/// # Safety
+/// `d` must come from column `column` of `SPI_tuptable`.
+unsafe fn output_of_column(d: pg_sys::Datum, column: i32) -> String {
+    unsafe {
+        let (mut func, mut varlena) = (pg_sys::Oid::INVALID, false);
+        pg_sys::getTypeOutputInfo(
+            pg_sys::SPI_gettypeid((*pg_sys::SPI_tuptable).tupdesc, column),
+            &mut func,
+            &mut varlena,
+        );
+        c_text(pg_sys::OidOutputFunctionCall(func, d))
+    }
+}
+
+/// The plan of `c` (EXPLAIN, JSON format), with its parameters bound as
+/// `cot.query` binds them; `analyze` runs it.
+pub fn explain(c: &Compiled, analyze: bool) -> Value {
+    let sql = format!(
+        "EXPLAIN (FORMAT JSON{}) {}",
+        if analyze { ", ANALYZE, BUFFERS" } else { "" },
+        c.sql
+    );
+    let text = Spi::connect(|_| {
+        // SAFETY: SPI is connected; the one row is read before the next SPI call.
+        unsafe {
+            let plan = prepare(&sql, &c.params, 0);
+            let rows = execute(plan, &c.params, false);
+            let row = *rows.first().expect("EXPLAIN returns a row");
+            let mut null = false;
+            let d = pg_sys::SPI_getbinval(row, (*pg_sys::SPI_tuptable).tupdesc, 1, &mut null);
+            let out = output_of_column(d, 1);
+            pg_sys::SPI_freeplan(plan);
+            out
+        }
+    });
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The bytes of a varlena datum, without its header (detoasted if needed).
+///
+/// # Safety
+/// `d` must be a varlena datum that lives as long as the returned slice.
+unsafe fn varlena_data<'a>(d: pg_sys::Datum) -> &'a [u8] {
+    unsafe {
+        let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+        std::slice::from_raw_parts(pgrx::vardata_any(v) as *const u8, pgrx::varsize_any_exhdr(v))
+    }
+}
+
+fn c_text(p: *mut std::ffi::c_char) -> String {
+    // SAFETY: output functions return a palloc'd NUL-terminated string.
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// A key value as cursors carry it: the text `to_jsonb(value) #>> '{}'`
+/// gives, which casts back to the value whatever the session's DateStyle.
+///
+/// # Safety
+/// `d` must be a non-NULL datum of the column's type.
+unsafe fn key_text(d: pg_sys::Datum, ty: &Scalar) -> String {
+    let output = |oid: pg_sys::Oid| {
+        let (mut func, mut varlena) = (pg_sys::Oid::INVALID, false);
+        // SAFETY: a built-in type; its output function takes the datum.
+        unsafe {
+            pg_sys::getTypeOutputInfo(oid, &mut func, &mut varlena);
+            c_text(pg_sys::OidOutputFunctionCall(func, d))
+        }
+    };
+    let datetime = |oid: pg_sys::Oid| {
+        // SAFETY: a date or timestamptz datum, encoded as to_jsonb does.
+        c_text(unsafe { pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), d, oid, std::ptr::null()) })
+    };
+    match ty {
+        Scalar::Integer => (d.value() as i32).to_string(),
+        Scalar::BigInt => (d.value() as i64).to_string(),
+        Scalar::Boolean => (d.value() & 0xff != 0).to_string(),
+        Scalar::Date => datetime(pg_sys::DATEOID),
+        Scalar::Timestamp => datetime(pg_sys::TIMESTAMPTZOID),
+        Scalar::Decimal { .. } => output(pg_sys::NUMERICOID),
+        Scalar::Float => output(pg_sys::FLOAT8OID),
+        Scalar::Time => output(pg_sys::TIMEOID),
+        Scalar::Uuid => output(pg_sys::UUIDOID),
+        Scalar::Json => output(pg_sys::JSONBOID),
+        Scalar::Text | Scalar::Enum(_) | Scalar::Email | Scalar::Url => output(pg_sys::TEXTOID),
+    }
+}
+
+/// Runs `c` and returns its answer.
+pub fn run(c: &Compiled) -> RawJsonb {
+    let container = Spi::connect(|_| {
+        // SAFETY: SPI is connected for the closure; the tuple table is read
+        // right after the statement, before any other SPI call, and the
+        // slices into it are copied before the connection ends.
+        unsafe { assemble(c) }
+    });
+    RawJsonb::from_container(&container)
+}
+
+/// # Safety
+/// SPI must be connected.
+unsafe fn assemble(c: &Compiled) -> Vec<u8> {
+    unsafe {
+        let rows = execute(plan(&c.sql, &c.params), &c.params, true);
+        let desc = if rows.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            (*pg_sys::SPI_tuptable).tupdesc
+        };
+        let get = |row: pg_sys::HeapTuple, column: usize| {
+            let mut null = false;
+            let d = pg_sys::SPI_getbinval(row, desc, column as i32, &mut null);
+            (!null).then_some(d)
+        };
+        let mut data = ArrayBuilder::new();
+        let mut records = 0u64;
+        let mut last: Option<pg_sys::HeapTuple> = None;
+        for &row in rows {
+            // With a count, an empty page is one row without a record.
+            let Some(r) = get(row, 1) else { continue };
+            records += 1;
+            if records > c.limit {
+                break;
+            }
+            data.push(Item::Jsonb(varlena_data(r)))
+                .unwrap_or_else(|e| crate::errors::raise(e));
+            last = Some(row);
+        }
+        let cursor = match last {
+            Some(row) if records > c.limit => {
+                let key: Vec<Value> = c
+                    .keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ty)| get(row, i + 2).map_or(Value::Null, |d| Value::String(key_text(d, ty))))
+                    .collect();
+                Some(encode_cursor(&c.signature, &Value::Array(key)))
+            }
+            _ => None,
+        };
+        let count = match rows.first() {
+            Some(&row) if c.count => get(row, c.keys.len() + 2).map(|n| {
+                let numeric = pgrx::direct_function_call_as_datum(pg_sys::int8_numeric, &[Some(n)])
+                    .expect("int8_numeric returns a value");
+                let v = numeric.cast_mut_ptr::<pg_sys::varlena>();
+                std::slice::from_raw_parts(v as *const u8, pgrx::varsize_any(v))
+            }),
+            _ => None,
+        };
+        let data = data.finish();
+        object(&[
+            ("data", Item::Jsonb(&data)),
+            (
+                "next_cursor",
+                cursor
+                    .as_deref()
+                    .map_or(Item::Null, |s| Item::String(s.as_bytes())),
+            ),
+            ("count", count.map_or(Item::Null, Item::Numeric)),
+        ])
+        .unwrap_or_else(|e| crate::errors::raise(e))
+    }
+}
