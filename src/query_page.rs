@@ -1,5 +1,5 @@
 //! Runs a compiled page statement (see `cot_engine::query::compile`) with a
-//! kept generic plan, and assembles `{data, next_cursor, count}` from its rows
+//! kept plan, and assembles `{data, next_cursor, count}` from its rows
 //! by copying each record's jsonb bytes into the answer
 //! ([`cot_engine::jsonb_binary`]): the records are built once, by the
 //! statement, and never taken apart again.
@@ -92,10 +92,16 @@ unsafe fn args(params: &[Param]) -> Vec<pg_sys::Datum> {
         .iter()
         .map(|p| match p {
             // SAFETY: type_oid names a built-in type.
-            Param::Value { ty, text } => unsafe { input(type_oid(ty), text) },
-            Param::List { ty, items } => unsafe {
+            Param::Value { ty, text, at } => {
+                crate::errors::at_pointer(at, || unsafe { input(type_oid(ty), text) })
+            }
+            Param::List { ty, items, at } => unsafe {
                 let elem = type_oid(ty);
-                let mut values: Vec<pg_sys::Datum> = items.iter().map(|t| input(elem, t)).collect();
+                let mut values: Vec<pg_sys::Datum> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| crate::errors::at_pointer(&format!("{at}/{i}"), || input(elem, t)))
+                    .collect();
                 let (mut len, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
                 pg_sys::get_typlenbyvalalign(elem, &mut len, &mut byval, &mut align);
                 let array = pg_sys::construct_array(
@@ -136,13 +142,19 @@ unsafe fn prepare(sql: &str, params: &[Param], options: u32) -> pg_sys::SPIPlanP
     plan
 }
 
-/// The kept plan of `sql`, prepared on first use. Generic: planning a page
-/// cost more than running it (380 µs a call against 274 µs, 20 rows;
-/// bench/query.sh), and a custom plan would be made for each call.
+/// The kept plan of `c`, prepared on first use. Without a filter the plan
+/// is generic (`Compiled::generic_plan`): planning such a page cost more than
+/// running it. With one, PostgreSQL plans the first five calls for their
+/// values and then keeps a generic plan only if it costs no more, as it does
+/// for any prepared statement (forcing generic plans, a filtered 50-record
+/// page ran 1.33 times as fast as the hand-written SQL, against 1.0 now; but
+/// a generic plan assumes average selectivities, and `"status": {"in":
+/// ["rare"]}` got a scan of the whole table in id order).
 ///
 /// # Safety
 /// SPI must be connected.
-unsafe fn plan(sql: &str, params: &[Param]) -> pg_sys::SPIPlanPtr {
+unsafe fn plan(c: &Compiled) -> pg_sys::SPIPlanPtr {
+    let (sql, params) = (c.sql.as_str(), c.params.as_slice());
     PLANS.with(|plans| {
         if let Some(p) = plans.borrow().get(sql) {
             return *p;
@@ -157,7 +169,12 @@ unsafe fn plan(sql: &str, params: &[Param]) -> pg_sys::SPIPlanPtr {
         // SAFETY: SPI is connected (the caller's promise); the plan is kept,
         // so it outlives the connection.
         let plan = unsafe {
-            let plan = prepare(sql, params, pg_sys::CURSOR_OPT_GENERIC_PLAN);
+            let options = if c.generic_plan {
+                pg_sys::CURSOR_OPT_GENERIC_PLAN
+            } else {
+                0
+            };
+            let plan = prepare(sql, params, options);
             pg_sys::SPI_keepplan(plan);
             plan
         };
@@ -166,22 +183,18 @@ unsafe fn plan(sql: &str, params: &[Param]) -> pg_sys::SPIPlanPtr {
     })
 }
 
-/// Runs `plan`; `read_only` under the caller's snapshot, as a statement
-/// inside a STABLE function would (EXPLAIN may not run so). The rows stay in `SPI_tuptable` until the next
+/// Runs `plan` read-only: under the caller's snapshot, as a statement inside
+/// a STABLE function would. The rows stay in `SPI_tuptable` until the next
 /// SPI call or the end of the connection.
 ///
 /// # Safety
 /// SPI must be connected; the rows must not be used after either.
-unsafe fn execute<'a>(
-    plan: pg_sys::SPIPlanPtr,
-    params: &[Param],
-    read_only: bool,
-) -> &'a [pg_sys::HeapTuple] {
+unsafe fn execute<'a>(plan: pg_sys::SPIPlanPtr, params: &[Param]) -> &'a [pg_sys::HeapTuple] {
     unsafe {
         let mut values = args(params);
         let nulls = vec![b' ' as std::ffi::c_char; values.len()];
-        let rc = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), read_only, 0);
-        if rc != pg_sys::SPI_OK_SELECT as i32 && rc != pg_sys::SPI_OK_UTILITY as i32 {
+        let rc = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), true, 0);
+        if rc != pg_sys::SPI_OK_SELECT as i32 {
             panic!("cot: a query statement failed (SPI code {rc})");
         }
         let table = pg_sys::SPI_tuptable;
@@ -208,8 +221,11 @@ unsafe fn output_of_column(d: pg_sys::Datum, column: i32) -> String {
     }
 }
 
-/// The plan of `c` (EXPLAIN, JSON format), with its parameters bound as
-/// `cot.query` binds them; `analyze` runs it.
+/// The plan of `c` (EXPLAIN, JSON format) for its values, which are given
+/// to the planner as constants; `analyze` runs it. (`cot.query` runs such a
+/// plan for the first calls of a query shape, and a generic one after if
+/// PostgreSQL finds it no costlier.) EXPLAIN may not run read-only, hence the
+/// parameter list rather than `execute`.
 pub fn explain(c: &Compiled, analyze: bool) -> Value {
     let sql = format!(
         "EXPLAIN (FORMAT JSON{}) {}",
@@ -217,13 +233,28 @@ pub fn explain(c: &Compiled, analyze: bool) -> Value {
         c.sql
     );
     let text = Spi::connect(|_| {
-        // SAFETY: SPI is connected; the one row is read before the next SPI call.
+        // SAFETY: SPI is connected; the parameter list holds as many slots
+        // as parameters; the one row is read before the next SPI call.
         unsafe {
             let plan = prepare(&sql, &c.params, 0);
-            let rows = execute(plan, &c.params, false);
-            let row = *rows.first().expect("EXPLAIN returns a row");
+            let values = args(&c.params);
+            let list = pg_sys::makeParamList(values.len() as i32);
+            let slots = (*list).params.as_mut_slice(values.len());
+            for (i, (value, param)) in values.iter().zip(&c.params).enumerate() {
+                slots[i] = pg_sys::ParamExternData {
+                    value: *value,
+                    isnull: false,
+                    pflags: pg_sys::PARAM_FLAG_CONST as u16,
+                    ptype: param_type(param),
+                };
+            }
+            let rc = pg_sys::SPI_execute_plan_with_paramlist(plan, list, false, 0);
+            if rc != pg_sys::SPI_OK_UTILITY as i32 || pg_sys::SPI_processed == 0 {
+                panic!("cot: EXPLAIN failed (SPI code {rc})");
+            }
+            let table = pg_sys::SPI_tuptable;
             let mut null = false;
-            let d = pg_sys::SPI_getbinval(row, (*pg_sys::SPI_tuptable).tupdesc, 1, &mut null);
+            let d = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut null);
             let out = output_of_column(d, 1);
             pg_sys::SPI_freeplan(plan);
             out
@@ -296,7 +327,7 @@ pub fn run(c: &Compiled) -> RawJsonb {
 /// SPI must be connected.
 unsafe fn assemble(c: &Compiled) -> Vec<u8> {
     unsafe {
-        let rows = execute(plan(&c.sql, &c.params), &c.params, true);
+        let rows = execute(plan(c), &c.params);
         let desc = if rows.is_empty() {
             std::ptr::null_mut()
         } else {

@@ -4,6 +4,7 @@
 //! the `search_path` Cot pins for its functions (`pg_catalog, pg_temp`), and
 //! name Cot's own helpers with their schema.
 
+use crate::conversion::surely_castable;
 use crate::literal::{DefaultValue, Literal};
 use crate::names::{owner_role, Ident};
 use crate::plan::{
@@ -167,8 +168,8 @@ pub fn render(step: &Step) -> String {
                     format!("ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING {c}::{sql_type}")
                 }
                 ColumnAction::Type { sql_type, null_failures: true } => format!(
-                    "ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING CASE WHEN cot.castable({c}, {}) THEN {c}::{sql_type} END",
-                    quote_literal(sql_type)
+                    "ALTER TABLE {t} ALTER COLUMN {c} TYPE {sql_type} USING CASE WHEN {} THEN {c}::{sql_type} END",
+                    castable(&c, sql_type)
                 ),
                 ColumnAction::SetNotNull => format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL"),
                 ColumnAction::DropNotNull => format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"),
@@ -383,6 +384,20 @@ fn bound(l: &Literal, s: &crate::types::Scalar) -> String {
     l.to_sql(s)
 }
 
+/// Whether the value of column `c` (quoted) converts to `sql_type`: text
+/// matching the type's sure pattern does, any other value is tried by
+/// `cot.castable` (see [`surely_castable`]).
+fn castable(c: &str, sql_type: &str) -> String {
+    let tried = format!("cot.castable({c}, {})", quote_literal(sql_type));
+    match surely_castable(sql_type) {
+        Some(pattern) => format!(
+            "CASE WHEN {c}::text ~ {} THEN true ELSE {tried} END",
+            quote_literal(&pattern)
+        ),
+        None => tried,
+    }
+}
+
 /// The query that answers a probe of a schema change: one row, one bigint.
 /// It runs before the change, against the table as it is.
 pub fn render_probe(c: &crate::evolve::Count) -> String {
@@ -405,8 +420,8 @@ pub fn render_probe(c: &crate::evolve::Count) -> String {
             list(cols)
         ),
         Probe::NotCastable(col, sql_type) => count(format!(
-            "{c} IS NOT NULL AND NOT cot.castable({c}, {})",
-            quote_literal(sql_type),
+            "{c} IS NOT NULL AND NOT {}",
+            castable(&quote_ident(col), sql_type),
             c = quote_ident(col)
         )),
         Probe::Loses(col, loss, array) => {

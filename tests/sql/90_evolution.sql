@@ -13,7 +13,7 @@
 -- admin; and an alter failing after any of its steps leaves everything as it
 -- was (the failpoint walk of 50_atomicity.sql).
 BEGIN;
-SELECT plan(382);
+SELECT plan(388);
 SET LOCAL client_min_messages = warning;
 SET LOCAL timezone = 'UTC';
 
@@ -1155,6 +1155,39 @@ SELECT is(pg_temp.rows($$SELECT count(*) FROM t90.walked_goods$$), '(4)', '... a
 SELECT is(pg_temp.rows($$SELECT heading, qty FROM t90.walked ORDER BY heading$$), '(w1,1) (w2,2)', '... and converted qty back to text');
 SELECT is(pg_temp.settled('walked'), 'none 0 0', '... settled');
 SELECT is(current_setting('cot.test_fail_after_step'), '0', 'the failpoint is off again');
+
+-- Text that surely converts is not tried value by value: each target type
+-- has a pattern (conversion.rs, surely_castable) and only values outside it
+-- go through cot.castable. At each pattern's edge the values convert (row 1);
+-- values outside the patterns that convert are found so (row 2); values
+-- that do not are counted and become NULL (row 3).
+SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t90", "name": "edges", "fields": [
+  {"name": "i", "type": "text"}, {"name": "b", "type": "text"}, {"name": "d", "type": "text"}, {"name": "f", "type": "text"},
+  {"name": "day", "type": "text"}, {"name": "clock", "type": "text"}, {"name": "at", "type": "text"}, {"name": "yes", "type": "text"},
+  {"name": "u", "type": "text"}, {"name": "k", "type": "integer"}]}')$$, 'an entity of text fields at the patterns'' edges');
+INSERT INTO tenant_t90.edges (k, i, b, d, f, day, clock, at, yes, u) VALUES
+  (1, ' +999999999 ', '-999999999999999999', '-999.', '999999999999999.999999999999999', '2999-12-28', '23:59:59.999999',
+      '2026-02-28T23:59:59.5+15:59', ' off ', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'),
+  (2, '2147483647', '9223372036854775807', '999.99', '1e308', '2024-02-29', '24:00:00', '2026-02-28 10:30:00 UTC', 'TRUE',
+      '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'),
+  (3, '2147483648', '9223372036854775808', '999.999', '1e309', '2023-02-29', '24:00:01', '2026-02-28 10:30+16', 'maybe', 'a0eebc99');
+CREATE TEMP TABLE t90_edges AS
+SELECT pg_temp.with_field(pg_temp.with_field(pg_temp.with_field(pg_temp.with_field(pg_temp.with_field(pg_temp.with_field(
+         pg_temp.with_field(pg_temp.with_field(pg_temp.with_field(pg_temp.def('edges'),
+         'i', '{"type": "integer"}'), 'b', '{"type": "bigint"}'), 'd', '{"type": "decimal", "precision": 5, "scale": 2}'),
+         'f', '{"type": "float"}'), 'day', '{"type": "date"}'), 'clock', '{"type": "time"}'), 'at', '{"type": "timestamp"}'),
+         'yes', '{"type": "boolean"}'), 'u', '{"type": "uuid"}') AS def;
+SELECT is((SELECT pg_temp.costly(cot.plan_entity(def, '{"allow_data_loss": true}')) FROM t90_edges),
+          array_fill('alter_column_type:data_loss:1'::text, ARRAY[9]), 'nine conversions, one value each that does not convert');
+SELECT ok((SELECT string_agg(c->>'sql', ' ') FROM t90_edges, jsonb_array_elements(cot.plan_entity(def, '{"allow_data_loss": true}')->'changes') AS c)
+            ~ 'CASE WHEN "i"::text ~ E''\^', '... the change tries the pattern before cot.castable');
+SELECT lives_ok($$SELECT cot.alter_entity(def, '{"allow_data_loss": true}') FROM t90_edges$$, '... made with allow_data_loss');
+SELECT is(pg_temp.rows($$SELECT k, i, b, d, f, day, clock, at, yes, u FROM t90.edges ORDER BY k$$),
+          '(1,999999999,-999999999999999999,-999.00,1e+15,2999-12-28,23:59:59.999999,"2026-02-28 08:00:59.5+00",f,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11) '
+          || '(2,2147483647,9223372036854775807,999.99,1e+308,2024-02-29,24:00:00,"2026-02-28 10:30:00+00",t,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11) '
+          || '(3,,,,,,,,,)',
+          '... rows 1 and 2 converted, row 3 NULL');
+SELECT is(pg_temp.settled('edges'), 'none 0 0', '... settled');
 
 SELECT * FROM finish();
 ROLLBACK;

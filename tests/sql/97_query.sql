@@ -2,7 +2,7 @@
 -- security apply), filters, order, keyset and offset pages, embedded
 -- relations, counts, errors with their SQLSTATEs, and index use.
 BEGIN;
-SELECT plan(40);
+SELECT plan(45);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t97'), cot.create_tenant('t97b')$$, 'two tenants');
@@ -142,6 +142,19 @@ SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"where": {"
 SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"where": {"labels": {"like": "x"}}}')$$), '22023', 'an operator that does not fit the type: 22023');
 SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'nope')$$), '42704', 'unknown entity: 42704');
 SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"where": {"total": {"eq": "abc"}}}')$$), '22P02', 'a value that is not a number: 22P02');
+SELECT is(cot_test.error_of($$SELECT cot.query('t97', 'orders', '{"where": {"total": {"eq": "abc"}}}')$$) - 'hint',
+          '{"sqlstate": "22P02", "message": "invalid input syntax for type numeric: \"abc\"", "detail": "at /where/total/eq"}',
+          'a value its type cannot read: PostgreSQL''s error, and where the value is in the query');
+SELECT is(cot_test.error_of($$SELECT cot.query('t97', 'wide', '{"where": {"n": {"in": [1, "x"]}}}')$$)->>'detail', 'at /where/n/in/1',
+          '... an item of a list');
+SELECT is(cot_test.error_of($$SELECT cot.query('t97', 'wide', '{"where": {"n": 99999999999}}')$$) - 'message' - 'hint',
+          '{"sqlstate": "22003", "detail": "at /where/n"}', '... out of range, as a bare value');
+SELECT is(cot_test.error_of(format($$SELECT cot.query('t97', 'wide', '{"order": ["day"], "cursor": "%s"}')$$,
+            translate(encode(convert_to('{"o": "day,id", "k": ["not a day", "00000000-0000-0000-0000-000000000000"]}', 'UTF8'), 'base64'), E'+/=\n', '-_')))
+          - 'message' - 'hint',
+          '{"sqlstate": "22007", "detail": "at /cursor"}', '... in a cursor');
+SELECT is(cot_test.error_of($$SELECT cot.query('t97', 'orders', '{"where": {"title": {"like": "o\\"}}}')$$) - 'message' - 'hint',
+          '{"sqlstate": "22025", "detail": ""}', 'a data error of the statement itself (a LIKE pattern ending in its escape) passes untouched');
 SELECT is(cot_test.sqlstate_of($$SELECT cot.query('t97', 'orders', '{"select": [{"customer": [{"orders": [{"customer": [{"orders": ["title"]}]}]}]}]}')$$), '54000',
           'nesting past 3 levels: 54000');
 

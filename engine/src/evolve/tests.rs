@@ -143,7 +143,7 @@ fn a_type_change_counts_values_that_do_not_convert() {
     };
     let e = run(base(), new.clone(), 10, failing, allowed);
     assert!(sql(&e).iter().any(|q| q
-        .contains(r#"TYPE integer USING CASE WHEN cot.castable("qty", 'integer') THEN "qty"::integer END"#)));
+        .contains(r#"TYPE integer USING CASE WHEN CASE WHEN "qty"::text ~ E'^\\s*[-+]?[0-9]{1,9}\\s*$' THEN true ELSE cot.castable("qty", 'integer') END THEN "qty"::integer END"#)));
     // Every value converts: a plain rewrite, the view made again around it.
     let e = run(base(), new, 10, vec![], Options::default());
     let s = sql(&e);

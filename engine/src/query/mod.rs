@@ -157,6 +157,9 @@ pub enum Filter {
         op: Op,
         /// The value, as given.
         value: serde_json::Value,
+        /// Where the value is in the query document (a JSON pointer), for
+        /// errors about it.
+        at: String,
     },
 }
 

@@ -323,6 +323,7 @@ fn filter(e: &Entity, v: &Value, pointer: &str) -> Result<Filter, CotError> {
                                 column: column.clone(),
                                 op,
                                 value: operand.clone(),
+                                at: op_at,
                             });
                         }
                     }
@@ -335,6 +336,7 @@ fn filter(e: &Entity, v: &Value, pointer: &str) -> Result<Filter, CotError> {
                             column,
                             op: Op::Eq,
                             value: other.clone(),
+                            at,
                         });
                     }
                 }

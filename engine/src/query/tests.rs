@@ -53,11 +53,13 @@ fn values_are_parameters_and_names_are_quoted() {
         vec![
             Param::Value {
                 ty: "text".into(),
-                text: "x'; DROP TABLE t; --".into()
+                text: "x'; DROP TABLE t; --".into(),
+                at: "/where/title/eq".into()
             },
             Param::Value {
                 ty: "numeric".into(),
-                text: "5".into()
+                text: "5".into(),
+                at: "/where/total/gt".into()
             }
         ]
     );
@@ -81,6 +83,7 @@ fn limits_and_offsets_are_numbers_and_counts_join_the_page() {
     let a = Param::Value {
         ty: "text".into(),
         text: "a".into(),
+        at: "/where/title/eq".into(),
     };
     assert_eq!(c.params, vec![a.clone(), a]);
     assert_eq!(c.keys.len(), 2);
