@@ -148,8 +148,9 @@ unsafe fn prepare(sql: &str, params: &[Param], options: u32) -> pg_sys::SPIPlanP
 /// values and then keeps a generic plan only if it costs no more, as it does
 /// for any prepared statement (forcing generic plans, a filtered 50-record
 /// page ran 1.33 times as fast as the hand-written SQL, against 1.0 now; but
-/// a generic plan assumes average selectivities, and `"status": {"in":
-/// ["rare"]}` got a scan of the whole table in id order).
+/// a generic plan assumes average selectivities: for `"status": {"in":
+/// [...]}` it chose a scan in id order, which reads the whole table for a
+/// value with fewer matches than the page).
 ///
 /// # Safety
 /// SPI must be connected.
