@@ -5,7 +5,8 @@
 // seeded random data that has NULLs and duplicates in every sortable column.
 // Then QUERY_CASES (default 1000) random queries: boolean trees of
 // comparisons (every operator on every field it applies to), random select
-// with embedded relations one level nested, random orders in both syntaxes,
+// with embedded relations one level nested (half of them with their own
+// where, and arrays with their own order and limit), random orders in both syntaxes,
 // random limits, offset and keyset pagination, counts. For each, cot.query
 // must return exactly the rows, in the order and page boundaries, that an
 // oracle returns: SQL written here from the same random tree, independently
@@ -560,15 +561,42 @@ function randomSelect(entity, depth) {
   const embeds = [];
   if (depth < 2) {
     for (const r of sample(rels, int(0, rels.length))) {
-      if (chance(depth === 0 ? 0.6 : 0.4)) embeds.push({ name: r, sel: randomSelect(MODEL[entity].relations[r].target, depth + 1) });
+      if (chance(depth === 0 ? 0.6 : 0.4)) embeds.push(randomEmbed(entity, r, depth));
     }
   }
-  const doc = [...(star ? ['*'] : []), ...picked, ...embeds.map((e) => ({ [e.name]: e.sel.doc }))];
+  const doc = [...(star ? ['*'] : []), ...picked, ...embeds.map((e) => ({ [e.name]: e.doc }))];
   return { doc: shuffle(doc), cols: star ? [...new Set([...cols, ...picked])] : picked, embeds };
 }
 
+// An embed: its selection, and half the time the object form with a where
+// (any kind), an order and a limit (arrays only).
+function randomEmbed(entity, r, depth) {
+  const rel = MODEL[entity].relations[r];
+  const sel = randomSelect(rel.target, depth + 1);
+  if (chance(0.5)) return { name: r, sel, doc: sel.doc };
+  const e = { name: r, sel, doc: { select: sel.doc } };
+  if (chance(0.5)) {
+    e.tree = randomTree(rel.target, 1);
+    e.doc.where = cotWhere(e.tree);
+  }
+  if (rel.kind !== 'one') {
+    if (chance(0.6)) {
+      e.order = randomOrder(rel.target);
+      e.doc.order = e.order.doc;
+    }
+    if (chance(0.6)) {
+      e.limit = int(0, 4);
+      e.doc.limit = e.limit;
+    }
+  }
+  if (chance(0.3)) delete e.doc.select;
+  if (!('select' in e.doc)) e.sel = { doc: '*', cols: Object.keys(MODEL[rel.target].columns), embeds: [] };
+  return e;
+}
+
 // The oracle's record: jsonb_build_object over the view's columns, related
-// records by subqueries (arrays ordered by id, [] when none).
+// records by subqueries (arrays ordered by the embed's order, else by id, []
+// when none; at most its limit).
 function sqlObject(entity, sel, alias, ctx) {
   const pairs = sel.cols.map((c) => `'${c}', ${alias}."${c}"`);
   for (const e of sel.embeds) {
@@ -576,14 +604,19 @@ function sqlObject(entity, sel, alias, ctx) {
     const a = `e${ctx.n++}`;
     const inner = sqlObject(rel.target, e.sel, a, ctx);
     const own = ctx.owner && MODEL[rel.target].ownerRead ? ` AND ${a}.owner_id = ${ctx.owner()}` : '';
+    const cond = e.tree ? ` AND ${sqlWhere(e.tree, a, ctx.params)}` : '';
     let sub;
     if (rel.kind === 'one') {
-      sub = `(SELECT ${inner} FROM ${TENANT}."${rel.target}" ${a} WHERE ${a}.id = ${alias}."${rel.fk}"${own})`;
-    } else if (rel.kind === 'many') {
-      sub = `COALESCE((SELECT jsonb_agg(${inner} ORDER BY ${a}.id) FROM ${TENANT}."${rel.target}" ${a} WHERE ${a}."${rel.fk}" = ${alias}.id${own}), '[]'::jsonb)`;
+      sub = `(SELECT ${inner} FROM ${TENANT}."${rel.target}" ${a} WHERE ${a}.id = ${alias}."${rel.fk}"${own}${cond})`;
     } else {
-      sub = `COALESCE((SELECT jsonb_agg(${inner} ORDER BY ${a}.id) FROM ${TENANT}."${rel.target}" ${a}
-                WHERE ${a}.id IN (SELECT j."${rel.other}" FROM ${TENANT}."${rel.table}" j WHERE j."${rel.self}" = ${alias}.id)${own}), '[]'::jsonb)`;
+      const link = rel.kind === 'many'
+        ? `${a}."${rel.fk}" = ${alias}.id`
+        : `${a}.id IN (SELECT j."${rel.other}" FROM ${TENANT}."${rel.table}" j WHERE j."${rel.self}" = ${alias}.id)`;
+      const order = sqlOrder(e.order?.keys ?? [], a);
+      const limit = e.limit === undefined ? '' : ` LIMIT ${e.limit}`;
+      // The rows in order (and cut), numbered, then aggregated by that number.
+      sub = `COALESCE((SELECT jsonb_agg(x.r ORDER BY x.n) FROM (SELECT ${inner} AS r, row_number() OVER (ORDER BY ${order}) AS n
+                FROM ${TENANT}."${rel.target}" ${a} WHERE ${link}${own}${cond} ORDER BY ${order}${limit}) x), '[]'::jsonb)`;
     }
     pairs.push(`'${e.name}', ${sub}`);
   }
@@ -689,6 +722,7 @@ async function oracle(conn, cs) {
   let ownerParam = null;
   const ctx = {
     n: 1,
+    params,
     owner: cs.asUser
       ? () => {
           if (!ownerParam) {

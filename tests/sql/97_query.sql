@@ -2,7 +2,7 @@
 -- security apply), filters, order, keyset and offset pages, embedded
 -- relations, counts, errors with their SQLSTATEs, and index use.
 BEGIN;
-SELECT plan(45);
+SELECT plan(50);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t97'), cot.create_tenant('t97b')$$, 'two tenants');
@@ -49,6 +49,19 @@ SELECT is(cot.query('t97', 'customer', '{"select": ["name", {"orders": ["title"]
 SELECT is(jsonb_array_length(cot.query('t97', 'orders', '{"select": "*", "limit": 5}')->'data'), 5, 'limit');
 SELECT is(cot.query('t97', 'orders', '{"select": ["title"], "order": ["title"], "limit": 2, "offset": 3}')->'data',
           '[{"title": "o12"}, {"title": "o2"}]', 'offset');
+
+-- Related records take their own where, order and limit.
+SELECT is(cot.query('t97', 'customer', '{"select": ["name", {"orders": {"select": ["title"], "order": ["-total"], "limit": 2}}],
+                                         "where": {"name": "Ada"}}')->'data'->0->'orders',
+          '[{"title": "o10"}, {"title": "o12"}]', 'related records: order (NULLs first descending) and limit inside the embed');
+SELECT is(cot.query('t97', 'orders', '{"select": ["title", {"tags": {"select": ["label"], "where": {"label": "red"}}}], "where": {"title": "o2"}}')->'data',
+          '[{"tags": [{"label": "red"}], "title": "o2"}]', 'related records: where inside the embed (many_to_many)');
+SELECT is(cot.query('t97', 'orders', '{"select": ["title", {"customer": {"select": ["name"], "where": {"name": "Bob"}}}], "where": {"title": "o2"}}')->'data',
+          '[{"title": "o2", "customer": null}]', 'a single related record that fails its where: null');
+SELECT is(cot_test.error_of($$SELECT cot.query('t97', 'orders', '{"select": [{"customer": {"limit": 1}}]}')$$) - 'message' - 'hint',
+          '{"sqlstate": "22023", "detail": "at /select/0/customer/limit"}', 'limit on a single related record: 22023');
+SELECT is(cot_test.error_of($$SELECT cot.query('t97', 'customer', '{"select": [{"orders": {"where": {"total": {"gt": "x"}}}}]}')$$) - 'message' - 'hint',
+          '{"sqlstate": "22P02", "detail": "at /select/0/orders/where/total/gt"}', 'a bad value inside an embed''s where: its place');
 
 -- Keyset: every page, in order, with NULLs in the sort column.
 CREATE TEMP TABLE t97_pages AS

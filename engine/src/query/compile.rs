@@ -4,7 +4,7 @@
 //! never change the statement's shape.
 
 use super::parse::signature;
-use super::{Column, Embed, Filter, Join, Op, Query, Selection};
+use super::{Column, Embed, Filter, Join, Op, Order, Query, Selection};
 use crate::names::{Ident, TenantNames};
 use crate::sql::{quote_ident, quote_literal, quote_qualified};
 use crate::types::{FieldType, Scalar};
@@ -56,9 +56,9 @@ pub struct Compiled {
     /// Each row ends with the count; a page with no records is then one row
     /// whose `r` is NULL.
     pub count: bool,
-    /// No filter: one generic plan serves every call as well as a plan made
-    /// for the call's values would (those are only a cursor's, which the
-    /// sort's index bounds). With a filter, PostgreSQL chooses, as for any
+    /// No filter, here or in related records: one generic plan serves every
+    /// call as well as a plan made for the call's values would (those are
+    /// only a cursor's, which the sort's index bounds). With a filter, PostgreSQL chooses, as for any
     /// prepared statement: a generic plan assumes average selectivities, and
     /// for a rare value of a skewed field it could scan the whole table.
     pub generic_plan: bool,
@@ -185,7 +185,7 @@ fn compare(c: &Column, op: Op, v: &Value, at: &str, alias: &str, p: &mut Params)
 
 /// `jsonb_build_object` takes at most 100 arguments: wide records are built
 /// from pieces of 50 pairs joined with `||`.
-fn object(sel: &[Selection], alias: &str, depth: usize, t: &TenantNames) -> String {
+fn object(sel: &[Selection], alias: &str, depth: usize, t: &TenantNames, p: &mut Params) -> String {
     let pairs: Vec<String> = sel
         .iter()
         .map(|s| match s {
@@ -193,7 +193,7 @@ fn object(sel: &[Selection], alias: &str, depth: usize, t: &TenantNames) -> Stri
             Selection::Embed(e) => format!(
                 "{}, {}",
                 quote_literal(e.name.as_str()),
-                embed(e, alias, depth + 1, t)
+                embed(e, alias, depth + 1, t, p)
             ),
         })
         .collect();
@@ -204,54 +204,110 @@ fn object(sel: &[Selection], alias: &str, depth: usize, t: &TenantNames) -> Stri
         .join(" || ")
 }
 
-fn embed(e: &Embed, outer: &str, depth: usize, t: &TenantNames) -> String {
+fn id_column() -> Column {
+    Column {
+        name: crate::names::fixed("id"),
+        ty: FieldType::Scalar(Scalar::Uuid),
+        not_null: true,
+    }
+}
+
+/// The keys of an order: its columns, then the id, each with its direction.
+fn order_keys<'a>(order: &'a [Order], id: &'a Column, id_desc: bool) -> Vec<(&'a Column, bool)> {
+    order
+        .iter()
+        .map(|o| (&o.column, o.desc))
+        .chain([(id, id_desc)])
+        .collect()
+}
+
+/// `ORDER BY` text for `keys`, each written by `of` (its place, its column).
+/// Directions sort as Postgres does by default (NULLs count as larger than any
+/// value), so a plain btree index serves either; the id is never NULL.
+fn order_by(keys: &[(&Column, bool)], of: impl Fn(usize, &Column) -> String) -> String {
+    keys.iter()
+        .enumerate()
+        .map(|(i, (c, desc))| {
+            let direction = match (*desc, c.name.as_str() == "id") {
+                (true, false) => "DESC NULLS FIRST",
+                (false, false) => "ASC NULLS LAST",
+                (true, true) => "DESC",
+                (false, true) => "ASC",
+            };
+            format!("{} {direction}", of(i, c))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn embed(e: &Embed, outer: &str, depth: usize, t: &TenantNames, p: &mut Params) -> String {
     let alias = format!("v{depth}");
     let target = quote_qualified(&t.api_schema, &e.target);
-    let obj = object(&e.select, &alias, depth, t);
+    let obj = object(&e.select, &alias, depth, t, p);
     let id = |a: &str| col(a, &crate::names::fixed("id"));
-    match &e.join {
-        Join::One { column } => format!(
-            "(SELECT {obj} FROM {target} AS {alias} WHERE {} = {})",
-            id(&alias),
-            col(outer, column)
+    let (from, link) = match &e.join {
+        Join::One { column } => (
+            format!("{target} AS {alias}"),
+            format!("{} = {}", id(&alias), col(outer, column)),
         ),
-        Join::Many { column } => format!(
-            "(SELECT COALESCE(jsonb_agg({obj} ORDER BY {}), '[]'::jsonb) FROM {target} AS {alias} WHERE {} = {})",
-            id(&alias),
-            col(&alias, column),
-            id(outer)
+        Join::Many { column } => (
+            format!("{target} AS {alias}"),
+            format!("{} = {}", col(&alias, column), id(outer)),
         ),
-        Join::Junction { table, source, target: target_col } => {
+        Join::Junction {
+            table,
+            source,
+            target: target_col,
+        } => {
             let j = format!("j{depth}");
-            format!(
-                "(SELECT COALESCE(jsonb_agg({obj} ORDER BY {}), '[]'::jsonb) FROM {target} AS {alias} \
-                 JOIN {} AS {j} ON {} = {} WHERE {} = {})",
-                id(&alias),
-                quote_qualified(&t.api_schema, table),
-                col(&j, target_col),
-                id(&alias),
-                col(&j, source),
-                id(outer)
+            (
+                format!(
+                    "{target} AS {alias} JOIN {} AS {j} ON {} = {}",
+                    quote_qualified(&t.api_schema, table),
+                    col(&j, target_col),
+                    id(&alias)
+                ),
+                format!("{} = {}", col(&j, source), id(outer)),
             )
         }
+    };
+    let filter = e
+        .filter
+        .as_ref()
+        .map(|f| format!(" AND {}", condition(f, &alias, p)))
+        .unwrap_or_default();
+    if matches!(e.join, Join::One { .. }) {
+        return format!("(SELECT {obj} FROM {from} WHERE {link}{filter})");
     }
+    let id_col = id_column();
+    let keys = order_keys(&e.order, &id_col, e.id_desc);
+    let Some(limit) = e.limit else {
+        let order = order_by(&keys, |_, c| col(&alias, &c.name));
+        return format!("(SELECT COALESCE(jsonb_agg({obj} ORDER BY {order}), '[]'::jsonb) FROM {from} WHERE {link}{filter})");
+    };
+    // The first `limit` in order, then aggregated in that order again (an
+    // aggregate does not promise to keep its input's order).
+    let sub = format!("e{depth}");
+    let sub_keys: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{} AS k{}", col(&alias, &c.name), i + 1))
+        .collect();
+    format!(
+        "(SELECT COALESCE(jsonb_agg({sub}.r ORDER BY {}), '[]'::jsonb) FROM (SELECT {obj} AS r, {} FROM {from} WHERE {link}{filter} \
+         ORDER BY {} LIMIT {limit}) AS {sub})",
+        order_by(&keys, |i, _| format!("{sub}.k{}", i + 1)),
+        sub_keys.join(", "),
+        order_by(&keys, |_, c| col(&alias, &c.name)),
+    )
 }
 
 /// Rows after the cursor's key, in the query's order (ascending keys sort
 /// NULLs last, descending first, as Postgres does by default, so a plain
 /// btree index serves either direction).
 fn keyset(q: &Query, after: &[Value], alias: &str, p: &mut Params) -> String {
-    let id = Column {
-        name: crate::names::fixed("id"),
-        ty: FieldType::Scalar(Scalar::Uuid),
-        not_null: true,
-    };
-    let keys: Vec<(&Column, bool)> = q
-        .order
-        .iter()
-        .map(|o| (&o.column, o.desc))
-        .chain([(&id, q.id_desc)])
-        .collect();
+    let id = id_column();
+    let keys = order_keys(&q.order, &id, q.id_desc);
     // One direction, no NULLs possible: a row comparison, which an index on
     // the leading column serves directly.
     let same_direction = keys.iter().all(|k| k.1 == keys[0].1);
@@ -315,7 +371,7 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
     let alias = "v0";
     let view = quote_qualified(&t.api_schema, entity);
     let mut p = Params::default();
-    let record = object(&q.select, alias, 0, t);
+    let record = object(&q.select, alias, 0, t, &mut p);
     let mut conds = Vec::new();
     if let Some(f) = &q.filter {
         conds.push(condition(f, alias, &mut p));
@@ -323,32 +379,8 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
     if let Some(after) = &q.after {
         conds.push(keyset(q, after, alias, &mut p));
     }
-    let id = Column {
-        name: crate::names::fixed("id"),
-        ty: FieldType::Scalar(Scalar::Uuid),
-        not_null: true,
-    };
-    let keys: Vec<(&Column, bool)> = q
-        .order
-        .iter()
-        .map(|o| (&o.column, o.desc))
-        .chain([(&id, q.id_desc)])
-        .collect();
-    // As Postgres sorts by default (NULLs count as larger than any value), so
-    // a plain btree index serves either direction; the id is never NULL.
-    let direction = |desc: bool, is_id: bool| match (desc, is_id) {
-        (true, false) => "DESC NULLS FIRST",
-        (false, false) => "ASC NULLS LAST",
-        (true, true) => "DESC",
-        (false, true) => "ASC",
-    };
-    let order_by = |of: &dyn Fn(usize, &Column) -> String| {
-        keys.iter()
-            .enumerate()
-            .map(|(i, (c, desc))| format!("{} {}", of(i, c), direction(*desc, c.name == id.name)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let id = id_column();
+    let keys = order_keys(&q.order, &id, q.id_desc);
     let key_columns: Vec<String> = keys
         .iter()
         .enumerate()
@@ -362,7 +394,7 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
         } else {
             format!(" WHERE {}", conds.join(" AND "))
         },
-        order_by(&|_, c| col(alias, &c.name)),
+        order_by(&keys, |_, c| col(alias, &c.name)),
         q.limit + 1,
         if q.offset > 0 {
             format!(" OFFSET {}", q.offset)
@@ -378,11 +410,14 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
             "SELECT p.*, c.n FROM (SELECT count(*) AS n FROM {view} AS c0{}) AS c \
              LEFT JOIN LATERAL ({page}) AS p ON true ORDER BY {}",
             cond.map(|c| format!(" WHERE {c}")).unwrap_or_default(),
-            order_by(&|i, _| format!("p.k{}", i + 1))
+            order_by(&keys, |i, _| format!("p.k{}", i + 1))
         )
     } else {
         page
     };
+    let generic_plan = p.0.iter().all(|x| match x {
+        Param::Value { at, .. } | Param::List { at, .. } => at == "/cursor",
+    });
     Compiled {
         sql,
         params: p.0,
@@ -396,7 +431,7 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Compiled {
             .collect(),
         limit: q.limit,
         count: q.count,
-        generic_plan: q.filter.is_none(),
+        generic_plan,
         signature: signature(&q.order, q.id_desc),
     }
 }

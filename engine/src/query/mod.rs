@@ -99,8 +99,9 @@ pub struct Query {
 pub enum Selection {
     /// A column.
     Column(Column),
-    /// Related records, by relation field name.
-    Embed(Embed),
+    /// Related records, by relation field name (boxed: an embed carries its
+    /// own filter and order).
+    Embed(Box<Embed>),
 }
 
 /// Related records of one relation.
@@ -114,6 +115,14 @@ pub struct Embed {
     pub target: Ident,
     /// What each related record holds.
     pub select: Vec<Selection>,
+    /// Which related records (`where` inside the embed).
+    pub filter: Option<Filter>,
+    /// Their order (arrays only; the id is always added last). Empty: by id.
+    pub order: Vec<Order>,
+    /// The id, last key of the order, runs descending.
+    pub id_desc: bool,
+    /// At most this many (arrays only).
+    pub limit: Option<u64>,
 }
 
 /// How related records are found from a record `v`.

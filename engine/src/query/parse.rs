@@ -70,7 +70,7 @@ pub fn parse(model: &Model<'_>, entity: &Entity, query: &Value) -> Result<Query,
     };
     let (order, id_desc) = match map.get("order") {
         None => (Vec::new(), false),
-        Some(o) => order(entity, o)?,
+        Some(o) => order(entity, o, "/order")?,
     };
     let number = |key: &str, default: u64, max: u64| -> Result<u64, CotError> {
         match map.get(key) {
@@ -175,14 +175,14 @@ fn selection(
             Value::String(name) => out.push(Selection::Column(column(e, name, &at)?)),
             Value::Object(m) if m.len() == 1 => {
                 let (name, sub) = m.iter().next().expect("one entry");
-                out.push(Selection::Embed(embed(
+                out.push(Selection::Embed(Box::new(embed(
                     model,
                     e,
                     name,
                     sub,
                     &format!("{at}/{name}"),
                     depth,
-                )?));
+                )?)));
             }
             _ => {
                 return Err(bad(
@@ -265,11 +265,68 @@ fn embed(
             }
         }
     };
+    // `{relation: select}`, or `{relation: {select, where, order, limit}}`.
+    let star = Value::String("*".into());
+    let (select, options) = match sub {
+        Value::Object(m) => {
+            if let Some(key) = m
+                .keys()
+                .find(|k| !["select", "where", "order", "limit"].contains(&k.as_str()))
+            {
+                return Err(bad(
+                    &format!("{pointer}/{key}"),
+                    format!("unknown key {} in related records", shown(key)),
+                    "related records take select, where, order and limit, e.g. {\"orders\": {\"select\": [\"title\"], \"order\": [\"-created_at\"], \"limit\": 5}}",
+                ));
+            }
+            (m.get("select").unwrap_or(&star), Some(m))
+        }
+        other => (other, None),
+    };
+    let at = |key: &str| {
+        if options.is_some() {
+            format!("{pointer}/{key}")
+        } else {
+            pointer.to_string()
+        }
+    };
+    let option = |key: &str| options.and_then(|m| m.get(key));
+    let array = !matches!(join, Join::One { .. });
+    for key in ["order", "limit"] {
+        if option(key).is_some() && !array {
+            return Err(bad(
+                &at(key),
+                format!("{key} applies to related records that come as an array; \"{name}\" is one record"),
+                "order and limit fit one_to_many and many_to_many relations",
+            ));
+        }
+    }
+    let filter = option("where")
+        .map(|w| filter(target, w, &at("where")))
+        .transpose()?;
+    let (order, id_desc) = match option("order") {
+        Some(o) => order(target, o, &at("order"))?,
+        None => (Vec::new(), false),
+    };
+    let limit = match option("limit") {
+        None => None,
+        Some(v) => Some(v.as_u64().filter(|n| *n <= MAX_LIMIT).ok_or_else(|| {
+            bad(
+                &at("limit"),
+                format!("limit must be a whole number from 0 to {MAX_LIMIT}"),
+                "e.g. {\"limit\": 5}",
+            )
+        })?),
+    };
     Ok(Embed {
         name: r.name.clone(),
         join,
         target: target.name.clone(),
-        select: selection(model, target, sub, pointer, depth + 1)?,
+        select: selection(model, target, select, &at("select"), depth + 1)?,
+        filter,
+        order,
+        id_desc,
+        limit,
     })
 }
 
@@ -394,14 +451,14 @@ fn check_operand(c: &Column, op: Op, v: &Value, at: &str) -> Result<(), CotError
 
 /// The order columns, and whether the id (always the last key, so the order
 /// is total) runs descending. Items after `id` add nothing and are dropped.
-fn order(e: &Entity, v: &Value) -> Result<(Vec<Order>, bool), CotError> {
+fn order(e: &Entity, v: &Value, pointer: &str) -> Result<(Vec<Order>, bool), CotError> {
     let items: Vec<&Value> = match v {
         Value::Array(items) => items.iter().collect(),
         single => vec![single],
     };
     let mut out: Vec<Order> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let at = format!("/order/{i}");
+        let at = format!("{pointer}/{i}");
         let (name, desc) = match item {
             Value::String(s) => match s.strip_prefix('-') {
                 Some(n) => (n.to_string(), true),

@@ -175,3 +175,75 @@ fn long_numbers_become_strings_before_parsing() {
     assert_eq!(exact_numbers("9007199254740993"), "\"9007199254740993\"");
     assert_eq!(exact_numbers("100000000000000000000"), "100000000000000000000");
 }
+
+#[test]
+fn related_records_take_where_order_and_limit() {
+    let c = run(
+        json!({"select": ["title", {"tags": {"select": ["label"], "where": {"label": {"like": "r%"}},
+                                                     "order": ["-label"], "limit": 2}},
+                                  {"customer": {"select": ["name"], "where": {"name": "Ada"}}}]}),
+    )
+    .unwrap();
+    assert!(
+        c.sql.contains(
+            r#"'tags', (SELECT COALESCE(jsonb_agg(e1.r ORDER BY e1.k1 DESC NULLS FIRST, e1.k2 DESC), '[]'::jsonb) FROM (SELECT jsonb_build_object('label', v1."label") AS r, v1."label" AS k1, v1."id" AS k2 FROM "acme"."tag" AS v1 JOIN "acme"."orders_tags" AS j1 ON j1."tag_id" = v1."id" WHERE j1."orders_id" = v0."id" AND v1."label" LIKE $1::text ORDER BY v1."label" DESC NULLS FIRST, v1."id" DESC LIMIT 2) AS e1)"#
+        ),
+        "{}",
+        c.sql
+    );
+    assert!(
+        c.sql.contains(r#"'customer', (SELECT jsonb_build_object('name', v1."name") FROM "acme"."customer" AS v1 WHERE v1."id" = v0."customer_id" AND v1."name" = $2::text)"#),
+        "{}",
+        c.sql
+    );
+    assert_eq!(
+        c.params
+            .iter()
+            .map(|p| match p {
+                Param::Value { at, .. } | Param::List { at, .. } => at.as_str(),
+            })
+            .collect::<Vec<_>>(),
+        ["/select/1/tags/where/label/like", "/select/2/customer/where/name"]
+    );
+    assert!(
+        !c.generic_plan,
+        "values of a filter in related records: planned for them"
+    );
+    assert!(
+        run(json!({"select": ["title", {"tags": ["label"]}]}))
+            .unwrap()
+            .generic_plan
+    );
+    // Order without a limit: the aggregate sorts.
+    let c = run(json!({"select": [{"tags": {"order": "label"}}]})).unwrap();
+    assert!(
+        c.sql.contains(r#"jsonb_agg(jsonb_build_object("#)
+            && c.sql
+                .contains(r#"ORDER BY v1."label" ASC NULLS LAST, v1."id" ASC)"#),
+        "{}",
+        c.sql
+    );
+    // A single record takes no order or limit; unknown keys are refused.
+    for (q, at) in [
+        (
+            json!({"select": [{"customer": {"limit": 1}}]}),
+            "/select/0/customer/limit",
+        ),
+        (
+            json!({"select": [{"customer": {"order": ["name"]}}]}),
+            "/select/0/customer/order",
+        ),
+        (
+            json!({"select": [{"tags": {"limit": 5000}}]}),
+            "/select/0/tags/limit",
+        ),
+        (json!({"select": [{"tags": {"top": 1}}]}), "/select/0/tags/top"),
+        (
+            json!({"select": [{"tags": {"where": {"nope": 1}}}]}),
+            "/select/0/tags/where/nope",
+        ),
+    ] {
+        let e = run(q.clone()).unwrap_err();
+        assert_eq!(e.detail.as_deref(), Some(format!("at {at}").as_str()), "{q}");
+    }
+}
