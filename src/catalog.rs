@@ -819,7 +819,13 @@ pub fn relation_state(qualified: &str, roles: Vec<String>) -> Value {
                        FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid \
                        WHERE x.indrelid = c.oid \
                          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid)), \
-           'policies', (SELECT COALESCE(pg_catalog.jsonb_agg(p.polname), '[]') FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid), \
+           'policies', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('name', p.polname, \
+                          'command', p.polcmd, 'permissive', p.polpermissive, \
+                          'roles', (SELECT COALESCE(pg_catalog.jsonb_agg(CASE WHEN r.oid = 0 THEN 'public' ELSE r.oid::pg_catalog.regrole::text END), '[]') \
+                                    FROM pg_catalog.unnest(p.polroles) AS r(oid)), \
+                          'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid), \
+                          'check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))), '[]') \
+                       FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid), \
            'triggers', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(g.tgname, g.tgenabled <> 'D')), '[]') \
                        FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), \
            'grants', (SELECT COALESCE(pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_array(r.rolname, g.privilege_type)), '[]') \

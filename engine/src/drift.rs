@@ -11,7 +11,7 @@ use crate::plan::{self, Labels, RelKind, Step};
 use crate::relations;
 use crate::types::Entity;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What one table or view of an entity should be.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,12 +28,43 @@ pub struct Expected {
     pub constraints: Vec<(String, String)>,
     /// Index names and their CREATE INDEX CONCURRENTLY statement (tables).
     pub indexes: Vec<(String, String)>,
-    /// Policy names (tables).
-    pub policies: BTreeSet<String>,
+    /// Policies by name (tables), as the catalog shows them.
+    pub policies: BTreeMap<String, Policy>,
     /// Trigger names (tables), which must be enabled.
     pub triggers: BTreeSet<String>,
     /// (role, privilege) granted.
     pub grants: BTreeSet<(String, String)>,
+}
+
+/// A policy as `pg_policy` holds it: `polcmd`, the roles, and the two
+/// expressions as `pg_get_expr` prints them. Every policy Cot makes is
+/// permissive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// `r`, `a`, `w` or `d`.
+    pub command: String,
+    /// Role names.
+    pub roles: BTreeSet<String>,
+    /// USING, printed.
+    pub using: Option<String>,
+    /// WITH CHECK, printed.
+    pub check: Option<String>,
+}
+
+/// A predicate as PostgreSQL 15 prints it back (`pg_get_expr`), from the
+/// text `ddl.rs` writes: a policy whose expression was edited by hand no
+/// longer prints so. 95_drift.sql checks that Cot's own policies do.
+pub fn printed(p: &crate::access::Predicate) -> String {
+    use crate::access::Predicate;
+    let tenant = |slug: &Ident| format!("( SELECT (cot.claim_tenant() = '{slug}'::text))");
+    match p {
+        Predicate::Tenant(slug) => tenant(slug),
+        Predicate::TenantAndOwner(slug) => format!(
+            "({} AND ({} = ( SELECT cot.claim_sub() AS claim_sub)))",
+            tenant(slug),
+            crate::access::OWNER_COLUMN
+        ),
+    }
 }
 
 /// One difference.
@@ -120,10 +151,30 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
                 out[i].indexes.push((name.to_string(), sql));
             }
             Step::CreatePolicy {
-                schema, table, name, ..
+                schema,
+                table,
+                name,
+                command,
+                roles,
+                using,
+                check,
             } => {
                 let i = find(&mut out, schema, table, false);
-                out[i].policies.insert(name.to_string());
+                let command = match command {
+                    Command::Select => "r",
+                    Command::Insert => "a",
+                    Command::Update => "w",
+                    Command::Delete => "d",
+                };
+                out[i].policies.insert(
+                    name.to_string(),
+                    Policy {
+                        command: command.into(),
+                        roles: roles.iter().map(|r| r.to_string()).collect(),
+                        using: using.as_ref().map(printed),
+                        check: check.as_ref().map(printed),
+                    },
+                );
             }
             Step::CreateView {
                 schema,
@@ -171,7 +222,7 @@ fn strings(v: &Value) -> Vec<&Value> {
 /// Compares what is expected of one relation with what the catalog holds,
 /// given as `{exists, rls, force, columns: [[name, type, notnull]],
 /// constraints: [[name, validated]], indexes: [[name, valid]], policies:
-/// [name], grants: [[role, privilege]]}` (grants to the tenant's roles only).
+/// [{name, command, permissive, roles, using, check}], grants: [[role, privilege]]}` (grants to the tenant's roles only).
 pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
     let object = format!("{}.{}", x.schema, x.name);
     let drift = |object: String, problem: String| Finding {
@@ -288,16 +339,60 @@ pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
                 ));
             }
         }
-        let policies: BTreeSet<String> = strings(&actual["policies"])
+        let policies: BTreeMap<String, &Value> = strings(&actual["policies"])
             .into_iter()
-            .filter_map(|p| p.as_str().map(str::to_string))
+            .filter_map(|p| p["name"].as_str().map(|n| (n.to_string(), p)))
             .collect();
-        for p in x.policies.difference(&policies) {
-            out.push(drift(format!("{object}: policy {p}"), "policy is missing".into()));
+        for (name, want) in &x.policies {
+            let Some(have) = policies.get(name) else {
+                out.push(drift(
+                    format!("{object}: policy {name}"),
+                    "policy is missing".into(),
+                ));
+                continue;
+            };
+            let text = |v: &Value| v.as_str().map(str::to_string);
+            let roles: BTreeSet<String> = strings(&have["roles"]).into_iter().filter_map(text).collect();
+            let mut differs = Vec::new();
+            if have["permissive"] != Value::Bool(true) {
+                differs.push("it is RESTRICTIVE, the access rules make it PERMISSIVE".to_string());
+            }
+            if text(&have["command"]).as_deref() != Some(want.command.as_str()) {
+                differs.push(format!(
+                    "its command is {}, the access rules make {}",
+                    text(&have["command"]).unwrap_or_default(),
+                    want.command
+                ));
+            }
+            if roles != want.roles {
+                differs.push(format!(
+                    "it applies to {}, the access rules to {}",
+                    roles.iter().cloned().collect::<Vec<_>>().join(", "),
+                    want.roles.iter().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            for (clause, have, want) in [
+                ("USING", &have["using"], &want.using),
+                ("WITH CHECK", &have["check"], &want.check),
+            ] {
+                if text(have) != *want {
+                    differs.push(format!(
+                        "its {clause} is {}, the access rules make {}",
+                        text(have).unwrap_or_else(|| "none".into()),
+                        want.clone().unwrap_or_else(|| "none".into())
+                    ));
+                }
+            }
+            if !differs.is_empty() {
+                out.push(drift(
+                    format!("{object}: policy {name}"),
+                    format!("policy differs from the access rules: {}", differs.join("; ")),
+                ));
+            }
         }
-        for p in policies.difference(&x.policies) {
+        for name in policies.keys().filter(|n| !x.policies.contains_key(*n)) {
             out.push(drift(
-                format!("{object}: policy {p}"),
+                format!("{object}: policy {name}"),
                 "policy is not from the access rules".into(),
             ));
         }

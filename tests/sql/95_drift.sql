@@ -2,7 +2,7 @@
 -- default, recorded when cot.drift = 'record', and cot.check() lists what
 -- differs from the definitions and what work is pending.
 BEGIN;
-SELECT plan(26);
+SELECT plan(30);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t95')$$, 'a tenant');
@@ -13,7 +13,9 @@ SELECT lives_ok($$SELECT cot.create_entities('[
      {"name": "total", "type": "decimal", "precision": 10, "scale": 2, "max": 1000},
      {"name": "customer", "type": "relation", "kind": "many_to_one", "target": "customer"},
      {"name": "tags", "type": "relation", "kind": "many_to_many", "target": "tag"}]},
-  {"tenant": "t95", "name": "tag", "fields": [{"name": "label", "type": "text"}]}]')$$, 'three entities');
+  {"tenant": "t95", "name": "tag", "fields": [{"name": "label", "type": "text"}]},
+  {"tenant": "t95", "name": "notes", "fields": [{"name": "body", "type": "text"}],
+   "access": {"read": "owner", "create": "tenant", "update": "owner", "delete": "owner"}}]')$$, 'four entities, one with owner rules');
 SELECT is_empty($$SELECT * FROM cot.check('t95')$$, 'check: a fresh model matches its definitions');
 SELECT is(current_setting('cot.drift'), 'refuse', 'cot.drift defaults to refuse');
 
@@ -70,6 +72,30 @@ SELECT lives_ok($$ALTER TABLE "tenant_t95"."tag" VALIDATE CONSTRAINT "tag_label_
 SELECT lives_ok($$CREATE INDEX "tag_n_idx" ON "tenant_t95"."tag" ("n")$$, 'so does building the pending index');
 SELECT is(cot_test.sqlstate_of($$CREATE INDEX tag_other_idx ON tenant_t95.tag (label)$$), '55000', 'an index of one''s own is refused');
 SELECT is((SELECT count(*)::int FROM cot.check('t95') WHERE entity = 'tag' AND kind = 'pending'), 0, 'done: nothing pending for tag');
+-- A policy edited by hand (with the guard off): its expression, its roles,
+-- its command. cot.check compares each policy with what the access rules make.
+SET LOCAL cot.drift = 'allow';
+ALTER POLICY cot_select ON tenant_t95.customer USING (true);
+ALTER POLICY cot_select_owner ON tenant_t95.notes TO cot_t95_user, cot_t95_anon;
+DROP POLICY cot_delete_owner ON tenant_t95.notes;
+CREATE POLICY cot_delete_owner ON tenant_t95.notes FOR ALL TO cot_t95_user
+  USING ((SELECT cot.claim_tenant() = 't95') AND owner_id = (SELECT cot.claim_sub()));
+SET LOCAL cot.drift = 'refuse';
+SELECT set_eq($$SELECT object, problem FROM cot.check('t95') WHERE object LIKE '%: policy %'$$,
+              $$VALUES ('tenant_t95.customer: policy cot_select',
+                        'policy differs from the access rules: its USING is true, the access rules make ( SELECT (cot.claim_tenant() = ''t95''::text))'),
+                       ('tenant_t95.notes: policy cot_select_owner',
+                        'policy differs from the access rules: it applies to cot_t95_anon, cot_t95_user, the access rules to cot_t95_user'),
+                       ('tenant_t95.notes: policy cot_delete_owner',
+                        'policy differs from the access rules: its command is *, the access rules make d')$$,
+              'check: a loosened USING, an added role, a widened command');
+SELECT is((SELECT count(*)::int FROM cot.check('t95') WHERE object = 'tenant_t95.notes: policy cot_update_owner'), 0,
+          'the owner policies left alone match (their printed form is the one Cot expects)');
+SELECT lives_ok($$SELECT cot.alter_entity(cot.entity('t95', 'customer') - 'referenced_by' || '{"access": {"read": "admin"}}')$$,
+                'changing the access rules makes the policies again');
+SELECT is((SELECT count(*)::int FROM cot.check('t95') WHERE object LIKE 'tenant_t95.customer: policy %'), 0,
+          '... and the loosened policy is replaced');
+
 -- Not for other tenants' admins.
 SET LOCAL ROLE cot_t95_user;
 SELECT is(cot_test.sqlstate_of($$SELECT * FROM cot.check('t95')$$), '42501', 'check: 42501 for a tenant user');
