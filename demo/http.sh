@@ -174,6 +174,15 @@ say 'A key that is not one:'
 BAD_KEY="cot_000000000000_$(printf '0%.0s' {1..64})"
 request 401 GET '/orders?select=title' --profile acme --key BAD_KEY
 
+section '20. The QueryBuilder over HTTP: POST /rpc/query runs cot.query as the caller'
+say 'acme'"'"'s user: paid orders, largest first, each with its customer:'
+request 200 POST '/rpc/query' --profile acme --token ACME_USER \
+  --json '{"entity": "orders", "query": {"select": ["title", "total", {"customer": ["name"]}], "where": {"status": "paid"}, "order": ["-total"], "limit": 2}}'
+say 'A field the entity does not have: 400, with Cot'"'"'s SQLSTATE and where it is in the query:'
+request 400 POST '/rpc/query' --profile acme --token ACME_USER --json '{"entity": "orders", "query": {"where": {"amount": {"gt": 5}}}}'
+say 'globex'"'"'s user on acme'"'"'s /rpc/query: no privilege on it at all'
+request 403 POST '/rpc/query' --profile acme --token GLOBEX_USER --json '{"entity": "orders"}'
+
 if [ -n "${COT_DEMO_ENV:-}" ]; then
   {
     printf 'export API=%q\n' "$API"

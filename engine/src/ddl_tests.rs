@@ -114,7 +114,8 @@ fn golden_tenant() {
     let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
     let t = TenantNames::new(&slug);
     let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
-    let rpc_lines = 4 * crate::rpc::ALL.len();
+    // Four statements per wrapper; query has two more grants.
+    let rpc_lines = 4 * crate::rpc::ALL.len() + 2;
     let (head, rest) = sql.split_at(9);
     let (rpc, tail) = rest.split_at(rpc_lines);
     assert_eq!(
@@ -143,12 +144,25 @@ fn golden_tenant() {
             r#"GRANT EXECUTE ON FUNCTION "acme"."validate_entity"(jsonb) TO "cot_acme_admin""#,
         ]
     );
-    // Every wrapper is executable by the admin role alone.
-    for chunk in rpc.chunks(4) {
+    // Every definition wrapper is executable by the admin role alone.
+    let (definitions, query) = rpc.split_at(rpc_lines - 6);
+    for chunk in definitions.chunks(4) {
         assert!(chunk[0].starts_with(r#"CREATE FUNCTION "acme"."#), "{}", chunk[0]);
         assert!(chunk[2].ends_with("FROM PUBLIC"), "{}", chunk[2]);
         assert!(chunk[3].ends_with(r#"TO "cot_acme_admin""#), "{}", chunk[3]);
     }
+    // query, by all three roles of the tenant.
+    assert_eq!(
+        query,
+        [
+            r#"CREATE FUNCTION "acme"."query"(entity text, query jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.query(''acme'', entity, query)'"#,
+            r#"ALTER FUNCTION "acme"."query"(text, jsonb) OWNER TO "cot_owner""#,
+            r#"REVOKE ALL ON FUNCTION "acme"."query"(text, jsonb) FROM PUBLIC"#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_anon""#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_user""#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_admin""#,
+        ]
+    );
     assert_eq!(
         tail,
         vec![

@@ -702,13 +702,18 @@ pub fn create_tenant(
     steps
 }
 
-/// The tenant's `/rpc/` definition functions: created, owned by the owner
-/// role, executable by the tenant's admin role alone.
+/// The tenant's `/rpc/` functions: created, owned by the owner role,
+/// executable by the tenant's admin role alone, or (`query`) by its three.
 fn rpc_steps(t: &TenantNames) -> Vec<Step> {
     let schema = &t.api_schema;
     crate::rpc::ALL
         .iter()
         .flat_map(|&function| {
+            let to: Vec<Ident> = if function.for_every_role() {
+                t.roles().into_iter().cloned().collect()
+            } else {
+                vec![t.admin_role.clone()]
+            };
             [
                 Step::CreateRpcFunction {
                     schema: schema.clone(),
@@ -723,12 +728,13 @@ fn rpc_steps(t: &TenantNames) -> Vec<Step> {
                     schema: schema.clone(),
                     function,
                 },
-                Step::GrantRpcFunction {
-                    schema: schema.clone(),
-                    function,
-                    to: t.admin_role.clone(),
-                },
             ]
+            .into_iter()
+            .chain(to.into_iter().map(move |to| Step::GrantRpcFunction {
+                schema: schema.clone(),
+                function,
+                to,
+            }))
         })
         .collect()
 }

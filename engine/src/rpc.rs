@@ -1,9 +1,12 @@
-//! The definition functions each tenant's API schema offers over PostgREST's
-//! `/rpc/`. Cot's own functions live in `cot`, which PostgREST never exposes
-//! (every SECURITY DEFINER function stays outside the exposed schemas), so each
-//! tenant gets thin SECURITY INVOKER wrappers, `<slug>.create_entity(definition)`
-//! and so on, that fix the tenant and call the `cot` function as the caller. Only
-//! the tenant's admin role may execute them; the `cot` function checks again.
+//! The functions each tenant's API schema offers over PostgREST's `/rpc/`:
+//! the definition functions, and `query`. Cot's own functions live in `cot`,
+//! which PostgREST never exposes (every SECURITY DEFINER function stays outside
+//! the exposed schemas), so each tenant gets thin SECURITY INVOKER wrappers,
+//! `<slug>.create_entity(definition)` and so on, that fix the tenant and call
+//! the `cot` function as the caller. Only the tenant's admin role may execute
+//! the definition functions; `query` is for all three of its roles, and reads
+//! as the caller, so grants and row security decide what it returns. The `cot`
+//! function checks again.
 
 /// A wrapper in a tenant's API schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,10 +31,13 @@ pub enum Rpc {
     ExportSchema,
     /// `apply_schema(bundle jsonb, options jsonb DEFAULT '{}') RETURNS jsonb`.
     ApplySchema,
+    /// `query(entity text, query jsonb DEFAULT '{}') RETURNS jsonb`: the
+    /// QueryBuilder (`cot.query`), for the tenant's anon, user and admin roles.
+    Query,
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 10] = [
+pub const ALL: [Rpc; 11] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -42,6 +48,7 @@ pub const ALL: [Rpc; 10] = [
     Rpc::Entities,
     Rpc::ExportSchema,
     Rpc::ApplySchema,
+    Rpc::Query,
 ];
 
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
@@ -77,6 +84,7 @@ impl Rpc {
             Rpc::Entities => "entities",
             Rpc::ExportSchema => "export_schema",
             Rpc::ApplySchema => "apply_schema",
+            Rpc::Query => "query",
         }
     }
 
@@ -89,6 +97,7 @@ impl Rpc {
             Rpc::Entity => "text",
             Rpc::Entities | Rpc::ExportSchema => "",
             Rpc::ApplySchema => "jsonb, jsonb",
+            Rpc::Query => "text, jsonb",
         }
     }
 
@@ -103,6 +112,7 @@ impl Rpc {
             Rpc::Entity => "name text",
             Rpc::Entities | Rpc::ExportSchema => "",
             Rpc::ApplySchema => "bundle jsonb, options jsonb DEFAULT '{}'",
+            Rpc::Query => "entity text, query jsonb DEFAULT '{}'",
         }
     }
 
@@ -123,7 +133,12 @@ impl Rpc {
     pub fn stable(self) -> bool {
         matches!(
             self,
-            Rpc::ValidateEntity | Rpc::PlanEntity | Rpc::Entity | Rpc::Entities | Rpc::ExportSchema
+            Rpc::ValidateEntity
+                | Rpc::PlanEntity
+                | Rpc::Entity
+                | Rpc::Entities
+                | Rpc::ExportSchema
+                | Rpc::Query
         )
     }
 
@@ -143,6 +158,12 @@ impl Rpc {
             Rpc::Entities => "SELECT * FROM cot.entities($tenant)",
             Rpc::ExportSchema => "SELECT cot.export_schema($tenant)",
             Rpc::ApplySchema => "SELECT cot.apply_schema($tenant, bundle, options)",
+            Rpc::Query => "SELECT cot.query($tenant, entity, query)",
         }
+    }
+
+    /// For every role of the tenant (`query`), or for its admin alone.
+    pub fn for_every_role(self) -> bool {
+        matches!(self, Rpc::Query)
     }
 }

@@ -303,10 +303,11 @@ function suite({ title, wiring, A, B, loginRole }) {
       }
       assert.deepEqual(await snapshot(A), before, 'anonymous writes changed nothing');
 
-      // The OpenAPI document an anonymous caller gets lists the public entity only.
+      // The OpenAPI document an anonymous caller gets lists the public entity
+      // only, and /rpc/query, which reads as the caller (anon: that entity).
       const doc = await api.request('/', { profile: A });
       expectStatus(doc, 200, 'anon GET /');
-      assert.deepEqual(Object.keys(doc.body.paths).sort(), ['/', '/notices']);
+      assert.deepEqual(Object.keys(doc.body.paths).sort(), ['/', '/notices', '/rpc/query']);
 
       // The tenant's anon role named in a JWT behaves the same; without a tenant
       // claim it sees nothing (a missing claim is no access, not an error).
@@ -992,6 +993,44 @@ function suite({ title, wiring, A, B, loginRole }) {
       const gone = await rpc('drop_entity', tok.bAdmin, { name: 'rpc_notes' }, B);
       assert.ok([200, 204].includes(gone.status), `B's admin drops B's: ${said(gone)}`);
       assert.equal(await entityCount(B), before.b, 'B is back to its entities');
+    });
+
+    test("the QueryBuilder over /rpc/query: as the caller, for the tenant's roles only", T, async () => {
+      const q = (token, body, profile = A) => api.request('/rpc/query', { method: 'POST', token, profile, body });
+      // A's user: A's orders, sorted and paged, the same records GET /orders gives.
+      const all = await api.request('/orders?select=title&order=title,id', { token: tok.aUser, profile: A });
+      expectStatus(all, 200, "A's user GET /orders");
+      const query = { select: ['title'], order: ['title'], limit: 3 };
+      const page = await q(tok.aUser, { entity: 'orders', query });
+      expectStatus(page, 200, "A's user POST /rpc/query");
+      assert.deepEqual(page.body.data, all.body.slice(0, 3), said(page));
+      assert.ok(page.body.next_cursor, `a next page: ${said(page)}`);
+      const next = await q(tok.aUser, { entity: 'orders', query: { ...query, cursor: page.body.next_cursor } });
+      expectStatus(next, 200, 'the next page');
+      assert.deepEqual(next.body.data, all.body.slice(3), said(next));
+      assert.equal(next.body.next_cursor, null);
+      // B's user through B's schema: B's rows only.
+      const b = await q(tok.bUser, { entity: 'orders', query: { select: ['title'] } }, B);
+      expectStatus(b, 200, "B's user POST /rpc/query in B");
+      onlyTenant(b.body.data, 'B', 'title', "B's user POST /rpc/query");
+      // GET, the query in the URL (PostgREST runs it read-only).
+      const get = await api.request(`/rpc/query?entity=orders&query=${encodeURIComponent(JSON.stringify({ select: ['title'], limit: 1 }))}`, {
+        token: tok.aUser, profile: A,
+      });
+      expectStatus(get, 200, 'GET /rpc/query');
+      assert.equal(get.body.data.length, 1, said(get));
+      assert.ok(all.body.some((o) => o.title === get.body.data[0].title), said(get));
+      // Anonymous: the public entity, and nothing else.
+      const pub = await q(undefined, { entity: 'notices', query: { select: ['title'] } });
+      expectStatus(pub, 200, 'anon POST /rpc/query notices');
+      assert.deepEqual(names(pub.body.data, 'title'), ['A welcome']);
+      expectError(await q(undefined, { entity: 'orders' }), 401, '42501', 'anon /rpc/query orders');
+      // Another tenant's user on A's schema: not even EXECUTE.
+      expectError(await q(tok.bUser, { entity: 'orders' }), 403, '42501', "B's user on A's /rpc/query");
+      // A bad query: 400, Cot's SQLSTATE, the pointer in details.
+      const bad = await q(tok.aUser, { entity: 'orders', query: { where: { nope: 1 } } });
+      expectError(bad, 400, '42703', 'an unknown field');
+      assert.equal(bad.body.details, 'at /where/nope', said(bad));
     });
 
     // --- a real client library ------------------------------------------------------------

@@ -3,7 +3,7 @@
 -- runs a request (the login role, then SET ROLE to the request's role, the
 -- request settings, the pre-request function, the query).
 BEGIN;
-SELECT plan(52);
+SELECT plan(56);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE t85_auth LOGIN NOINHERIT;
@@ -106,7 +106,7 @@ SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::re
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.prosecdef), 0,
           'none of them is SECURITY DEFINER (those stay outside exposed schemas)');
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace
-           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 10, 'all owned by cot_owner');
+           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 11, 'all owned by cot_owner, with query');
 SELECT ok(has_function_privilege('cot_t85a_admin', 't85a.create_entity(jsonb)', 'EXECUTE'), 'the admin role may execute them');
 SELECT ok(NOT has_function_privilege('cot_t85a_user', 't85a.create_entity(jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('cot_t85a_anon', 't85a.entities()', 'EXECUTE')
@@ -126,6 +126,27 @@ SELECT lives_ok($$SELECT t85a.drop_entity('rpc_b')$$, 'drop_entity through the w
 RESET ROLE;
 SET LOCAL ROLE cot_t85a_user;
 SELECT is(cot_test.sqlstate_of($$SELECT t85a.entities()$$), '42501', 'the user role gets 42501');
+RESET ROLE;
+
+-- query: the QueryBuilder over /rpc/, for the tenant's three roles, reading
+-- as the caller.
+SELECT ok(has_function_privilege('cot_t85a_anon', 't85a.query(text, jsonb)', 'EXECUTE')
+          AND has_function_privilege('cot_t85a_user', 't85a.query(text, jsonb)', 'EXECUTE')
+          AND has_function_privilege('cot_t85a_admin', 't85a.query(text, jsonb)', 'EXECUTE'),
+          'query is executable by the tenant''s anon, user and admin roles');
+SELECT ok(NOT has_function_privilege('cot_t85b_user', 't85a.query(text, jsonb)', 'EXECUTE')
+          AND NOT has_function_privilege('public', 't85a.query(text, jsonb)', 'EXECUTE'),
+          '... not by another tenant''s roles nor PUBLIC');
+INSERT INTO tenant_t85a.rpc_note (body) VALUES ('hello');
+SET LOCAL ROLE cot_t85a_admin;
+SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_admin", "tenant": "t85a"}', true);
+SELECT is(t85a.query('rpc_note', '{"select": ["body"]}'), '{"data": [{"body": "hello"}], "count": null, "next_cursor": null}',
+          'the admin reads through query, with the tenant filled in');
+RESET ROLE;
+SET LOCAL ROLE cot_t85a_user;
+SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_user", "tenant": "t85a"}', true);
+SELECT is(cot_test.sqlstate_of($$SELECT t85a.query('rpc_note')$$), '42501',
+          '... the user may call query, but not read an entity its role is not granted (read: admin)');
 RESET ROLE;
 
 SELECT * FROM finish();
