@@ -88,31 +88,83 @@ impl Rpc {
         }
     }
 
-    /// Argument types, as `ALTER`/`DROP FUNCTION` name them.
-    pub fn arg_types(self) -> &'static str {
+    /// The arguments, in order. PostgREST matches the keys of a request body
+    /// (or the query string of a GET) to their names.
+    pub fn args(self) -> &'static [Arg] {
+        const DEFINITION: Arg = Arg::json(
+            "definition",
+            true,
+            "An entity definition (docs/definition-reference.md); without tenant, this tenant's.",
+        );
+        const DEFINITIONS: Arg = Arg::json(
+            "definitions",
+            true,
+            "An array of entity definitions, created as one group.",
+        );
+        const OPTIONS: Arg = Arg::json(
+            "options",
+            false,
+            "Options of the change (docs/evolution.md), {} by default.",
+        );
+        const NAME: Arg = Arg::text("name", "An entity's name.");
+        const BUNDLE: Arg = Arg::json(
+            "bundle",
+            true,
+            "A cot.schema/1 bundle, as export_schema returns it.",
+        );
+        const ENTITY: Arg = Arg::text("entity", "The entity to read.");
+        const QUERY: Arg = Arg::json(
+            "query",
+            false,
+            "The query document (docs/query.md): select, where, order, limit, offset, cursor, count; {} by default.",
+        );
         match self {
-            Rpc::ValidateEntity | Rpc::CreateEntity | Rpc::CreateEntities => "jsonb",
-            Rpc::PlanEntity | Rpc::AlterEntity => "jsonb, jsonb",
-            Rpc::DropEntity => "text, jsonb",
-            Rpc::Entity => "text",
-            Rpc::Entities | Rpc::ExportSchema => "",
-            Rpc::ApplySchema => "jsonb, jsonb",
-            Rpc::Query => "text, jsonb",
+            Rpc::ValidateEntity | Rpc::CreateEntity => &[DEFINITION],
+            Rpc::CreateEntities => &[DEFINITIONS],
+            Rpc::PlanEntity | Rpc::AlterEntity => &[DEFINITION, OPTIONS],
+            Rpc::DropEntity => &[NAME, OPTIONS],
+            Rpc::Entity => &[NAME],
+            Rpc::Entities | Rpc::ExportSchema => &[],
+            Rpc::ApplySchema => &[BUNDLE, OPTIONS],
+            Rpc::Query => &[ENTITY, QUERY],
         }
     }
 
-    /// Named parameters with defaults: PostgREST matches the keys of a request
-    /// body to these names.
-    pub fn params(self) -> &'static str {
+    /// Argument types, as `ALTER`/`DROP FUNCTION` name them.
+    pub fn arg_types(self) -> String {
+        self.args()
+            .iter()
+            .map(|a| a.sql_type())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Named parameters with their defaults, as `CREATE FUNCTION` lists them.
+    pub fn params(self) -> String {
+        self.args()
+            .iter()
+            .map(|a| {
+                let default = if a.required { "" } else { " DEFAULT '{}'" };
+                format!("{} {}{default}", a.name, a.sql_type())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// What it does, in one line.
+    pub fn summary(self) -> &'static str {
         match self {
-            Rpc::ValidateEntity | Rpc::CreateEntity => "definition jsonb",
-            Rpc::CreateEntities => "definitions jsonb",
-            Rpc::PlanEntity | Rpc::AlterEntity => "definition jsonb, options jsonb DEFAULT '{}'",
-            Rpc::DropEntity => "name text, options jsonb DEFAULT '{}'",
-            Rpc::Entity => "name text",
-            Rpc::Entities | Rpc::ExportSchema => "",
-            Rpc::ApplySchema => "bundle jsonb, options jsonb DEFAULT '{}'",
-            Rpc::Query => "entity text, query jsonb DEFAULT '{}'",
+            Rpc::ValidateEntity => "Check a definition without creating anything (cot.validate_entity): the problems, [] when none",
+            Rpc::PlanEntity => "What creating or changing an entity would do, with its cost and the rows it affects (cot.plan_entity); changes nothing",
+            Rpc::CreateEntity => "Create an entity: its table, view, grants and policies (cot.create_entity)",
+            Rpc::CreateEntities => "Create entities that refer to each other, as one group (cot.create_entities)",
+            Rpc::AlterEntity => "Change an entity to a new definition (cot.alter_entity)",
+            Rpc::DropEntity => "Drop an entity and its data (cot.drop_entity)",
+            Rpc::Entity => "An entity's stored definition (cot.entity)",
+            Rpc::Entities => "The tenant's entities (cot.entities)",
+            Rpc::ExportSchema => "Every entity of the tenant as one bundle (cot.export_schema)",
+            Rpc::ApplySchema => "Make the tenant's entities those of a bundle: create, change, drop (cot.apply_schema)",
+            Rpc::Query => "Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query)",
         }
     }
 
@@ -165,5 +217,48 @@ impl Rpc {
     /// For every role of the tenant (`query`), or for its admin alone.
     pub fn for_every_role(self) -> bool {
         matches!(self, Rpc::Query)
+    }
+}
+
+/// An argument of a wrapper: jsonb (optional ones default to `{}`) or a
+/// required text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arg {
+    /// Its name.
+    pub name: &'static str,
+    /// jsonb rather than text.
+    pub json: bool,
+    /// Must be given.
+    pub required: bool,
+    /// What it holds.
+    pub description: &'static str,
+}
+
+impl Arg {
+    const fn json(name: &'static str, required: bool, description: &'static str) -> Arg {
+        Arg {
+            name,
+            json: true,
+            required,
+            description,
+        }
+    }
+
+    const fn text(name: &'static str, description: &'static str) -> Arg {
+        Arg {
+            name,
+            json: false,
+            required: true,
+            description,
+        }
+    }
+
+    /// The SQL type.
+    pub fn sql_type(&self) -> &'static str {
+        if self.json {
+            "jsonb"
+        } else {
+            "text"
+        }
     }
 }

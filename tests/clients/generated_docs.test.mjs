@@ -247,6 +247,28 @@ test('the OpenAPI paths, columns and methods match the database', T, async () =>
   }
   assert.deepEqual(documented, ['customers', 'invoices', 'orders', 'orders_products', 'products']);
   assert.equal(doc.paths['/audit'], undefined, 'every rule none: no path');
+  // The /rpc/ wrappers (the functions of the API schema that take no row):
+  // each documented, anonymous access exactly when anon may EXECUTE it.
+  const { rows: fns } = await su.query(
+    `SELECT p.proname AS name, p.oid::regprocedure::text AS sig FROM pg_proc p
+      WHERE p.pronamespace = $1::regnamespace
+        AND NOT EXISTS (SELECT 1 FROM unnest(p.proargtypes) t JOIN pg_type y ON y.oid = t WHERE y.typrelid <> 0)
+      ORDER BY 1`,
+    [SLUG],
+  );
+  assert.ok(fns.length >= 11, `the wrappers: ${fns.map((f) => f.name)}`);
+  for (const { name, sig } of fns) {
+    const item = doc.paths[`/rpc/${name}`];
+    assert.ok(item?.post, `POST /rpc/${name} is documented`);
+    const { rows } = await su.query(`SELECT has_function_privilege($1, $2, 'EXECUTE') AS anon`, [`cot_${SLUG}_anon`, sig]);
+    const anonymous = item.post.security.some((s) => Object.keys(s).length === 0);
+    assert.equal(anonymous, rows[0].anon, `POST /rpc/${name}: anonymous access`);
+  }
+  assert.deepEqual(
+    Object.keys(doc.paths).filter((p) => p.startsWith('/rpc/')).sort(),
+    fns.map((f) => `/rpc/${f.name}`).sort(),
+    'no /rpc/ path without its function',
+  );
 });
 
 test('each record schema accepts every row of its view and refuses a broken one', T, async () => {

@@ -127,12 +127,108 @@ pub fn openapi(tenant: &str, entities: &[(Entity, Labels)], options: &OpenApiOpt
     })
 }
 
-/// Paths under `/rpc/`: none yet. Cot's definition functions (create_entity
-/// and the others) are being made callable over `/rpc/`; when they are, each
-/// becomes a `POST /rpc/<name>` item here, with Content-Profile and the
-/// admin-only security of [`security`].
-fn rpc_paths(_tenant: &str) -> Map<String, Value> {
-    Map::new()
+/// Paths under `/rpc/`: the wrappers of `crate::rpc` in the tenant's schema.
+/// `query` is for every role of the tenant (anonymous requests too, as its
+/// anon role); the definition functions for its admins. Reading ones answer
+/// GET as well (their arguments in the query string; a JSON argument as its
+/// text).
+fn rpc_paths(tenant: &str) -> Map<String, Value> {
+    use crate::rpc::{Rpc, ALL};
+    let mut paths = Map::new();
+    for f in ALL {
+        let who = if f.for_every_role() {
+            format!(
+                "every role of tenant {tenant}, anonymous requests included (cot_{tenant}_anon); it reads as the caller, so the \
+                 caller's grants and the row-level policies decide what it returns"
+            )
+        } else {
+            format!("the admins of tenant {tenant} only (JWT role cot_{tenant}_admin)")
+        };
+        let rule = if f.for_every_role() {
+            Rule::Public
+        } else {
+            Rule::Admin
+        };
+        let arg_schema = |a: &crate::rpc::Arg| {
+            if a.json {
+                json!({"description": a.description})
+            } else {
+                json!({"type": "string", "description": a.description})
+            }
+        };
+        let properties: Map<String, Value> = f
+            .args()
+            .iter()
+            .map(|a| (a.name.to_string(), arg_schema(a)))
+            .collect();
+        let required: Vec<&str> = f.args().iter().filter(|a| a.required).map(|a| a.name).collect();
+        let result = match f {
+            Rpc::DropEntity => None,
+            Rpc::Entities => Some(
+                json!({"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "label": {"type": "string"},
+                "description": {"type": ["string", "null"]}, "fields": {"type": "integer"}, "version": {"type": "integer"},
+                "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}}}),
+            ),
+            Rpc::Query => Some(
+                json!({"type": "object", "required": ["data", "next_cursor", "count"], "properties": {
+                "data": {"type": "array", "items": {"type": "object"}, "description": "The records, each with the fields selected."},
+                "next_cursor": {"type": ["string", "null"], "description": "Pass as cursor for the next page; null on the last."},
+                "count": {"type": ["integer", "null"], "description": "Every matching record, when count was asked."}}}),
+            ),
+            _ => Some(json!({"description": "JSON"})),
+        };
+        let mut ok = Map::new();
+        match &result {
+            Some(schema) => ok.insert(
+                "200".into(),
+                json!({"description": "OK", "content": content(schema)}),
+            ),
+            None => ok.insert("204".into(), json!({"description": "Done; no body."})),
+        };
+        let write = !f.stable();
+        let op = |method: &str, mut params: Vec<Value>, body: Option<Value>| {
+            let mut o = Map::new();
+            o.insert("operationId".into(), json!(format!("{method}_rpc_{}", f.name())));
+            o.insert("tags".into(), json!(["rpc"]));
+            o.insert("summary".into(), json!(f.summary()));
+            o.insert("description".into(), json!(format!("Allowed to {who}.")));
+            params.retain(|p| !p.is_null());
+            o.insert("parameters".into(), Value::Array(params));
+            if let Some(b) = body {
+                o.insert("requestBody".into(), b);
+            }
+            let mut responses = ok.clone();
+            responses.extend(error_responses(write));
+            o.insert("responses".into(), Value::Object(responses));
+            o.insert("security".into(), security(rule));
+            Value::Object(o)
+        };
+        let mut item = Map::new();
+        let body = json!({
+            "required": !required.is_empty(),
+            "content": content(&json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})),
+        });
+        item.insert(
+            "post".into(),
+            op("post", vec![param_ref("contentProfile")], Some(body)),
+        );
+        if f.stable() {
+            let mut params = vec![param_ref("acceptProfile")];
+            params.extend(f.args().iter().map(|a| {
+                json!({"name": a.name, "in": "query", "required": a.required, "schema": {"type": "string"},
+                       "description": if a.json { format!("{} As JSON text.", a.description) } else { a.description.to_string() }})
+            }));
+            item.insert("get".into(), op("get", params, None));
+        }
+        paths.insert(format!("/rpc/{}", f.name()), Value::Object(item));
+    }
+    paths
+}
+
+/// A JSON body or answer with `schema`.
+fn content(schema: &Value) -> Value {
+    json!({"application/json": {"schema": schema}})
 }
 
 /// One operation of a path, before it is written out.
@@ -198,7 +294,6 @@ fn path_item(tenant: &str, v: &View<'_>) -> Value {
             who(tenant, rule, Cmd::Read)
         ),
     };
-    let content = |schema: &Value| json!({"application/json": {"schema": schema}});
     let a = v.access;
     if a.read != Rule::None {
         let body = json!({

@@ -249,7 +249,21 @@ fn openapi_paths_follow_the_access_rules() {
     assert_eq!(methods("/invoices"), ["get", "post"]);
     // The junction follows its entity: read, and update (owner → tenant) for links.
     assert_eq!(methods("/orders_products"), ["delete", "get", "post"]);
-    assert_eq!(paths.len(), 5);
+    // Five views, and the eleven /rpc/ wrappers: query for anyone of the
+    // tenant (anonymous too), by POST and GET; create_entity for admins, POST.
+    assert_eq!(paths.len(), 5 + crate::rpc::ALL.len());
+    assert_eq!(methods("/rpc/query"), ["get", "post"]);
+    assert_eq!(methods("/rpc/create_entity"), ["post"]);
+    assert_eq!(doc["paths"]["/rpc/query"]["post"]["security"][0], json!({}));
+    assert_eq!(
+        doc["paths"]["/rpc/create_entity"]["post"]["security"],
+        json!([{"bearerAuth": []}, {"apiKey": []}])
+    );
+    assert_eq!(
+        doc["paths"]["/rpc/query"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["required"],
+        json!(["entity"])
+    );
     assert_eq!(doc["paths"]["/products"]["get"]["security"][0], json!({}));
     assert_eq!(
         doc["paths"]["/orders"]["get"]["security"],

@@ -58,7 +58,8 @@ pub fn typescript(tenant: &str, entities: &[(Entity, Labels)]) -> String {
         }
         out.push_str("    }\n");
     }
-    for empty in ["Functions", "Enums", "CompositeTypes"] {
+    functions(&mut out);
+    for empty in ["Enums", "CompositeTypes"] {
         let _ = writeln!(out, "    {empty}: {{\n      [_ in never]: never\n    }}");
     }
     out.push_str("  }\n}\n\n");
@@ -74,6 +75,49 @@ pub fn typescript(tenant: &str, entities: &[(Entity, Labels)]) -> String {
          export type Update<V extends keyof TenantViews> = TenantViews[V] extends {{ Update: infer U }} ? U : never\n"
     );
     out
+}
+
+/// The `/rpc/` wrappers (`crate::rpc`), so that `rpc("query", {...})`
+/// type-checks its arguments and its answer.
+fn functions(out: &mut String) {
+    use crate::rpc::{Rpc, ALL};
+    out.push_str("    Functions: {\n");
+    for f in ALL {
+        let args = if f.args().is_empty() {
+            "Record<PropertyKey, never>".to_string()
+        } else {
+            let fields: Vec<String> = f
+                .args()
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}{}: {}",
+                        ts_key(a.name),
+                        if a.required { "" } else { "?" },
+                        if a.json { "Json" } else { "string" }
+                    )
+                })
+                .collect();
+            format!("{{ {} }}", fields.join("; "))
+        };
+        let returns = match f {
+            Rpc::DropEntity => "undefined",
+            Rpc::Entities => {
+                "{ id: string; name: string; label: string; description: string | null; fields: number; version: number; created_at: string; updated_at: string }[]"
+            }
+            Rpc::Query => {
+                "{ data: { [key: string]: Json | undefined }[]; next_cursor: string | null; count: number | null }"
+            }
+            _ => "Json",
+        };
+        let _ = writeln!(
+            out,
+            "      /** {} */\n      {}: {{\n        Args: {args}\n        Returns: {returns}\n      }}",
+            comment_text(f.summary()),
+            ts_key(f.name())
+        );
+    }
+    out.push_str("    }\n");
 }
 
 fn view(out: &mut String, v: &View<'_>, served: &HashSet<&str>) {

@@ -155,6 +155,17 @@ export async function main(): Promise<void> {
   const profile = (await client.from('customers').select('profile').single()).data?.profile
   console.log(tags, profile)
   await client.from('orders_products').insert({ orders_id: 'a', products_id: 'b' })
+  const page = await client.rpc('query', { entity: 'orders', query: { select: ['title'], order: ['-created_at'], limit: 10 } })
+  if (page.data) {
+    const next: string | null = page.data.next_cursor
+    const count: number | null = page.data.count
+    console.log(page.data.data.length, next, count)
+  }
+  const defined = await client.rpc('entities')
+  if (defined.data) {
+    const names: string[] = defined.data.map((e) => e.name)
+    console.log(names)
+  }
 }
 `;
 }
@@ -172,5 +183,7 @@ const client = new PostgrestClient<Database>('http://localhost:3000', { schema: 
     'bad_hidden.ts': `${head}export const q = client.from('audit').select('*')\n`,
     'bad_type.ts': `${head}export const r: Row<'orders'>['total'] = '12.50'\n`,
     'bad_column.ts': `${head}export const o: Insert<'orders'> = { title: 'x', customer_id: 'y', colour: 'red' }\n`,
+    'bad_rpc_args.ts': `${head}export const q = client.rpc('query', { query: {} })\n`,
+    'bad_rpc_name.ts': `${head}export const q = client.rpc('select_everything', {})\n`,
   };
 }

@@ -153,7 +153,61 @@ export type Database = {
       }
     }
     Functions: {
-      [_ in never]: never
+      /** Check a definition without creating anything (cot.validate_entity): the problems, [] when none */
+      validate_entity: {
+        Args: { definition: Json }
+        Returns: Json
+      }
+      /** What creating or changing an entity would do, with its cost and the rows it affects (cot.plan_entity); changes nothing */
+      plan_entity: {
+        Args: { definition: Json; options?: Json }
+        Returns: Json
+      }
+      /** Create an entity: its table, view, grants and policies (cot.create_entity) */
+      create_entity: {
+        Args: { definition: Json }
+        Returns: Json
+      }
+      /** Create entities that refer to each other, as one group (cot.create_entities) */
+      create_entities: {
+        Args: { definitions: Json }
+        Returns: Json
+      }
+      /** Change an entity to a new definition (cot.alter_entity) */
+      alter_entity: {
+        Args: { definition: Json; options?: Json }
+        Returns: Json
+      }
+      /** Drop an entity and its data (cot.drop_entity) */
+      drop_entity: {
+        Args: { name: string; options?: Json }
+        Returns: undefined
+      }
+      /** An entity's stored definition (cot.entity) */
+      entity: {
+        Args: { name: string }
+        Returns: Json
+      }
+      /** The tenant's entities (cot.entities) */
+      entities: {
+        Args: Record<PropertyKey, never>
+        Returns: { id: string; name: string; label: string; description: string | null; fields: number; version: number; created_at: string; updated_at: string }[]
+      }
+      /** Every entity of the tenant as one bundle (cot.export_schema) */
+      export_schema: {
+        Args: Record<PropertyKey, never>
+        Returns: Json
+      }
+      /** Make the tenant's entities those of a bundle: create, change, drop (cot.apply_schema) */
+      apply_schema: {
+        Args: { bundle: Json; options?: Json }
+        Returns: Json
+      }
+      /** Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query) */
+      query: {
+        Args: { entity: string; query?: Json }
+        Returns: { data: { [key: string]: Json | undefined }[]; next_cursor: string | null; count: number | null }
+      }
     }
     Enums: {
       [_ in never]: never
