@@ -59,3 +59,46 @@ run() { # run ROUND WORKLOAD SIDE
   tps[$1,$2,$3]=$t
   log "round $1 $(printf '%-11s %-5s' "$2" "$3") $(printf '%8.0f' "$t") tps"
 }
+
+# Mean latency (us) per script index, in order, from pgbench's transaction
+# log files PREFIX.* (lines: client transaction latency_us script epoch
+# epoch_us); the files are removed.
+mixed_latencies() { # mixed_latencies PREFIX
+  cat "$1".* | awk '{ s[$4] += $3; n[$4]++; if ($4 > m) m = $4 }
+    END { for (i = 0; i <= m; i++) printf "%.2f ", (n[i] ? s[i] / n[i] : 0); printf "\n" }'
+  rm -f "$1".*
+}
+
+# Both sides of a workload in one run, each transaction picking a side at
+# random, so both see the same machine load: their mean latencies into
+# lat[ROUND,WORKLOAD,SIDE], from the scripts $WORK/WORKLOAD_SIDE.sql.
+run_mixed() { # run_mixed ROUND WORKLOAD SIDE_A SIDE_B
+  local out="$WORK/$2_mixed_$1.log" prefix="$WORK/txlog_$2_$1" a b
+  pgbench_run "$2 mixed, round $1" "$out" -f "$WORK/$2_$3.sql@1" -f "$WORK/$2_$4.sql@1" \
+    -l --log-prefix="$prefix"
+  read -r a b < <(mixed_latencies "$prefix")
+  if [ -z "${b:-}" ] || [ "$a" = 0.00 ] || [ "$b" = 0.00 ]; then
+    log "no transaction log for one side ($2 mixed, round $1)"
+    exit 1
+  fi
+  lat[$1,$2,$3]=$a
+  lat[$1,$2,$4]=$b
+  log "round $1 $(printf '%-11s %-5s' "$2" mixed) $3 $a us, $4 $b us per transaction"
+}
+
+# The median over ROUNDS rounds of SIDE_A relative to SIDE_B (above 1: A was
+# faster), with min and max: by throughput of the separate runs, or by mean
+# latency in the mixed run.
+median() { # median separate|mixed WORKLOAD SIDE_A SIDE_B
+  local r
+  for r in $(seq 1 "$ROUNDS"); do
+    if [ "$1" = separate ]; then
+      awk -v a="${tps[$r,$2,$3]}" -v b="${tps[$r,$2,$4]}" 'BEGIN { printf "%.4f\n", a / b }'
+    else
+      awk -v a="${lat[$r,$2,$3]}" -v b="${lat[$r,$2,$4]}" 'BEGIN { printf "%.4f\n", b / a }'
+    fi
+  done | sort -n | awk '{ v[NR] = $1 } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.3f %.3f %.3f\n", m, v[1], v[NR]
+  }'
+}

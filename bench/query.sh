@@ -353,26 +353,7 @@ fi
 # As bench/rls_reads.sh: per workload and round, each side alone (TPS), then
 # both in one mixed run (mean latency per side under the same load).
 declare -A tps=() lat=()
-# pgbench_run and run come from bench/lib.sh.
-mixed_latencies() { # mixed_latencies PREFIX: mean latency (us) per script index, in order
-  # Log lines: client transaction latency_us script epoch epoch_us.
-  cat "$1".* | awk '{ s[$4] += $3; n[$4]++; if ($4 > m) m = $4 }
-    END { for (i = 0; i <= m; i++) printf "%.2f ", (n[i] ? s[i] / n[i] : 0); printf "\n" }'
-  rm -f "$1".*
-}
-run_mixed() { # run_mixed ROUND WORKLOAD
-  local out="$WORK/$2_mixed_$1.log" prefix="$WORK/txlog_$2_$1" a b A=${SIDE_A[$2]} B=${SIDE_B[$2]}
-  pgbench_run "$2 mixed, round $1" "$out" -f "$WORK/$2_$A.sql@1" -f "$WORK/$2_$B.sql@1" \
-    -l --log-prefix="$prefix"
-  read -r a b < <(mixed_latencies "$prefix")
-  if [ -z "${b:-}" ] || [ "$a" = 0.00 ] || [ "$b" = 0.00 ]; then
-    log "no transaction log for one side ($2 mixed, round $1)"
-    exit 1
-  fi
-  lat[$1,$2,$A]=$a
-  lat[$1,$2,$B]=$b
-  log "round $1 $(printf '%-11s %-5s' "$2" mixed) $A $a us, $B $b us per transaction"
-}
+# pgbench_run, run, run_mixed and median come from bench/lib.sh.
 for r in $(seq 1 "$ROUNDS"); do
   for w in "${WORKLOADS[@]}"; do
     if [ $((r % 2)) -eq 1 ]; then
@@ -382,7 +363,7 @@ for r in $(seq 1 "$ROUNDS"); do
       run "$r" "$w" "${SIDE_B[$w]}"
       run "$r" "$w" "${SIDE_A[$w]}"
     fi
-    run_mixed "$r" "$w"
+    run_mixed "$r" "$w" "${SIDE_A[$w]}" "${SIDE_B[$w]}"
   done
 done
 log "decomposition: one mixed run of ${DECOMP[*]}"
@@ -412,24 +393,10 @@ for w in "${WORKLOADS[@]}"; do
 done
 echo "(A/B: filter, embed = cot.query / hand-written SQL; keyset, keyset_desc = page $PAGE / page 1)"
 echo
-# median KIND WORKLOAD: the median over rounds of A relative to B, with min and max.
-median() {
-  local A=${SIDE_A[$2]} B=${SIDE_B[$2]}
-  for r in $(seq 1 "$ROUNDS"); do
-    if [ "$1" = separate ]; then
-      awk -v a="${tps[$r,$2,$A]}" -v b="${tps[$r,$2,$B]}" 'BEGIN { printf "%.4f\n", a / b }'
-    else
-      awk -v a="${lat[$r,$2,$A]}" -v b="${lat[$r,$2,$B]}" 'BEGIN { printf "%.4f\n", b / a }'
-    fi
-  done | sort -n | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "%.3f %.3f %.3f\n", m, v[1], v[NR]
-  }'
-}
 all_met=1
 for w in "${WORKLOADS[@]}"; do
   for kind in separate mixed; do
-    read -r m lo hi < <(median "$kind" "$w")
+    read -r m lo hi < <(median "$kind" "$w" "${SIDE_A[$w]}" "${SIDE_B[$w]}")
     case $w in
     keyset*)
       verdict=$(awk -v m="$m" -v g="$KEYSET_EXPECT" 'BEGIN { print (m >= g ? "about the same" : "NOT about the same") }')

@@ -251,24 +251,7 @@ fi
 #             with other work (builds, tests) it is far steadier than two runs
 #             10 s apart, which the noise hits differently.
 declare -A tps=() lat=()
-# pgbench_run and run come from bench/lib.sh.
-run_mixed() { # run_mixed ROUND WORKLOAD
-  local out="$WORK/$2_mixed_$1.log" prefix="$WORK/txlog_$2_$1" v b
-  pgbench_run "$2 mixed, round $1" "$out" -f "$WORK/$2_view.sql@1" -f "$WORK/$2_raw.sql@1" \
-    -l --log-prefix="$prefix"
-  # Log lines: client transaction latency_us script epoch epoch_us; script 0
-  # is the view, 1 the raw table.
-  read -r v b < <(cat "$prefix".* | awk '{ s[$4] += $3; n[$4]++ }
-    END { if (n[0] && n[1]) printf "%.2f %.2f\n", s[0] / n[0], s[1] / n[1] }')
-  rm -f "$prefix".*
-  [ -n "${b:-}" ] || {
-    log "no transaction log for one side ($2 mixed, round $1)"
-    exit 1
-  }
-  lat[$1,$2,view]=$v
-  lat[$1,$2,raw]=$b
-  log "round $1 $(printf '%-6s %-5s' "$2" mixed) view $v us, raw $b us per transaction"
-}
+# pgbench_run, run, run_mixed and median come from bench/lib.sh.
 for r in $(seq 1 "$ROUNDS"); do
   for w in "${WORKLOADS[@]}"; do
     if [ $((r % 2)) -eq 1 ]; then
@@ -278,7 +261,7 @@ for r in $(seq 1 "$ROUNDS"); do
       run "$r" "$w" raw
       run "$r" "$w" view
     fi
-    run_mixed "$r" "$w"
+    run_mixed "$r" "$w" view raw
   done
 done
 
@@ -301,26 +284,12 @@ for w in "${WORKLOADS[@]}"; do
   done
 done
 echo
-# median KIND WORKLOAD: the median over rounds of the ratio (view relative to
-# raw: above 1 means the view side was faster).
-median() {
-  for r in $(seq 1 "$ROUNDS"); do
-    if [ "$1" = separate ]; then
-      awk -v v="${tps[$r,$2,view]}" -v b="${tps[$r,$2,raw]}" 'BEGIN { printf "%.4f\n", v / b }'
-    else
-      awk -v v="${lat[$r,$2,view]}" -v b="${lat[$r,$2,raw]}" 'BEGIN { printf "%.4f\n", b / v }'
-    fi
-  done | sort -n | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "%.3f %.3f %.3f\n", m, v[1], v[NR]
-  }'
-}
 all_met=1
 for w in "${WORKLOADS[@]}"; do
   goal=$READ_GOAL
   [ "$w" = insert ] && goal=$WRITE_GOAL
   for kind in separate mixed; do
-    read -r m lo hi < <(median "$kind" "$w")
+    read -r m lo hi < <(median "$kind" "$w" view raw)
     met=$(awk -v m="$m" -v g="$goal" 'BEGIN { print (m >= g ? "met" : "NOT met") }')
     [ "$met" = met ] || all_met=0
     printf 'median view/raw %-6s %-8s = %s over %s rounds (min %s, max %s; goal >= %s: %s)\n' \
