@@ -25,6 +25,17 @@ REVOKE ALL ON FUNCTION cot.entities(text) FROM PUBLIC;
 -- The tenant /rpc/ wrappers (<slug>.create_entity and the like) fill in their
 -- tenant where a definition leaves it out: on an object, or on each object of
 -- an array. A definition that names a tenant keeps it.
+-- A jsonb argument of a tenant /rpc/ wrapper as sent. PostgREST passes an
+-- argument of a GET request (?query={...}) as a JSON string holding the text;
+-- a string that holds an object or an array is read as that value.
+CREATE FUNCTION cot.json_arg(value jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN pg_catalog.jsonb_typeof(value) OPERATOR(pg_catalog.=) 'string'
+                 AND (value OPERATOR(pg_catalog.#>>) '{}') OPERATOR(pg_catalog.~) '^\s*[[{]'
+            THEN (value OPERATOR(pg_catalog.#>>) '{}')::jsonb
+            ELSE value END;
+COMMENT ON FUNCTION cot.json_arg(jsonb) IS 'A jsonb argument of a tenant /rpc/ wrapper, with a JSON string holding an object or array (as PostgREST passes GET arguments) read as that value';
+
 CREATE FUNCTION cot.with_tenant(definition jsonb, tenant text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE pg_catalog.jsonb_typeof(definition)

@@ -141,17 +141,9 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
 
 /// A query compiled for the caller, with its page size.
 fn compiled(tenant: &str, entity: &str, query: JsonbText) -> (cot_engine::query::Compiled, usize) {
-    let read = |text: &str| {
-        JsonbText(cot_engine::query::exact_numbers(text))
-            .parse("query", MAX_QUERY_BYTES)
-            .unwrap_or_else(|e| raise(e))
-    };
-    let q = match read(&query.0) {
-        // GET /rpc/query?query={...}: PostgREST passes a jsonb argument from
-        // the URL as a JSON string holding the text. Read the object in it.
-        Value::String(text) if text.trim_start().starts_with('{') => read(&text),
-        q => q,
-    };
+    let q = JsonbText(cot_engine::query::exact_numbers(&query.0))
+        .parse("query", MAX_QUERY_BYTES)
+        .unwrap_or_else(|e| raise(e));
     let entities = model(tenant);
     let slug: Ident = check_name(NameKind::Tenant, tenant, "", &Keywords::default())
         .unwrap_or_else(|v| raise(CotError::from_violations("tenant", &[v])));

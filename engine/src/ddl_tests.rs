@@ -138,7 +138,7 @@ fn golden_tenant() {
     assert_eq!(
         &rpc[..4],
         [
-            r#"CREATE FUNCTION "acme"."validate_entity"(definition jsonb) RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.validate_entity(cot.with_tenant(definition, ''acme''))'"#,
+            r#"CREATE FUNCTION "acme"."validate_entity"(definition jsonb) RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.validate_entity(cot.with_tenant(cot.json_arg(definition), ''acme''))'"#,
             r#"ALTER FUNCTION "acme"."validate_entity"(jsonb) OWNER TO "cot_owner""#,
             r#"REVOKE ALL ON FUNCTION "acme"."validate_entity"(jsonb) FROM PUBLIC"#,
             r#"GRANT EXECUTE ON FUNCTION "acme"."validate_entity"(jsonb) TO "cot_acme_admin""#,
@@ -155,7 +155,7 @@ fn golden_tenant() {
     assert_eq!(
         query,
         [
-            r#"CREATE FUNCTION "acme"."query"(entity text, query jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.query(''acme'', entity, query)'"#,
+            r#"CREATE FUNCTION "acme"."query"(entity text, query jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.query(''acme'', entity, cot.json_arg(query))'"#,
             r#"ALTER FUNCTION "acme"."query"(text, jsonb) OWNER TO "cot_owner""#,
             r#"REVOKE ALL ON FUNCTION "acme"."query"(text, jsonb) FROM PUBLIC"#,
             r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_anon""#,

@@ -200,8 +200,12 @@ impl Rpc {
     /// refused there unless the caller administers that tenant too.
     pub fn body(self) -> &'static str {
         match self {
-            Rpc::ValidateEntity => "SELECT cot.validate_entity(cot.with_tenant(definition, $tenant))",
-            Rpc::PlanEntity => "SELECT cot.plan_entity(cot.with_tenant(definition, $tenant), options)",
+            // The reading wrappers answer GET too, whose arguments PostgREST
+            // passes as JSON strings: cot.json_arg reads them.
+            Rpc::ValidateEntity => "SELECT cot.validate_entity(cot.with_tenant(cot.json_arg(definition), $tenant))",
+            Rpc::PlanEntity => {
+                "SELECT cot.plan_entity(cot.with_tenant(cot.json_arg(definition), $tenant), cot.json_arg(options))"
+            }
             Rpc::CreateEntity => "SELECT cot.create_entity(cot.with_tenant(definition, $tenant))",
             Rpc::CreateEntities => "SELECT cot.create_entities(cot.with_tenant(definitions, $tenant))",
             Rpc::AlterEntity => "SELECT cot.alter_entity(cot.with_tenant(definition, $tenant), options)",
@@ -210,7 +214,7 @@ impl Rpc {
             Rpc::Entities => "SELECT * FROM cot.entities($tenant)",
             Rpc::ExportSchema => "SELECT cot.export_schema($tenant)",
             Rpc::ApplySchema => "SELECT cot.apply_schema($tenant, bundle, options)",
-            Rpc::Query => "SELECT cot.query($tenant, entity, query)",
+            Rpc::Query => "SELECT cot.query($tenant, entity, cot.json_arg(query))",
         }
     }
 

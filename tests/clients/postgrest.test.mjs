@@ -983,6 +983,20 @@ function suite({ title, wiring, A, B, loginRole }) {
       expectStatus(one, 200, 'GET /rpc/entity');
       assert.equal(one.body.fields[0].name, 'body');
       expectError(await api.request('/rpc/entities', { token: tok.aUser, profile: A }), 403, '42501', "A's user lists entities");
+      // Their JSON arguments come from the query string as JSON strings; the
+      // wrappers read the object in them.
+      const changed = { ...definition, fields: [...definition.fields, { name: 'pinned', type: 'boolean' }] };
+      const planned = await api.request(
+        `/rpc/plan_entity?definition=${encodeURIComponent(JSON.stringify(changed))}&options=${encodeURIComponent('{"allow_data_loss": false}')}`,
+        { token: tok.aAdmin, profile: A },
+      );
+      expectStatus(planned, 200, 'GET /rpc/plan_entity');
+      assert.equal(planned.body.action, 'alter', said(planned));
+      const checked = await api.request(`/rpc/validate_entity?definition=${encodeURIComponent('{"name": "x", "fields": [{"name": "a", "type": "nope"}]}')}`, {
+        token: tok.aAdmin, profile: A,
+      });
+      expectStatus(checked, 200, 'GET /rpc/validate_entity');
+      assert.ok(checked.body.length >= 1 && checked.body[0].pointer.startsWith('/fields/0'), said(checked));
 
       // Dropping: refused for the user, done for the admin, in A only.
       expectError(await rpc('drop_entity', tok.aUser, { name: 'rpc_notes' }), 403, '42501', "A's user drops");

@@ -472,7 +472,9 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
           'a tenant''s admin role may execute exactly the entity functions (which check the tenant it names)');
 -- The helpers generated tables and policies call as the requesting role, and
 -- PostgREST's request hooks, and the drift guard's event-trigger functions
--- (they run as whoever runs DDL anywhere in the database; they only read).
+-- (they run as whoever runs DDL anywhere in the database; they only read),
+-- and cot.json_arg, which the /rpc/ wrappers call as their caller (it reads
+-- nothing: a JSON string holding an object becomes that object).
 -- Any other function executable by PUBLIC must be reviewed and added here.
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'cot'::regnamespace
@@ -480,7 +482,8 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
               AND p.proname NOT IN ('claim_tenant', 'claim_sub', 'claim_role', 'jwt_claim', 'uuid_generate_v7', 'system_columns',
                                     'junction_columns', 'owner_column', 'array_items_match', 'definition_schema',
                                     'request_header', 'api_key_claims', 'pre_request',
-                                    'guard_ddl', 'guard_drop', 'drift_mode', 'tenant_of_schema', 'ddl_by_cot', 'query', 'query_model')), NULL,
+                                    'guard_ddl', 'guard_drop', 'drift_mode', 'tenant_of_schema', 'ddl_by_cot', 'query', 'query_model',
+                                    'json_arg')), NULL,
           'no other Cot function is executable by PUBLIC');
 SELECT is((SELECT array_agg(c.relname::text) FROM pg_class c
             WHERE c.relnamespace = 'cot'::regnamespace AND c.relkind IN ('r', 'v', 'S')

@@ -60,7 +60,9 @@ SELECT is((SELECT cot.api_key_claims(k->>'key') FROM t85_key),
           'a key stands for its tenant role, tenant and sub');
 SELECT is(cot.api_key_claims('cot_000000000000_' || repeat('0', 64))->>'reject', 'PT401', 'an unknown key: PT401');
 SELECT is(cot.api_key_claims('nonsense')->>'reject', 'PT401', 'a malformed key: PT401');
-SELECT is((SELECT cot.api_key_claims(overlay(k->>'key' placing 'f' from length(k->>'key'))) FROM t85_key)->>'reject', 'PT401',
+-- (to another character: 'f' when it is not one already; one key in 16 ends in 'f')
+SELECT is((SELECT cot.api_key_claims(overlay(k->>'key' placing CASE WHEN right(k->>'key', 1) = 'f' THEN 'e' ELSE 'f' END
+                                             from length(k->>'key'))) FROM t85_key)->>'reject', 'PT401',
           'a key with its last character changed: PT401');
 
 -- A request with the key, as PostgREST runs it: anonymous role, headers, pre-request.
