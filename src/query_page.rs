@@ -206,18 +206,15 @@ unsafe fn execute<'a>(plan: pg_sys::SPIPlanPtr, params: &[Param]) -> &'a [pg_sys
     }
 }
 
-/// The text a column of the current tuple table holds, by its output function.
+/// `d`, a datum of type `oid`, as its type's output function writes it.
 ///
 /// # Safety
-/// `d` must come from column `column` of `SPI_tuptable`.
-unsafe fn output_of_column(d: pg_sys::Datum, column: i32) -> String {
+/// `d` must be a non-NULL datum of type `oid`.
+unsafe fn output(oid: pg_sys::Oid, d: pg_sys::Datum) -> String {
+    let (mut func, mut varlena) = (pg_sys::Oid::INVALID, false);
+    // SAFETY: the caller's promise.
     unsafe {
-        let (mut func, mut varlena) = (pg_sys::Oid::INVALID, false);
-        pg_sys::getTypeOutputInfo(
-            pg_sys::SPI_gettypeid((*pg_sys::SPI_tuptable).tupdesc, column),
-            &mut func,
-            &mut varlena,
-        );
+        pg_sys::getTypeOutputInfo(oid, &mut func, &mut varlena);
         c_text(pg_sys::OidOutputFunctionCall(func, d))
     }
 }
@@ -256,7 +253,7 @@ pub fn explain(c: &Compiled, analyze: bool) -> Value {
             let table = pg_sys::SPI_tuptable;
             let mut null = false;
             let d = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut null);
-            let out = output_of_column(d, 1);
+            let out = output(pg_sys::SPI_gettypeid((*table).tupdesc, 1), d);
             pg_sys::SPI_freeplan(plan);
             out
         }
@@ -286,14 +283,8 @@ fn c_text(p: *mut std::ffi::c_char) -> String {
 /// # Safety
 /// `d` must be a non-NULL datum of the column's type.
 unsafe fn key_text(d: pg_sys::Datum, ty: &Scalar) -> String {
-    let output = |oid: pg_sys::Oid| {
-        let (mut func, mut varlena) = (pg_sys::Oid::INVALID, false);
-        // SAFETY: a built-in type; its output function takes the datum.
-        unsafe {
-            pg_sys::getTypeOutputInfo(oid, &mut func, &mut varlena);
-            c_text(pg_sys::OidOutputFunctionCall(func, d))
-        }
-    };
+    // SAFETY (each use): the datum is of the column's type, a built-in one.
+    let output = |oid: pg_sys::Oid| unsafe { output(oid, d) };
     let datetime = |oid: pg_sys::Oid| {
         // SAFETY: a date or timestamptz datum, encoded as to_jsonb does.
         c_text(unsafe { pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), d, oid, std::ptr::null()) })
