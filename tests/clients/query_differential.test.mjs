@@ -381,13 +381,17 @@ const escapeLike = (s) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 function likePattern(entity, c, insensitive) {
   const pool = pools[entity][c].filter((v) => typeof v === 'string');
   const s = pick(pool) ?? 'x';
-  const a = int(0, s.length);
-  const b = int(a, s.length);
+  // Cut by characters, not UTF-16 units: half of an emoji's surrogate pair
+  // is no valid JSON (PostgreSQL refuses the query before Cot sees it).
+  const cps = [...s];
+  const cut = (from, to) => cps.slice(from, to).join('');
+  const a = int(0, cps.length);
+  const b = int(a, cps.length);
   let p;
   switch (int(0, 7)) {
-    case 0: p = `${escapeLike(s.slice(0, b))}%`; break;
-    case 1: p = `%${escapeLike(s.slice(a, b))}%`; break;
-    case 2: p = `%${escapeLike(s.slice(a))}`; break;
+    case 0: p = `${escapeLike(cut(0, b))}%`; break;
+    case 1: p = `%${escapeLike(cut(a, b))}%`; break;
+    case 2: p = `%${escapeLike(cut(a))}`; break;
     case 3: p = escapeLike(s); break;
     case 4: {
       const chars = [...s].map((ch) => escapeLike(ch));
@@ -396,7 +400,7 @@ function likePattern(entity, c, insensitive) {
       break;
     }
     case 5: p = pick(['%', '_', '__', '%\\%%', '%\\_%', "%'%", '%"%', '%\\\\%', '', '%é%', '%🎉%']); break;
-    case 6: p = `${escapeLike(s.slice(0, b))}_%`; break;
+    case 6: p = `${escapeLike(cut(0, b))}_%`; break;
     default: p = pick(['%zz%', 'A%', 'a%', '%E']); break;
   }
   if (insensitive && chance(0.5)) p = chance(0.5) ? p.toUpperCase() : p.toLowerCase();
@@ -430,11 +434,22 @@ function cover(entity, c, op) {
   coverage.set(key, (coverage.get(key) ?? 0) + 1);
 }
 
+// A comparison on a random column with a random operator; a quarter of the
+// time an operator not generated yet for a type this entity has, so that
+// every pair is tried in every run (left to chance, a rare pair such as
+// float lte was missed about once in a hundred runs).
 function randomComparison(entity) {
   const cols = Object.keys(MODEL[entity].columns);
-  const c = pick(cols);
+  const untried = chance(0.25)
+    ? cols.flatMap((col) => TYPES[MODEL[entity].columns[col]].ops.filter((o) => !coverage.has(`${MODEL[entity].columns[col]} ${o}`)).map((o) => [col, o]))
+    : [];
+  const [c, op] = untried.length
+    ? pick(untried)
+    : (() => {
+        const col = pick(cols);
+        return [col, pick(TYPES[MODEL[entity].columns[col]].ops)];
+      })();
   const type = MODEL[entity].columns[c];
-  const op = pick(TYPES[type].ops);
   cover(entity, c, op);
   let value;
   switch (op) {
