@@ -292,7 +292,7 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
         }
         steps.extend(plan::view_steps(&valid.entity, &Labels::of(&valid.normalized)));
         // A new view has no grants of its own yet.
-        steps.extend(cot_engine::access::view_grants(
+        steps.extend(cot_engine::plan::policies::view_grants(
             &valid.entity.tenant,
             &table,
             valid.entity.access,

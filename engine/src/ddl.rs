@@ -293,7 +293,8 @@ fn create_table(t: &Table) -> String {
 /// makes it an InitPlan instead of a call per row (360 ms against 0.5 ms on 1M
 /// rows, SECURITY.md).
 fn predicate(p: &crate::access::Predicate) -> String {
-    use crate::access::{Predicate, OWNER_COLUMN};
+    use crate::access::Predicate;
+    use crate::names::OWNER_COLUMN;
     // The whole comparison sits in the InitPlan: `(SELECT claim) = 'slug'` is
     // estimated to keep 0.5% of the rows (the default for an unknown equality),
     // which made the planner trade an index scan for a bitmap scan and a sort
@@ -346,7 +347,7 @@ fn default_sql(d: &ColumnDefault) -> String {
     match d {
         ColumnDefault::NewId => "cot.uuid_generate_v7()".to_string(),
         ColumnDefault::Now => "now()".to_string(),
-        ColumnDefault::User(DefaultValue::Literal(l), scalar, _) => l.to_sql(scalar),
+        ColumnDefault::User(DefaultValue::Literal(l), scalar, _) => crate::sql::literal(l, scalar),
         ColumnDefault::User(DefaultValue::Now, scalar, _) => match scalar {
             crate::types::Scalar::Time => "LOCALTIME".to_string(),
             _ => "now()".to_string(),
@@ -381,7 +382,7 @@ fn check_expr(col: &Ident, check: &Check) -> String {
 }
 
 fn bound(l: &Literal, s: &crate::types::Scalar) -> String {
-    l.to_sql(s)
+    crate::sql::literal(l, s)
 }
 
 /// Whether the value of column `c` (quoted) converts to `sql_type`: text

@@ -62,7 +62,7 @@ pub fn printed(p: &crate::access::Predicate) -> String {
         Predicate::TenantAndOwner(slug) => format!(
             "({} AND ({} = ( SELECT cot.claim_sub() AS claim_sub)))",
             tenant(slug),
-            crate::access::OWNER_COLUMN
+            crate::names::OWNER_COLUMN
         ),
     }
 }

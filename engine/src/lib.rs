@@ -22,6 +22,7 @@ pub mod plan;
 pub mod query;
 pub mod relations;
 pub mod rpc;
+pub mod scalar;
 pub mod schema;
 pub mod sql;
 pub mod types;

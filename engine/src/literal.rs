@@ -1,10 +1,9 @@
 //! Typed literals: defaults and bounds arrive as JSON values, are checked against
-//! the field's type here, and leave as SQL literals through [`crate::sql::quote_literal`].
+//! the field's type here, and leave as SQL literals through [`crate::sql::literal`].
 //! Users never supply SQL text; the only functions a default can name are the
 //! three keywords of [`DefaultValue`].
 
-use crate::sql::quote_literal;
-use crate::types::Scalar;
+use crate::scalar::Scalar;
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -66,27 +65,10 @@ impl DefaultValue {
 }
 
 impl Literal {
-    /// The SQL text of this literal as a value of `ty`: quoted and cast, so it
-    /// never depends on how the parser would guess its type.
-    pub fn to_sql(&self, ty: &Scalar) -> String {
-        match self {
-            // Quoted even though digits are safe: an unquoted -2147483648::integer
-            // parses as -(2147483648::integer), which is out of range.
-            Literal::Bool(b) => b.to_string(),
-            Literal::Float(f) => format!("{}::double precision", quote_literal(&format_float(*f))),
-            Literal::Array(items) => {
-                if items.is_empty() {
-                    format!("'{{}}'::{}[]", ty.cast_type())
-                } else {
-                    let parts: Vec<String> = items.iter().map(|i| i.to_sql(ty)).collect();
-                    format!("ARRAY[{}]::{}[]", parts.join(", "), ty.cast_type())
-                }
-            }
-            other => format!("{}::{}", quote_literal(&other.text()), ty.cast_type()),
-        }
-    }
-
-    fn text(&self) -> String {
+    /// The value as text in the canonical form its type reads back
+    /// ([`crate::sql::literal`] quotes and casts it). Arrays have no single
+    /// text: they render item by item.
+    pub fn text(&self) -> String {
         match self {
             Literal::Text(s)
             | Literal::Decimal(s)
@@ -98,7 +80,7 @@ impl Literal {
             Literal::Int(i) => i.to_string(),
             Literal::Float(f) => format_float(*f),
             Literal::Bool(b) => b.to_string(),
-            Literal::Array(_) => unreachable!("arrays render through to_sql"),
+            Literal::Array(_) => unreachable!("arrays render item by item"),
         }
     }
 
@@ -455,11 +437,6 @@ mod tests {
         assert!(parse(&json!(2147483648i64), &Scalar::BigInt).is_ok());
         assert!(parse(&json!(1.5), &Scalar::Integer).is_err());
         assert!(parse(&json!("5"), &Scalar::Integer).is_err());
-        assert_eq!(Literal::Int(-3).to_sql(&Scalar::BigInt), "'-3'::bigint");
-        assert_eq!(
-            Literal::Int(i32::MIN as i64).to_sql(&Scalar::Integer),
-            "'-2147483648'::integer"
-        );
     }
 
     #[test]
@@ -476,10 +453,6 @@ mod tests {
         assert!(parse(&json!("1234.5"), &dec(Some(5), Some(2))).is_err());
         assert!(parse(&json!("1.234"), &dec(Some(5), Some(2))).is_err());
         assert!(parse(&json!(0.5), &dec(None, None)).is_ok());
-        assert_eq!(
-            Literal::Decimal("12.5".into()).to_sql(&dec(Some(12), Some(2))),
-            "'12.5'::numeric"
-        );
         assert_eq!(compare_decimal("-2", "-10"), Ordering::Greater);
         assert_eq!(compare_decimal("10", "9.99"), Ordering::Greater);
         assert_eq!(compare_decimal("0.1", "0.10"), Ordering::Equal);
@@ -523,27 +496,5 @@ mod tests {
         );
         assert!(parse(&json!("nope"), &Scalar::Uuid).is_err());
         assert!(parse(&json!(true), &Scalar::Text).is_err());
-        assert_eq!(
-            Literal::Text("it's".into()).to_sql(&Scalar::Text),
-            "'it''s'::text"
-        );
-        assert_eq!(
-            Literal::Json(json!({"a": "b'c"})).to_sql(&Scalar::Json),
-            "'{\"a\":\"b''c\"}'::jsonb"
-        );
-        let arr = Literal::Array(vec![Literal::Int(1), Literal::Int(2)]);
-        assert_eq!(
-            arr.to_sql(&Scalar::Integer),
-            "ARRAY['1'::integer, '2'::integer]::integer[]"
-        );
-        assert_eq!(Literal::Array(vec![]).to_sql(&Scalar::Text), "'{}'::text[]");
-        assert_eq!(
-            Literal::Float(0.1).to_sql(&Scalar::Float),
-            "'0.1'::double precision"
-        );
-        assert_eq!(
-            Literal::Float(1e300).to_sql(&Scalar::Float),
-            "'1e300'::double precision"
-        );
     }
 }

@@ -98,6 +98,11 @@ impl NameKind {
 /// Columns every table has; fields may not take these names.
 pub const SYSTEM_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
 
+/// The owner column added to tables with an `owner` access rule: filled from
+/// the `sub` claim on insert, kept on update; clients can neither set nor
+/// change it.
+pub const OWNER_COLUMN: &str = "owner_id";
+
 /// Postgres's own hidden columns.
 const PG_SYSTEM_COLUMNS: [&str; 7] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid", "oid"];
 
@@ -189,7 +194,7 @@ pub fn check_name(
         NameKind::Field => {
             if SYSTEM_FIELDS.contains(&name) {
                 Some("is a system column that Cot adds to every entity")
-            } else if name == crate::access::OWNER_COLUMN {
+            } else if name == OWNER_COLUMN {
                 Some("is the column Cot adds for owner access rules")
             } else if PG_SYSTEM_COLUMNS.contains(&name) {
                 Some("is a PostgreSQL system column")

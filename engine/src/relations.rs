@@ -314,7 +314,11 @@ fn junction_steps(
         },
     ]
     .into_iter()
-    .chain(crate::access::steps(&e.tenant, &j.table, e.access.for_junction()))
+    .chain(crate::plan::policies::steps(
+        &e.tenant,
+        &j.table,
+        e.access.for_junction(),
+    ))
     .collect()
 }
 

@@ -1,7 +1,10 @@
 //! The only two ways text enters generated SQL: a quoted identifier and a quoted
-//! literal. Everything the DDL renderer writes goes through these.
+//! literal. Everything the DDL renderer writes goes through these, typed values
+//! included ([`literal`]).
 
+use crate::literal::Literal;
 use crate::names::Ident;
+use crate::scalar::Scalar;
 
 /// `"name"`: always quoted, so a name that happens to be a keyword still works and
 /// nothing is folded to lower case. Embedded quotes are doubled; validated
@@ -49,6 +52,26 @@ pub fn quote_literal(s: &str) -> String {
     }
     out.push('\'');
     out
+}
+
+/// The SQL text of a typed value as a value of `ty`: quoted and cast, so it
+/// never depends on how the parser would guess its type.
+pub fn literal(l: &Literal, ty: &Scalar) -> String {
+    match l {
+        // Quoted even though digits are safe: an unquoted -2147483648::integer
+        // parses as -(2147483648::integer), which is out of range.
+        Literal::Bool(b) => b.to_string(),
+        Literal::Float(_) => format!("{}::double precision", quote_literal(&l.text())),
+        Literal::Array(items) => {
+            if items.is_empty() {
+                format!("'{{}}'::{}[]", ty.cast_type())
+            } else {
+                let parts: Vec<String> = items.iter().map(|i| literal(i, ty)).collect();
+                format!("ARRAY[{}]::{}[]", parts.join(", "), ty.cast_type())
+            }
+        }
+        other => format!("{}::{}", quote_literal(&other.text()), ty.cast_type()),
+    }
 }
 
 #[cfg(test)]
@@ -102,5 +125,48 @@ mod tests {
             let q = quote_literal(&s);
             prop_assert_eq!(unquote_literal(&q), s);
         }
+    }
+
+    fn dec(p: Option<u32>, s: Option<u32>) -> Scalar {
+        Scalar::Decimal {
+            precision: p,
+            scale: s,
+        }
+    }
+
+    #[test]
+    fn typed_literals_are_quoted_and_cast() {
+        use serde_json::json;
+        assert_eq!(literal(&Literal::Int(-3), &Scalar::BigInt), "'-3'::bigint");
+        assert_eq!(
+            literal(&Literal::Int(i32::MIN as i64), &Scalar::Integer),
+            "'-2147483648'::integer"
+        );
+        assert_eq!(
+            literal(&Literal::Decimal("12.5".into()), &dec(Some(12), Some(2))),
+            "'12.5'::numeric"
+        );
+        assert_eq!(
+            literal(&Literal::Text("it's".into()), &Scalar::Text),
+            "'it''s'::text"
+        );
+        assert_eq!(
+            literal(&Literal::Json(json!({"a": "b'c"})), &Scalar::Json),
+            "'{\"a\":\"b''c\"}'::jsonb"
+        );
+        let arr = Literal::Array(vec![Literal::Int(1), Literal::Int(2)]);
+        assert_eq!(
+            literal(&arr, &Scalar::Integer),
+            "ARRAY['1'::integer, '2'::integer]::integer[]"
+        );
+        assert_eq!(literal(&Literal::Array(vec![]), &Scalar::Text), "'{}'::text[]");
+        assert_eq!(
+            literal(&Literal::Float(0.1), &Scalar::Float),
+            "'0.1'::double precision"
+        );
+        assert_eq!(
+            literal(&Literal::Float(1e300), &Scalar::Float),
+            "'1e300'::double precision"
+        );
     }
 }

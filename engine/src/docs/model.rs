@@ -3,8 +3,9 @@
 //! foreign keys and who may use them. The three generators read this, so they
 //! agree on every column, name and rule.
 
-use crate::access::{Access, OWNER_COLUMN};
+use crate::access::Access;
 use crate::names::derived;
+use crate::names::OWNER_COLUMN;
 use crate::plan::Labels;
 use crate::types::{Entity, Field, FieldType, Relation, RelationKind, Scalar};
 

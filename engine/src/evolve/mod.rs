@@ -857,7 +857,7 @@ pub fn evolve(
         for step in plan::view_steps(n, new.labels) {
             b.push(step, Class::Metadata);
         }
-        for step in access::view_grants(&n.tenant, &table, n.access) {
+        for step in plan::policies::view_grants(&n.tenant, &table, n.access) {
             b.push(step, Class::Metadata);
         }
     }

@@ -147,7 +147,7 @@ pub(super) fn add_constraint(
 
 pub(super) fn teardown_access(b: &mut Builder<'_>, table: &Ident, rules: access::Access, view_gone: bool) {
     let t = b.t.clone();
-    for step in access::steps(&t.slug, table, rules) {
+    for step in crate::plan::policies::steps(&t.slug, table, rules) {
         match step {
             Step::CreatePolicy {
                 schema, table, name, ..
@@ -178,7 +178,7 @@ pub(super) fn teardown_access(b: &mut Builder<'_>, table: &Ident, rules: access:
 
 pub(super) fn setup_access(b: &mut Builder<'_>, table: &Ident, rules: access::Access, view_made: bool) {
     let t = b.t.clone();
-    for step in access::steps(&t.slug, table, rules) {
+    for step in crate::plan::policies::steps(&t.slug, table, rules) {
         match step {
             Step::EnableRls { .. } => {}
             Step::Grant {

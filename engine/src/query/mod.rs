@@ -67,7 +67,7 @@ pub fn columns(e: &Entity) -> Vec<Column> {
     out.push(sys("created_at", Scalar::Timestamp, true));
     out.push(sys("updated_at", Scalar::Timestamp, true));
     if e.access.needs_owner() {
-        out.push(sys(crate::access::OWNER_COLUMN, Scalar::Text, false));
+        out.push(sys(crate::names::OWNER_COLUMN, Scalar::Text, false));
     }
     out
 }
