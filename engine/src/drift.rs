@@ -51,22 +51,6 @@ pub struct Policy {
     pub check: Option<String>,
 }
 
-/// A predicate as PostgreSQL 15 prints it back (`pg_get_expr`), from the
-/// text `ddl.rs` writes: a policy whose expression was edited by hand no
-/// longer prints so. 95_drift.sql checks that Cot's own policies do.
-pub fn printed(p: &crate::access::Predicate) -> String {
-    use crate::access::Predicate;
-    let tenant = |slug: &Ident| format!("( SELECT (cot.claim_tenant() = '{slug}'::text))");
-    match p {
-        Predicate::Tenant(slug) => tenant(slug),
-        Predicate::TenantAndOwner(slug) => format!(
-            "({} AND ({} = ( SELECT cot.claim_sub() AS claim_sub)))",
-            tenant(slug),
-            crate::names::OWNER_COLUMN
-        ),
-    }
-}
-
 /// One difference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -171,8 +155,8 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
                     Policy {
                         command: command.into(),
                         roles: roles.iter().map(|r| r.to_string()).collect(),
-                        using: using.as_ref().map(printed),
-                        check: check.as_ref().map(printed),
+                        using: using.as_ref().map(crate::ddl::printed_predicate),
+                        check: check.as_ref().map(crate::ddl::printed_predicate),
                     },
                 );
             }
