@@ -209,12 +209,6 @@ fn strings(v: &Value) -> Vec<&Value> {
 /// [{name, command, permissive, roles, using, check}], grants: [[role, privilege]]}` (grants to the tenant's roles only).
 pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
     let object = format!("{}.{}", x.schema, x.name);
-    let drift = |object: String, problem: String| Finding {
-        kind: "drift",
-        object,
-        problem,
-        sql: None,
-    };
     let mut out = Vec::new();
     if actual["exists"] != Value::Bool(true) {
         out.push(drift(
@@ -223,7 +217,34 @@ pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
         ));
         return out;
     }
-    // Columns: names in order, and for tables types and NOT NULL.
+    compare_columns(x, actual, &object, &mut out);
+    if !x.view {
+        if actual["rls"] != Value::Bool(true) || actual["force"] != Value::Bool(true) {
+            out.push(drift(
+                object.clone(),
+                "row level security is not enabled and forced".into(),
+            ));
+        }
+        compare_constraints(x, actual, &object, &mut out);
+        compare_indexes(x, actual, &mut out);
+        compare_policies(x, actual, &object, &mut out);
+    }
+    compare_grants(x, actual, &object, &mut out);
+    out
+}
+
+/// A difference between the definition and the catalog.
+fn drift(object: String, problem: String) -> Finding {
+    Finding {
+        kind: "drift",
+        object,
+        problem,
+        sql: None,
+    }
+}
+
+/// Columns: names in order, and for tables types and NOT NULL.
+fn compare_columns(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Finding>) {
     let have: Vec<(String, String, bool)> = strings(&actual["columns"])
         .into_iter()
         .map(|c| {
@@ -258,129 +279,143 @@ pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
             ));
         }
     }
-    if !x.view {
-        if actual["rls"] != Value::Bool(true) || actual["force"] != Value::Bool(true) {
+}
+
+/// Constraints: each one the definition makes, validated; no other.
+fn compare_constraints(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Finding>) {
+    let constraints: Vec<(&str, bool)> = strings(&actual["constraints"])
+        .into_iter()
+        .map(|c| (c[0].as_str().unwrap_or_default(), c[1].as_bool().unwrap_or(true)))
+        .collect();
+    for (name, validate) in &x.constraints {
+        match constraints.iter().find(|c| c.0 == name) {
+            None => out.push(drift(format!("{object}.{name}"), "constraint is missing".into())),
+            Some((_, false)) => out.push(Finding {
+                kind: "pending",
+                object: format!("{object}.{name}"),
+                problem: "constraint is NOT VALID: existing rows are not checked yet".into(),
+                sql: Some(validate.clone()),
+            }),
+            _ => {}
+        }
+    }
+    for (name, _) in &constraints {
+        if !x.constraints.iter().any(|c| c.0 == *name) {
             out.push(drift(
-                object.clone(),
-                "row level security is not enabled and forced".into(),
-            ));
-        }
-        let constraints: Vec<(&str, bool)> = strings(&actual["constraints"])
-            .into_iter()
-            .map(|c| (c[0].as_str().unwrap_or_default(), c[1].as_bool().unwrap_or(true)))
-            .collect();
-        for (name, validate) in &x.constraints {
-            match constraints.iter().find(|c| c.0 == name) {
-                None => out.push(drift(format!("{object}.{name}"), "constraint is missing".into())),
-                Some((_, false)) => out.push(Finding {
-                    kind: "pending",
-                    object: format!("{object}.{name}"),
-                    problem: "constraint is NOT VALID: existing rows are not checked yet".into(),
-                    sql: Some(validate.clone()),
-                }),
-                _ => {}
-            }
-        }
-        for (name, _) in &constraints {
-            if !x.constraints.iter().any(|c| c.0 == *name) {
-                out.push(drift(
-                    format!("{object}.{name}"),
-                    "constraint is not in the definition".into(),
-                ));
-            }
-        }
-        let indexes: Vec<(&str, bool)> = strings(&actual["indexes"])
-            .into_iter()
-            .map(|c| (c[0].as_str().unwrap_or_default(), c[1].as_bool().unwrap_or(true)))
-            .collect();
-        for (name, sql) in &x.indexes {
-            match indexes.iter().find(|i| i.0 == name) {
-                None => out.push(Finding {
-                    kind: "pending",
-                    object: format!("{}.{name}", x.schema),
-                    problem: "index is not built".into(),
-                    sql: Some(sql.clone()),
-                }),
-                Some((_, false)) => out.push(Finding {
-                    kind: "pending",
-                    object: format!("{}.{name}", x.schema),
-                    problem: "index is invalid (a concurrent build failed): rebuild it".into(),
-                    // REINDEX rebuilds it in place without blocking writes
-                    // (and is not DDL the drift guard sees); DROP INDEX is.
-                    sql: Some(format!(
-                        "REINDEX INDEX CONCURRENTLY {}",
-                        quote_qualified_str(&x.schema, name)
-                    )),
-                }),
-                _ => {}
-            }
-        }
-        for (name, _) in &indexes {
-            if !x.indexes.iter().any(|i| i.0 == *name) {
-                out.push(drift(
-                    format!("{}.{name}", x.schema),
-                    "index is not in the definition".into(),
-                ));
-            }
-        }
-        let policies: BTreeMap<String, &Value> = strings(&actual["policies"])
-            .into_iter()
-            .filter_map(|p| p["name"].as_str().map(|n| (n.to_string(), p)))
-            .collect();
-        for (name, want) in &x.policies {
-            let Some(have) = policies.get(name) else {
-                out.push(drift(
-                    format!("{object}: policy {name}"),
-                    "policy is missing".into(),
-                ));
-                continue;
-            };
-            let text = |v: &Value| v.as_str().map(str::to_string);
-            let roles: BTreeSet<String> = strings(&have["roles"]).into_iter().filter_map(text).collect();
-            let mut differs = Vec::new();
-            if have["permissive"] != Value::Bool(true) {
-                differs.push("it is RESTRICTIVE, the access rules make it PERMISSIVE".to_string());
-            }
-            if text(&have["command"]).as_deref() != Some(want.command.as_str()) {
-                differs.push(format!(
-                    "its command is {}, the access rules make {}",
-                    text(&have["command"]).unwrap_or_default(),
-                    want.command
-                ));
-            }
-            if roles != want.roles {
-                differs.push(format!(
-                    "it applies to {}, the access rules to {}",
-                    roles.iter().cloned().collect::<Vec<_>>().join(", "),
-                    want.roles.iter().cloned().collect::<Vec<_>>().join(", ")
-                ));
-            }
-            for (clause, have, want) in [
-                ("USING", &have["using"], &want.using),
-                ("WITH CHECK", &have["check"], &want.check),
-            ] {
-                if text(have) != *want {
-                    differs.push(format!(
-                        "its {clause} is {}, the access rules make {}",
-                        text(have).unwrap_or_else(|| "none".into()),
-                        want.clone().unwrap_or_else(|| "none".into())
-                    ));
-                }
-            }
-            if !differs.is_empty() {
-                out.push(drift(
-                    format!("{object}: policy {name}"),
-                    format!("policy differs from the access rules: {}", differs.join("; ")),
-                ));
-            }
-        }
-        for name in policies.keys().filter(|n| !x.policies.contains_key(*n)) {
-            out.push(drift(
-                format!("{object}: policy {name}"),
-                "policy is not from the access rules".into(),
+                format!("{object}.{name}"),
+                "constraint is not in the definition".into(),
             ));
         }
     }
+}
+
+/// Indexes: each one the definition makes, built and valid; no other.
+fn compare_indexes(x: &Expected, actual: &Value, out: &mut Vec<Finding>) {
+    let indexes: Vec<(&str, bool)> = strings(&actual["indexes"])
+        .into_iter()
+        .map(|c| (c[0].as_str().unwrap_or_default(), c[1].as_bool().unwrap_or(true)))
+        .collect();
+    for (name, sql) in &x.indexes {
+        match indexes.iter().find(|i| i.0 == name) {
+            None => out.push(Finding {
+                kind: "pending",
+                object: format!("{}.{name}", x.schema),
+                problem: "index is not built".into(),
+                sql: Some(sql.clone()),
+            }),
+            Some((_, false)) => out.push(Finding {
+                kind: "pending",
+                object: format!("{}.{name}", x.schema),
+                problem: "index is invalid (a concurrent build failed): rebuild it".into(),
+                // REINDEX rebuilds it in place without blocking writes
+                // (and is not DDL the drift guard sees); DROP INDEX is.
+                sql: Some(format!(
+                    "REINDEX INDEX CONCURRENTLY {}",
+                    quote_qualified_str(&x.schema, name)
+                )),
+            }),
+            _ => {}
+        }
+    }
+    for (name, _) in &indexes {
+        if !x.indexes.iter().any(|i| i.0 == *name) {
+            out.push(drift(
+                format!("{}.{name}", x.schema),
+                "index is not in the definition".into(),
+            ));
+        }
+    }
+}
+
+/// Policies: each one the access rules make, as they make it; no other.
+fn compare_policies(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Finding>) {
+    let policies: BTreeMap<String, &Value> = strings(&actual["policies"])
+        .into_iter()
+        .filter_map(|p| p["name"].as_str().map(|n| (n.to_string(), p)))
+        .collect();
+    for (name, want) in &x.policies {
+        let Some(have) = policies.get(name) else {
+            out.push(drift(
+                format!("{object}: policy {name}"),
+                "policy is missing".into(),
+            ));
+            continue;
+        };
+        let differs = policy_differences(have, want);
+        if !differs.is_empty() {
+            out.push(drift(
+                format!("{object}: policy {name}"),
+                format!("policy differs from the access rules: {}", differs.join("; ")),
+            ));
+        }
+    }
+    for name in policies.keys().filter(|n| !x.policies.contains_key(*n)) {
+        out.push(drift(
+            format!("{object}: policy {name}"),
+            "policy is not from the access rules".into(),
+        ));
+    }
+}
+
+/// How a policy in the catalog differs from the one the access rules make.
+fn policy_differences(have: &Value, want: &Policy) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let roles: BTreeSet<String> = strings(&have["roles"]).into_iter().filter_map(text).collect();
+    let mut differs = Vec::new();
+    if have["permissive"] != Value::Bool(true) {
+        differs.push("it is RESTRICTIVE, the access rules make it PERMISSIVE".to_string());
+    }
+    if text(&have["command"]).as_deref() != Some(want.command.as_str()) {
+        differs.push(format!(
+            "its command is {}, the access rules make {}",
+            text(&have["command"]).unwrap_or_default(),
+            want.command
+        ));
+    }
+    if roles != want.roles {
+        differs.push(format!(
+            "it applies to {}, the access rules to {}",
+            roles.iter().cloned().collect::<Vec<_>>().join(", "),
+            want.roles.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    for (clause, have, want) in [
+        ("USING", &have["using"], &want.using),
+        ("WITH CHECK", &have["check"], &want.check),
+    ] {
+        if text(have) != *want {
+            differs.push(format!(
+                "its {clause} is {}, the access rules make {}",
+                text(have).unwrap_or_else(|| "none".into()),
+                want.clone().unwrap_or_else(|| "none".into())
+            ));
+        }
+    }
+    differs
+}
+
+/// Grants: exactly the privileges the access rules give.
+fn compare_grants(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Finding>) {
     let grants: BTreeSet<(String, String)> = strings(&actual["grants"])
         .into_iter()
         .map(|g| {
@@ -392,17 +427,16 @@ pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
         .collect();
     for (role, privilege) in x.grants.difference(&grants) {
         out.push(drift(
-            object.clone(),
+            object.to_string(),
             format!("{privilege} is not granted to {role}"),
         ));
     }
     for (role, privilege) in grants.difference(&x.grants) {
         out.push(drift(
-            object.clone(),
+            object.to_string(),
             format!("{privilege} is granted to {role}, the access rules do not"),
         ));
     }
-    out
 }
 
 fn quote_qualified_str(schema: &str, name: &str) -> String {
