@@ -1,44 +1,22 @@
 //! Keyset cursors: the order a page was read in and the key of its last row,
-//! as base64url JSON, made after each page and read back for the next one. Opaque to clients, but not secret: a cursor only says
-//! where to continue; the query still runs as the caller, under row security.
+//! as base64url JSON, made after each page and read back for the next one.
+//! Opaque to clients, but not secret: a cursor only says where to continue; the query still runs as the caller, under row security.
 
 use crate::error::{CotError, ErrorKind};
+use base64::Engine;
 use serde_json::json;
 use serde_json::Value;
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// base64url without padding: the alphabet that passes through a query string
+/// unescaped (the page statement writes cursors in the same form).
+const CODEC: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    CODEC.encode(bytes)
 }
 
 fn decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let digits: Vec<u32> = text
-        .bytes()
-        .map(|c| ALPHABET.iter().position(|&a| a == c).map(|p| p as u32))
-        .collect::<Option<_>>()?;
-    for chunk in digits.chunks(4) {
-        if chunk.len() == 1 {
-            return None;
-        }
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, d)| acc | (d << (18 - 6 * i)));
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    CODEC.decode(text).ok()
 }
 
 /// The cursor after a row whose key (order values, then id) is `key`.
