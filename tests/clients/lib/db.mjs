@@ -1,6 +1,6 @@
 // Helpers for tests that drive Cot through real client sessions.
 //
-// Connection settings come from the environment that pg_test/run.sh exports
+// Connection settings come from the environment that tests/harness/run.sh exports
 // for its private cluster: PGHOST (a socket directory or a host name), PGPORT,
 // PGUSER, and PGDATABASE for the admin connection that creates the per-test
 // databases. Nothing is mocked: every helper talks to that server.

@@ -24,9 +24,9 @@
 //   from `cot.postgrest_config()` (db-schemas, db-anon-role cot_anon,
 //   db-pre-request cot.pre_request, db-pre-config cot.pre_config, ...).
 //
-// Everything runs as the cluster's superuser from pg_test/run.sh (PGHOST,
+// Everything runs as the cluster's superuser from tests/harness/run.sh (PGHOST,
 // PGPORT, PGUSER). PostgREST itself connects over TCP to 127.0.0.1:PGPORT
-// (pg_test/cluster.sh listens there with trust auth), or to PGHOST when that
+// (tests/harness/cluster.sh listens there with trust auth), or to PGHOST when that
 // is a host name rather than a socket directory.
 
 import { spawn } from 'node:child_process';

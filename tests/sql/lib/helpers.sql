@@ -1,5 +1,5 @@
 -- Helpers shared by the pgTAP files in tests/sql, loaded once into the test
--- database by pg_test/run.sh (this folder is not run as a test).
+-- database by tests/harness/run.sh (this folder is not run as a test).
 
 CREATE SCHEMA cot_test;
 

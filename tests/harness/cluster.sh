@@ -126,7 +126,7 @@ cluster_start() {
     # create or drop many tables (each table, index and view takes a lock).
     _cot_as_owner tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF
 
-# --- added by pg_test/cluster.sh ---
+# --- added by tests/harness/cluster.sh ---
 unix_socket_directories = '$dir/sock'
 listen_addresses = '127.0.0.1'
 max_connections = 100

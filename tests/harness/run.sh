@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Cot's database tests, against a real PostgreSQL 15, runnable as root.
 #
-#   pg_test/run.sh                 build + install the extension, run everything
-#   pg_test/run.sh FILE...         only these tests (tests/sql/*.sql go to
+#   tests/harness/run.sh                 build + install the extension, run everything
+#   tests/harness/run.sh FILE...         only these tests (tests/sql/*.sql go to
 #                                  pg_prove, tests/clients/*.test.mjs to node)
-#   COT_SKIP_INSTALL=1 pg_test/run.sh   use the extension already installed
-#   COT_KEEP_CLUSTER=1 pg_test/run.sh   leave the cluster running afterwards
+#   COT_SKIP_INSTALL=1 tests/harness/run.sh   use the extension already installed
+#   COT_KEEP_CLUSTER=1 tests/harness/run.sh   leave the cluster running afterwards
 #                                       (to look at a failure); it prints where
 #
 # Steps: `cargo pgrx install --release` into Debian's PG 15 directories; a
@@ -23,10 +23,10 @@ cd "$ROOT"
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 TEST_DB=cot_test
 
-# shellcheck source=pg_test/cluster.sh
-source "$ROOT/pg_test/cluster.sh"
+# shellcheck source=tests/harness/cluster.sh
+source "$ROOT/tests/harness/cluster.sh"
 
-log() { printf '\033[1m[pg_test]\033[0m %s\n' "$*" >&2; }
+log() { printf '\033[1m[tests/harness]\033[0m %s\n' "$*" >&2; }
 die() {
   log "$*"
   exit 1
@@ -80,7 +80,7 @@ finish() {
     if [ "${COT_KEEP_CLUSTER:-0}" = 1 ]; then
       log "cluster left running (COT_KEEP_CLUSTER=1):"
       cluster_info "$COT_CLUSTER_DIR" "$TEST_DB" >&2
-      log "stop it with: bash -c 'source pg_test/cluster.sh; cluster_stop $COT_CLUSTER_DIR'"
+      log "stop it with: bash -c 'source tests/harness/cluster.sh; cluster_stop $COT_CLUSTER_DIR'"
     else
       cluster_stop "$COT_CLUSTER_DIR"
     fi
