@@ -11,10 +11,10 @@ pub(super) fn pointer(side: &Side<'_>, id: uuid::Uuid) -> String {
     at.map_or_else(|| "/fields".to_string(), |i| format!("/fields/{i}"))
 }
 
-/// Constraints (but the primary key) and indexes that creating `e` makes on its table.
 /// An index: name, columns, GIN.
 pub(super) type IndexSpec = (Ident, Vec<Ident>, bool);
 
+/// Constraints (but the primary key) and indexes that creating `e` makes on its table.
 pub(super) fn table_objects(e: &Entity, labels: &Labels) -> (Vec<Constraint>, Vec<IndexSpec>) {
     let mut constraints = Vec::new();
     let mut indexes = Vec::new();
@@ -44,10 +44,12 @@ pub(super) fn table_objects(e: &Entity, labels: &Labels) -> (Vec<Constraint>, Ve
     (constraints, indexes)
 }
 
+/// Column names after the field renames.
 pub(super) fn rename_all(cols: &[Ident], r: &HashMap<Ident, Ident>) -> Vec<Ident> {
     cols.iter().map(|c| r.get(c).unwrap_or(c).clone()).collect()
 }
 
+/// What a constraint checks, on the columns' names after the field renames.
 pub(super) fn renamed_kind(kind: &ConstraintKind, r: &HashMap<Ident, Ident>) -> ConstraintKind {
     let one = |c: &Ident| r.get(c).unwrap_or(c).clone();
     match kind {
@@ -102,16 +104,18 @@ pub(super) fn match_by<T, K: PartialEq>(
     (renames, dropped, made)
 }
 
+/// The view's columns, in order: a view keeps the names it was made with.
 pub(super) fn view_columns(e: &Entity) -> Vec<Ident> {
     let mut columns = vec![fixed("id")];
     columns.extend(e.fields.iter().map(|f| f.name.clone()));
     columns.extend([fixed("created_at"), fixed("updated_at")]);
     if e.access.needs_owner() {
-        columns.push(fixed(access::OWNER_COLUMN));
+        columns.push(fixed(OWNER_COLUMN));
     }
     columns
 }
 
+/// The computed relationships of `e`'s many-to-one and one-to-one fields.
 pub(super) fn own_functions(e: &Entity) -> Vec<RelationFunction> {
     let t = TenantNames::new(&e.tenant);
     e.relations

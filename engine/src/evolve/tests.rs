@@ -24,11 +24,13 @@ impl Counter for Answers {
     }
 }
 
-fn valid(def: Value) -> Validated {
+/// The validated definition; a test definition that fails is a bug in the test.
+pub(super) fn valid(def: Value) -> Validated {
     validate(&def, &TestEnv::new()).unwrap_or_else(|v| panic!("{v:?}"))
 }
 
-fn base() -> Value {
+/// An entity with a limited, indexed text field and two plain ones.
+pub(super) fn base() -> Value {
     json!({"tenant": "acme", "name": "item", "id": "01900000-0000-7000-8000-000000000001", "fields": [
         {"id": "01900000-0000-7000-8000-000000000002", "name": "title", "type": "text", "max_length": 50, "index": true},
         {"id": "01900000-0000-7000-8000-000000000003", "name": "qty", "type": "text"},
@@ -56,11 +58,50 @@ fn run(old: Value, new: Value, rows: u64, given: Vec<(Probe, u64)>, options: Opt
     )
 }
 
-fn sql(e: &Evolution) -> Vec<String> {
+/// Runs `f` on the facts of the change from `old` to `new`.
+pub(super) fn with_diff(old: Value, new: Value, f: impl FnOnce(&Diff<'_>)) {
+    let (o, n) = (valid(old), valid(new));
+    let (ol, nl) = (Labels::of(&o.normalized), Labels::of(&n.normalized));
+    let old = Side {
+        entity: &o.entity,
+        labels: &ol,
+        normalized: &o.normalized,
+    };
+    let new = Side {
+        entity: &n.entity,
+        labels: &nl,
+        normalized: &n.normalized,
+    };
+    f(&Diff::new(&old, &new));
+}
+
+/// The plan one phase alone makes: `f` calls it on a fresh builder for a
+/// table of `rows` rows, counts answered from `given` as in [`run`].
+pub(super) fn phase(
+    old: Value,
+    new: Value,
+    rows: u64,
+    given: Vec<(Probe, u64)>,
+    options: Options,
+    f: impl FnOnce(&mut Builder<'_>, &Diff<'_>),
+) -> Evolution {
+    let mut answers = Answers { rows, given };
+    let mut out = None;
+    with_diff(old, new, |d| {
+        let mut b = Builder::new(d.new.entity, &options, &mut answers);
+        f(&mut b, d);
+        out = Some(b.out);
+    });
+    out.expect("ran")
+}
+
+/// The plan's steps as SQL, in order.
+pub(super) fn sql(e: &Evolution) -> Vec<String> {
     e.changes.iter().map(|c| render(&c.step)).collect()
 }
 
-fn ident(s: &str) -> Ident {
+/// A field name as the validator accepts it.
+pub(super) fn ident(s: &str) -> Ident {
     crate::names::check_name(
         crate::names::NameKind::Field,
         s,

@@ -1,0 +1,316 @@
+//! Constraints and indexes whose rule changes: the old object goes early
+//! (phase C), before the columns it names are dropped, renamed or retyped, and
+//! the new one is made late (phase J), once the columns it names exist in
+//! their new form. A new rule is counted against the rows before it is added.
+
+use super::*;
+
+impl Builder<'_> {
+    /// Phase C: constraints and indexes no new rule matches go.
+    pub(super) fn drop_objects(&mut self, d: &Diff<'_>) {
+        let (schema, table) = (self.t.storage_schema.clone(), self.table.clone());
+        for name in &d.constraints.dropped {
+            let step = Step::DropConstraint {
+                schema: schema.clone(),
+                table: table.clone(),
+                name: name.clone(),
+            };
+            self.push(step, Class::Metadata);
+        }
+        for name in &d.indexes.dropped {
+            let step = Step::DropIndex {
+                schema: schema.clone(),
+                name: name.clone(),
+            };
+            self.push(step, Class::Metadata);
+        }
+    }
+
+    /// Phase J: constraints and indexes that are new or changed.
+    /// `renamed_from` holds the enum values each column renames (phase I), which
+    /// the old rows still hold when the new rule is counted.
+    pub(super) fn make_objects(&mut self, d: &Diff<'_>, renamed_from: &HashMap<Ident, Vec<String>>) {
+        for c in &d.constraints.made {
+            add_constraint(self, c.clone(), d, renamed_from);
+        }
+        for (name, columns, gin) in &d.indexes.made {
+            let step = Step::CreateIndex {
+                schema: self.t.storage_schema.clone(),
+                table: self.table.clone(),
+                name: name.clone(),
+                columns: columns.clone(),
+                gin: *gin,
+            };
+            if self.has_rows && self.options.defer_indexes {
+                self.out.pending.push(step);
+            } else {
+                let class = self.scanning();
+                self.push(step, class);
+            }
+        }
+    }
+}
+
+/// A new or changed constraint: counted against the rows first (where the
+/// column keeps its type, so the old values can be tested), added NOT VALID
+/// and validated on a table with rows, or added outright on an empty one.
+fn add_constraint(
+    b: &mut Builder<'_>,
+    c: Constraint,
+    d: &Diff<'_>,
+    renamed_from: &HashMap<Ident, Vec<String>>,
+) {
+    refuse_failing_rows(b, &c, d, renamed_from);
+    let (schema, table) = (b.t.storage_schema.clone(), b.table.clone());
+    let validating = b.has_rows
+        && matches!(
+            c.kind,
+            ConstraintKind::Check(..) | ConstraintKind::ForeignKey { .. }
+        );
+    if !validating {
+        let class = b.scanning();
+        b.push(
+            Step::AddConstraint {
+                schema,
+                table,
+                constraint: c,
+            },
+            class,
+        );
+        return;
+    }
+    let name = c.name.clone();
+    b.push(
+        Step::AddConstraintNotValid {
+            schema: schema.clone(),
+            table: table.clone(),
+            constraint: c,
+        },
+        Class::Metadata,
+    );
+    let validate = Step::ValidateConstraint { schema, table, name };
+    if b.options.defer_validation {
+        b.out.pending.push(validate);
+    } else {
+        b.push(validate, Class::Scan);
+    }
+}
+
+/// Counts the rows a new CHECK or UNIQUE rule would reject, refusing the
+/// change when there are any. The probe runs before any step, so it names the
+/// old columns; a column that is new or changes type has no old values to test.
+fn refuse_failing_rows(
+    b: &mut Builder<'_>,
+    c: &Constraint,
+    d: &Diff<'_>,
+    renamed_from: &HashMap<Ident, Vec<String>>,
+) {
+    let added = added_names(&d.added);
+    let old_name = |col: &Ident| {
+        d.renames
+            .iter()
+            .find(|(_, to)| *to == col)
+            .map_or_else(|| col.clone(), |(from, _)| from.clone())
+    };
+    let testable = |cols: &[&Ident]| cols.iter().all(|c| !d.retyped.contains(c) && !added.contains(c));
+    match &c.kind {
+        ConstraintKind::Check(col, check) if testable(&[col]) => {
+            // Values renamed by this change pass the new list once renamed.
+            let probe_check = match (check, renamed_from.get(col)) {
+                (Check::OneOf(v), Some(from)) => Check::OneOf(v.iter().chain(from).cloned().collect()),
+                (Check::ArrayOneOf(v), Some(from)) => {
+                    Check::ArrayOneOf(v.iter().chain(from).cloned().collect())
+                }
+                _ => check.clone(),
+            };
+            let failing = b.count(Probe::FailsCheck(old_name(col), probe_check));
+            if failing > 0 {
+                b.refuse(
+                    ErrorKind::CheckViolation,
+                    "/fields".into(),
+                    format!("{failing} rows break the new rule on \"{col}\" ({})", c.name),
+                    "change those rows first, or keep the old limit",
+                );
+            }
+        }
+        ConstraintKind::Unique(cols) => {
+            let refs: Vec<&Ident> = cols.iter().collect();
+            if testable(&refs) {
+                let old: Vec<Ident> = cols.iter().map(old_name).collect();
+                let repeated = b.count(Probe::Duplicates(old));
+                if repeated > 0 {
+                    let names: Vec<&str> = cols.iter().map(Ident::as_str).collect();
+                    b.refuse(
+                        ErrorKind::UniqueViolation,
+                        "/fields".into(),
+                        format!(
+                            "{repeated} rows repeat a value of ({}) made unique",
+                            names.join(", ")
+                        ),
+                        "remove the duplicates first, or keep the field not unique",
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The column names of the new fields.
+fn added_names(added: &[&Field]) -> Vec<Ident> {
+    added.iter().map(|f| f.name.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{base, ident, phase, sql};
+    use super::*;
+    use serde_json::json;
+
+    fn tighter() -> serde_json::Value {
+        let mut new = base();
+        new["fields"][0]["max_length"] = json!(10);
+        new
+    }
+
+    #[test]
+    fn a_changed_rule_drops_its_object_first() {
+        let e = phase(base(), tighter(), 10, vec![], Options::default(), |b, d| {
+            b.drop_objects(d)
+        });
+        assert_eq!(
+            sql(&e),
+            vec![r#"ALTER TABLE "tenant_acme"."item" DROP CONSTRAINT "item_title_max_length""#]
+        );
+        // An index that goes.
+        let mut new = base();
+        new["fields"][0]["index"] = json!(false);
+        let e = phase(base(), new, 10, vec![], Options::default(), |b, d| {
+            b.drop_objects(d)
+        });
+        assert_eq!(sql(&e), vec![r#"DROP INDEX "tenant_acme"."item_title_idx""#]);
+    }
+
+    #[test]
+    fn rows_breaking_a_new_check_refuse_it() {
+        let failing = vec![(Probe::FailsCheck(ident("title"), Check::MaxLength(10)), 3)];
+        let e = phase(base(), tighter(), 10, failing, Options::default(), |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert_eq!(e.refusals.len(), 1);
+        assert_eq!(e.refusals[0].kind, ErrorKind::CheckViolation);
+        assert_eq!(
+            e.refusals[0].message,
+            "3 rows break the new rule on \"title\" (item_title_max_length)"
+        );
+    }
+
+    #[test]
+    fn a_check_on_rows_is_added_not_valid_then_validated_or_deferred() {
+        let e = phase(base(), tighter(), 10, vec![], Options::default(), |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert!(e.refusals.is_empty());
+        let classes: Vec<Class> = e.changes.iter().map(|c| c.class).collect();
+        assert_eq!(classes, [Class::Metadata, Class::Scan]);
+        assert!(sql(&e)[0].ends_with("NOT VALID"));
+        let deferred = Options {
+            defer_validation: true,
+            ..Options::default()
+        };
+        let e = phase(base(), tighter(), 10, vec![], deferred, |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert_eq!(e.changes.len(), 1);
+        assert!(matches!(e.pending[..], [Step::ValidateConstraint { .. }]));
+        // No rows: added outright, nothing to validate.
+        let e = phase(base(), tighter(), 0, vec![], Options::default(), |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert!(matches!(
+            e.changes[..],
+            [Change {
+                step: Step::AddConstraint { .. },
+                class: Class::Metadata,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_new_unique_rule_counts_duplicates_under_the_old_name() {
+        let mut new = base();
+        new["fields"][1]["name"] = json!("amount");
+        new["fields"][1]["unique"] = json!(true);
+        let repeated = vec![(Probe::Duplicates(vec![ident("qty")]), 4)];
+        let e = phase(base(), new, 10, repeated, Options::default(), |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert_eq!(e.refusals.len(), 1);
+        assert_eq!(e.refusals[0].kind, ErrorKind::UniqueViolation);
+        assert_eq!(
+            e.refusals[0].message,
+            "4 rows repeat a value of (amount) made unique"
+        );
+        // A unique constraint is checked as it is added: one scan.
+        assert_eq!(e.changes.len(), 1);
+        assert_eq!(e.changes[0].class, Class::Scan);
+    }
+
+    #[test]
+    fn a_renamed_enum_value_still_passes_the_new_list() {
+        let old = json!({"tenant": "acme", "name": "item", "fields": [
+            {"id": "01900000-0000-7000-8000-000000000002", "name": "status", "type": "enum", "values": ["open", "closed"]}]});
+        let mut new = old.clone();
+        new["fields"][0]["values"] = json!(["opened", "closed"]);
+        let list = |v: &[&str]| Check::OneOf(v.iter().map(|s| s.to_string()).collect());
+        // Rows holding "open" would fail the list without the rename.
+        let given = vec![
+            (Probe::FailsCheck(ident("status"), list(&["opened", "closed"])), 6),
+            (
+                Probe::FailsCheck(ident("status"), list(&["opened", "closed", "open"])),
+                0,
+            ),
+        ];
+        let from = HashMap::from([(ident("status"), vec!["open".to_string()])]);
+        let e = phase(
+            old.clone(),
+            new.clone(),
+            10,
+            given.clone(),
+            Options::default(),
+            |b, d| b.make_objects(d, &from),
+        );
+        assert!(e.refusals.is_empty(), "{:?}", e.refusals);
+        let e = phase(old, new, 10, given, Options::default(), |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert_eq!(e.refusals.len(), 1);
+    }
+
+    #[test]
+    fn new_indexes_on_rows_are_built_or_left_pending() {
+        let mut new = base();
+        new["fields"][1]["index"] = json!(true);
+        let e = phase(base(), new.clone(), 10, vec![], Options::default(), |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert_eq!(e.changes.len(), 1);
+        assert_eq!(e.changes[0].class, Class::Scan);
+        let deferred = Options {
+            defer_indexes: true,
+            ..Options::default()
+        };
+        let e = phase(base(), new.clone(), 10, vec![], deferred.clone(), |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert!(e.changes.is_empty());
+        assert!(matches!(e.pending[..], [Step::CreateIndex { .. }]));
+        // An empty table builds it at once.
+        let e = phase(base(), new, 0, vec![], deferred, |b, d| {
+            b.make_objects(d, &HashMap::new())
+        });
+        assert_eq!(e.changes.len(), 1);
+        assert_eq!(e.changes[0].class, Class::Metadata);
+    }
+}
