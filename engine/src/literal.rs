@@ -260,10 +260,12 @@ fn check_decimal_fits(canon: &str, precision: Option<u32>, scale: Option<u32>) -
                 frac.len()
             ));
         }
-        if int_digits > p - s {
+        // Saturating: a definition may say scale > precision (validation
+        // refuses it, but checks every other option first, this one included).
+        let before = p.saturating_sub(s);
+        if int_digits > before {
             return Err(format!(
-                "{canon} does not fit numeric({p},{s}): at most {} digits before the point",
-                p - s
+                "{canon} does not fit numeric({p},{s}): at most {before} digits before the point"
             ));
         }
     }
@@ -437,6 +439,12 @@ mod tests {
         assert!(parse(&json!(2147483648i64), &Scalar::BigInt).is_ok());
         assert!(parse(&json!(1.5), &Scalar::Integer).is_err());
         assert!(parse(&json!("5"), &Scalar::Integer).is_err());
+    }
+
+    #[test]
+    fn a_scale_past_the_precision_is_an_error_not_a_panic() {
+        assert!(parse(&json!(1), &dec(Some(2), Some(3))).is_err());
+        assert!(parse(&json!("0.001"), &dec(Some(2), Some(3))).is_ok());
     }
 
     #[test]

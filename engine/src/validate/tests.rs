@@ -288,3 +288,13 @@ fn many_fields_with_violations_stay_bounded() {
     let e = run(json!({"tenant": "acme", "name": "t", "fields": fields})).unwrap_err();
     assert!(e.len() <= 400, "{}", e.len());
 }
+
+#[test]
+fn a_scale_past_the_precision_with_a_bound_is_refused_not_a_panic() {
+    // Found by review: `p - s` in the digit check overflowed (a panic in
+    // builds with overflow checks, a skipped check in release ones).
+    let e = errors(one_field(
+        json!({"name": "f", "type": "decimal", "precision": 2, "scale": 3, "min": 1, "default": 1}),
+    ));
+    assert!(e.iter().any(|(p, _)| p.starts_with("/fields/0")), "{e:?}");
+}
