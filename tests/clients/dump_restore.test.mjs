@@ -1,6 +1,6 @@
 // pg_dump and restore of a database that uses Cot.
 //
-// The traps this guards against (SECURITY.md, "Dump/restore traps"): meta rows
+// The traps this guards against (docs/security-model.md): meta rows
 // that pg_dump skips because the tables are extension members but not
 // registered with pg_extension_config_dump; a ledger sequence that restores at
 // 1 so the next change hits 23505; rows seeded by the install script that make

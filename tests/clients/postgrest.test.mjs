@@ -1,7 +1,6 @@
 // End to end: the real PostgREST 12.0.2 binary, on loopback, in front of
 // entities that Cot generated for two tenants, with JWTs for each kind of
-// caller (SECURITY.md: "the same through the real PostgREST binary with
-// forged, expired and wrong-tenant JWTs").
+// caller, forged, expired and wrong-tenant ones included (docs/security-model.md).
 //
 // Two tenants, A and B, get the same model: customers, products, orders
 // (many_to_one customer, many_to_many products) with access {read: tenant,
@@ -899,7 +898,7 @@ function suite({ title, wiring, A, B, loginRole }) {
     });
 
     test('no query plans and no Cot functions over HTTP', T, async () => {
-      // db-plan-enabled stays off (SECURITY.md: plans show whole-table estimates).
+      // db-plan-enabled stays off (plans would show whole-table estimates).
       const plan = await api.request('/orders', {
         token: tok.aAdmin,
         profile: A,
@@ -1103,7 +1102,7 @@ function suite({ title, wiring, A, B, loginRole }) {
 
     if (wiring === 'manual') {
       // Last of its suite, since it breaks policies (and puts them back).
-      test('the checks above notice a broken policy (SECURITY.md: break it once to see it fail)', T, async () => {
+      test('the checks above notice a broken policy (broken once on purpose, the harness must see it)', T, async () => {
         const policy = async (name, table) => {
           const rows = await sqlRows(
             `SELECT qual, with_check FROM pg_policies WHERE schemaname = $1 AND tablename = $2 AND policyname = $3`,

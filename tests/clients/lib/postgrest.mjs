@@ -13,9 +13,9 @@
 //   - a db-pre-request function (schema cot_test_pgrst of the test database)
 //     that turns a request arriving as the global anon role (no token) into
 //     the anon role of the tenant whose profile was asked for, with the
-//     claims {"role": "cot_<slug>_anon", "tenant": "<slug>"}: the "switch by
-//     profile" variant of DESIGN.md §7 (TOOLCHAIN.md: the profile is the
-//     first entry of search_path). Without it an anonymous request has no
+//     claims {"role": "cot_<slug>_anon", "tenant": "<slug>"}: the anon role is
+//     switched by profile (docs/postgrest.md; the profile is the first
+//     entry of search_path). Without it an anonymous request has no
 //     tenant claim, so even a `public` entity shows nothing.
 //
 // wiring: 'cot' -- Cot's own (docs/postgrest.md): the login role is created
