@@ -246,20 +246,7 @@ fn junction_steps(
         },
     ];
     let view_columns: Vec<Ident> = columns.iter().map(|c| c.name.clone()).collect();
-    let text = r
-        .description
-        .clone()
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "Links {} to {} ({}.{}{})",
-                e.name,
-                r.target,
-                e.name,
-                r.name,
-                label.map(|l| format!(": {l}")).unwrap_or_default()
-            )
-        });
+    let text = junction_description(e, r, label.map(String::as_str));
     vec![
         Step::CreateTable(Table {
             schema: t.storage_schema.clone(),
@@ -332,6 +319,25 @@ pub fn drop_junctions(tenant: &TenantNames, junctions: &[Ident]) -> Vec<Step> {
         }
     }
     out
+}
+
+/// What a junction table and its view are about: the relation's description,
+/// or one made from its names and label. `COMMENT ON` and the generated
+/// OpenAPI both say this.
+pub fn junction_description(e: &Entity, r: &Relation, label: Option<&str>) -> String {
+    r.description
+        .clone()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "Links {} to {} ({}.{}{})",
+                e.name,
+                r.target,
+                e.name,
+                r.name,
+                label.map(|l| format!(": {l}")).unwrap_or_default()
+            )
+        })
 }
 
 #[cfg(test)]

@@ -222,20 +222,7 @@ pub fn entity_view<'a>(e: &'a Entity, labels: &Labels) -> View<'a> {
 pub fn junction_view<'a>(e: &'a Entity, r: &'a Relation, labels: &Labels) -> Option<View<'a>> {
     let j = r.junction.as_ref()?;
     let label = labels.relations.get(r.name.as_str());
-    let description = r
-        .description
-        .clone()
-        .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| {
-            format!(
-                "Links {} to {} ({}.{}{})",
-                e.name,
-                r.target,
-                e.name,
-                r.name,
-                label.map(|l| format!(": {l}")).unwrap_or_default()
-            )
-        });
+    let description = crate::relations::junction_description(e, r, label.map(String::as_str));
     let reference = |name: &str, target: &str| Column {
         notes: vec![format!(
             "Id of the linked {target} row; the link goes when that row is deleted."
