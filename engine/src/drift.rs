@@ -9,6 +9,7 @@ use crate::ddl::render;
 use crate::names::Ident;
 use crate::plan::{self, Labels, RelKind, Step};
 use crate::relations;
+use crate::sql::quote_qualified_str;
 use crate::types::Entity;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -437,11 +438,6 @@ fn compare_grants(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Find
             format!("{privilege} is granted to {role}, the access rules do not"),
         ));
     }
-}
-
-fn quote_qualified_str(schema: &str, name: &str) -> String {
-    use crate::sql::quote_ident_str;
-    format!("{}.{}", quote_ident_str(schema), quote_ident_str(name))
 }
 
 fn validate_sql(schema: &Ident, table: &Ident, name: &Ident) -> String {

@@ -15,7 +15,12 @@ pub fn quote_ident(ident: &Ident) -> String {
 
 /// `"schema"."name"`.
 pub fn quote_qualified(schema: &Ident, name: &Ident) -> String {
-    format!("{}.{}", quote_ident(schema), quote_ident(name))
+    quote_qualified_str(schema.as_str(), name.as_str())
+}
+
+/// [`quote_qualified`] for names read back from the catalog as text.
+pub fn quote_qualified_str(schema: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident_str(schema), quote_ident_str(name))
 }
 
 /// [`quote_ident`] for a name read back from the catalog as text.
