@@ -65,14 +65,26 @@ fn golden_entity() {
         sql[view_at],
         r#"CREATE VIEW "acme"."orders" WITH (security_invoker = true) AS SELECT "id", "title", "status", "total", "email", "tags", "due", "at", "created_at", "updated_at" FROM "tenant_acme"."orders""#
     );
+    // The view's columns carry the table's defaults, so DEFAULT through the
+    // view is the table's default, not NULL.
     assert_eq!(
-        sql[view_at + 1],
-        r#"ALTER VIEW "acme"."orders" OWNER TO "cot_owner""#
+        sql[view_at + 1..view_at + 9],
+        [
+            r#"ALTER VIEW "acme"."orders" ALTER COLUMN "id" SET DEFAULT cot.uuid_generate_v7()"#,
+            r#"ALTER VIEW "acme"."orders" ALTER COLUMN "status" SET DEFAULT 'draft'::text"#,
+            r#"ALTER VIEW "acme"."orders" ALTER COLUMN "tags" SET DEFAULT ARRAY['a'::text]::text[]"#,
+            r#"ALTER VIEW "acme"."orders" ALTER COLUMN "due" SET DEFAULT CURRENT_DATE"#,
+            r#"ALTER VIEW "acme"."orders" ALTER COLUMN "at" SET DEFAULT now()"#,
+            r#"ALTER VIEW "acme"."orders" ALTER COLUMN "created_at" SET DEFAULT now()"#,
+            r#"ALTER VIEW "acme"."orders" ALTER COLUMN "updated_at" SET DEFAULT now()"#,
+            r#"ALTER VIEW "acme"."orders" OWNER TO "cot_owner""#,
+        ]
     );
     assert!(sql.contains(&r#"COMMENT ON COLUMN "acme"."orders"."title" IS 'Title'"#.to_string()));
-    // Table column comments, the view, its comments, then row security:
-    // enable + one policy per command + a grant per command on table and view.
-    assert_eq!(sql.len(), expected.len() + 7 + 2 + 1 + 7 + 1 + 4 + 8);
+    // Table column comments, the view, its defaults, its comments, then row
+    // security: enable + one policy per command + a grant per command on
+    // table and view.
+    assert_eq!(sql.len(), expected.len() + 7 + 2 + 7 + 1 + 7 + 1 + 4 + 8);
 }
 
 #[test]

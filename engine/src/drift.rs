@@ -31,6 +31,9 @@ pub struct Expected {
     pub indexes: Vec<(String, String)>,
     /// Policies by name (tables), as the catalog shows them.
     pub policies: BTreeMap<String, Policy>,
+    /// Columns that have a default: a view's copy the table's (see
+    /// [`plan::view_defaults`]).
+    pub defaults: BTreeSet<String>,
     /// Trigger names (tables), which must be enabled.
     pub triggers: BTreeSet<String>,
     /// (role, privilege) granted.
@@ -111,11 +114,26 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
                     .iter()
                     .map(|c| (c.name.to_string(), catalog_type(&c.sql_type), c.not_null))
                     .collect();
+                out[i].defaults = t
+                    .columns
+                    .iter()
+                    .filter(|c| c.default.is_some())
+                    .map(|c| c.name.to_string())
+                    .collect();
                 for c in &t.constraints {
                     out[i]
                         .constraints
                         .push((c.name.to_string(), validate_sql(&t.schema, &t.name, &c.name)));
                 }
+            }
+            Step::SetViewDefault {
+                schema,
+                view,
+                column,
+                default: Some(_),
+            } => {
+                let i = find(&mut out, schema, view, true);
+                out[i].defaults.insert(column.to_string());
             }
             Step::AddConstraint {
                 schema,
@@ -268,6 +286,23 @@ fn compare_columns(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Fin
                     ty,
                     if *not_null { " NOT NULL" } else { "" }
                 ),
+            )),
+            Some(_) => {}
+        }
+    }
+    // Defaults: the catalog says which columns have one (`atthasdef`).
+    for c in strings(&actual["columns"]) {
+        let (Some(name), Some(has)) = (c[0].as_str(), c[3].as_bool()) else {
+            continue;
+        };
+        match (has, x.defaults.contains(name)) {
+            (false, true) => out.push(drift(
+                format!("{object}.{name}"),
+                "column has no default, the definition gives it one".into(),
+            )),
+            (true, false) if x.columns.iter().any(|c| c.0 == name) => out.push(drift(
+                format!("{object}.{name}"),
+                "column has a default the definition does not give".into(),
             )),
             _ => {}
         }
@@ -446,4 +481,56 @@ fn validate_sql(schema: &Ident, table: &Ident, name: &Ident) -> String {
         table: table.clone(),
         name: name.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{tests::TestEnv, validate};
+    use serde_json::json;
+
+    /// The orders view as the catalog would show it: every column, each with
+    /// whether it has a default.
+    fn view_state(x: &Expected, without_default: &str) -> Value {
+        let columns: Vec<Value> = x
+            .columns
+            .iter()
+            .map(|(name, ty, _)| {
+                json!([
+                    name,
+                    ty,
+                    false,
+                    x.defaults.contains(name) && name != without_default
+                ])
+            })
+            .collect();
+        let grants: Vec<Value> = x.grants.iter().map(|(r, p)| json!([r, p])).collect();
+        json!({"exists": true, "columns": columns, "grants": grants})
+    }
+
+    #[test]
+    fn a_view_column_without_its_default_is_drift() {
+        let v = validate(
+            &json!({"tenant": "acme", "name": "orders", "fields": [
+                {"name": "status", "type": "text", "default": "draft"},
+                {"name": "note", "type": "text"}
+            ]}),
+            &TestEnv::new(),
+        )
+        .unwrap();
+        let all = expected(&v.entity, &Labels::of(&v.normalized));
+        let view = all.iter().find(|x| x.view && x.name == "orders").unwrap();
+        let want: BTreeSet<String> = ["id", "status", "created_at", "updated_at"]
+            .map(String::from)
+            .into();
+        assert_eq!(view.defaults, want);
+        assert!(compare(view, &view_state(view, "")).is_empty());
+        let found = compare(view, &view_state(view, "status"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].object, "acme.orders.status");
+        assert_eq!(
+            found[0].problem,
+            "column has no default, the definition gives it one"
+        );
+    }
 }

@@ -246,6 +246,7 @@ fn junction_steps(
         },
     ];
     let view_columns: Vec<Ident> = columns.iter().map(|c| c.name.clone()).collect();
+    let view_defaults = crate::plan::view_defaults(&t.api_schema, &j.table, &columns);
     let text = junction_description(e, r, label.map(String::as_str));
     vec![
         Step::CreateTable(Table {
@@ -301,6 +302,7 @@ fn junction_steps(
         },
     ]
     .into_iter()
+    .chain(view_defaults)
     .chain(crate::plan::policies::steps(
         &e.tenant,
         &j.table,

@@ -60,6 +60,7 @@ pub fn render(step: &Step) -> String {
             policy::render(step)
         }
         CreateView { .. }
+        | SetViewDefault { .. }
         | SetOwner { .. }
         | Comment { .. }
         | CreateRelationFunction(_)

@@ -17,6 +17,20 @@ pub(super) fn render(step: &Step) -> String {
             list(columns),
             quote_qualified(table_schema, table)
         ),
+        Step::SetViewDefault {
+            schema,
+            view,
+            column,
+            default,
+        } => format!(
+            "ALTER VIEW {} ALTER COLUMN {} {}",
+            quote_qualified(schema, view),
+            quote_ident(column),
+            match default {
+                Some(d) => format!("SET DEFAULT {}", super::table::default_sql(d)),
+                None => "DROP DEFAULT".to_string(),
+            }
+        ),
         Step::SetOwner { kind, schema, name } => format!(
             "ALTER {} {} OWNER TO {}",
             rel_word(*kind),

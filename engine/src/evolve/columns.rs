@@ -45,11 +45,23 @@ impl Builder<'_> {
         // A retyped column had its default set with the type (phase G).
         let retyped_here = of.ty.sql_type() != f.ty.sql_type();
         if !retyped_here && of.default != f.default {
-            let action = match &f.default {
-                Some(default) => ColumnAction::SetDefault(user_default(f, default)),
+            let default = f.default.as_ref().map(|v| user_default(f, v));
+            let action = match &default {
+                Some(default) => ColumnAction::SetDefault(default.clone()),
                 None => ColumnAction::DropDefault,
             };
             self.push(alter(&schema, &table, &f.name, action), Class::Metadata);
+            // The view's copy of the default follows (a rebuilt view is made
+            // with every default, phase M).
+            if !d.rebuild_view {
+                let step = Step::SetViewDefault {
+                    schema: self.t.api_schema.clone(),
+                    view: table.clone(),
+                    column: f.name.clone(),
+                    default,
+                };
+                self.push(step, Class::Metadata);
+            }
         }
     }
 
@@ -150,6 +162,7 @@ mod tests {
             vec![
                 r#"ALTER TABLE "tenant_acme"."item" ALTER COLUMN "note" DROP NOT NULL"#,
                 r#"ALTER TABLE "tenant_acme"."item" ALTER COLUMN "note" SET DEFAULT 'n/a'::text"#,
+                r#"ALTER VIEW "acme"."item" ALTER COLUMN "note" SET DEFAULT 'n/a'::text"#,
             ]
         );
         assert!(e.changes.iter().all(|c| c.class == Class::Metadata));

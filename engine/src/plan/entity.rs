@@ -38,19 +38,13 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
     let t = TenantNames::new(&e.tenant);
     let table = &e.name;
     let mut names = Names::default();
-    let mut columns = vec![Column {
-        name: fixed("id"),
-        sql_type: "uuid".into(),
-        not_null: true,
-        default: Some(ColumnDefault::NewId),
-    }];
+    let columns = table_columns(e);
     let mut constraints = vec![Constraint {
         name: names.take(&[table.as_str(), "pkey"]),
         kind: ConstraintKind::PrimaryKey(vec![fixed("id")]),
     }];
     let mut indexes = Vec::new();
     for f in &e.fields {
-        columns.push(column(f));
         for (suffix, check) in checks(f) {
             constraints.push(Constraint {
                 name: names.take(&[table.as_str(), f.name.as_str(), suffix]),
@@ -65,22 +59,6 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
         } else if f.index {
             indexes.push((vec![f.name.clone()], f.ty.wants_gin()));
         }
-    }
-    for sys in ["created_at", "updated_at"] {
-        columns.push(Column {
-            name: fixed(sys),
-            sql_type: "timestamptz".into(),
-            not_null: true,
-            default: Some(ColumnDefault::Now),
-        });
-    }
-    if e.access.needs_owner() {
-        columns.push(Column {
-            name: fixed(crate::names::OWNER_COLUMN),
-            sql_type: "text".into(),
-            not_null: false,
-            default: None,
-        });
     }
     for idx in &e.indexes {
         if idx.unique {
@@ -141,28 +119,71 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
 /// goes.
 pub fn view_steps(e: &Entity, labels: &Labels) -> Vec<Step> {
     let t = TenantNames::new(&e.tenant);
-    let mut columns = vec![fixed("id")];
-    columns.extend(e.fields.iter().map(|f| f.name.clone()));
-    columns.extend([fixed("created_at"), fixed("updated_at")]);
-    if e.access.needs_owner() {
-        columns.push(fixed(crate::names::OWNER_COLUMN));
-    }
-    let mut steps = vec![
-        Step::CreateView {
-            schema: t.api_schema.clone(),
-            name: e.name.clone(),
-            table_schema: t.storage_schema.clone(),
-            table: e.name.clone(),
-            columns,
-        },
-        Step::SetOwner {
-            kind: RelKind::View,
-            schema: t.api_schema.clone(),
-            name: e.name.clone(),
-        },
-    ];
+    let columns = table_columns(e);
+    let mut steps = vec![Step::CreateView {
+        schema: t.api_schema.clone(),
+        name: e.name.clone(),
+        table_schema: t.storage_schema.clone(),
+        table: e.name.clone(),
+        columns: columns.iter().map(|c| c.name.clone()).collect(),
+    }];
+    steps.extend(view_defaults(&t.api_schema, &e.name, &columns));
+    steps.push(Step::SetOwner {
+        kind: RelKind::View,
+        schema: t.api_schema.clone(),
+        name: e.name.clone(),
+    });
     steps.extend(comments(e, labels, RelKind::View));
     steps
+}
+
+/// The columns of an entity's table, in order: `id`, the fields, the two
+/// timestamps, and the owner column when a rule needs it. The view shows the
+/// same columns with the same defaults.
+pub fn table_columns(e: &Entity) -> Vec<Column> {
+    let mut columns = vec![Column {
+        name: fixed("id"),
+        sql_type: "uuid".into(),
+        not_null: true,
+        default: Some(ColumnDefault::NewId),
+    }];
+    columns.extend(e.fields.iter().map(column));
+    for sys in ["created_at", "updated_at"] {
+        columns.push(Column {
+            name: fixed(sys),
+            sql_type: "timestamptz".into(),
+            not_null: true,
+            default: Some(ColumnDefault::Now),
+        });
+    }
+    if e.access.needs_owner() {
+        columns.push(Column {
+            name: fixed(crate::names::OWNER_COLUMN),
+            sql_type: "text".into(),
+            not_null: false,
+            default: None,
+        });
+    }
+    columns
+}
+
+/// A view's copies of its table's column defaults. A view column has no
+/// default of its own, and an INSERT through the view that says `DEFAULT`
+/// for it (PostgREST does for `Prefer: missing=default`, and postgrest-js
+/// for a bulk insert of rows with different keys) stores NULL instead of
+/// the table's default.
+pub fn view_defaults(schema: &Ident, view: &Ident, columns: &[Column]) -> Vec<Step> {
+    columns
+        .iter()
+        .filter_map(|c| {
+            c.default.as_ref().map(|d| Step::SetViewDefault {
+                schema: schema.clone(),
+                view: view.clone(),
+                column: c.name.clone(),
+                default: Some(d.clone()),
+            })
+        })
+        .collect()
 }
 
 /// Comments on the table or the view and their columns: PostgREST shows the

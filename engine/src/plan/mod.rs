@@ -12,7 +12,9 @@ pub mod policies;
 pub mod step;
 pub mod tenant;
 
-pub use entity::{column, comments, create_entity, drop_entity, view_steps, Labels};
+pub use entity::{
+    column, comments, create_entity, drop_entity, table_columns, view_defaults, view_steps, Labels,
+};
 pub use objects::*;
 pub use policies::access_steps;
 pub use step::Step;

@@ -2,7 +2,8 @@
 //! nothing here writes SQL.
 
 use super::{
-    Column, ColumnAction, CommentTarget, Constraint, ConstraintKind, RelKind, RelationFunction, Table,
+    Column, ColumnAction, ColumnDefault, CommentTarget, Constraint, ConstraintKind, RelKind,
+    RelationFunction, Table,
 };
 use crate::access::{Command, Predicate};
 use crate::names::Ident;
@@ -140,6 +141,20 @@ pub enum Step {
         table: Ident,
         /// Columns, in order.
         columns: Vec<Ident>,
+    },
+    /// `ALTER VIEW ... ALTER COLUMN ... SET DEFAULT` (or `DROP DEFAULT`): a
+    /// view column carries its table column's default, so an INSERT through
+    /// the view that says `DEFAULT` (PostgREST's `Prefer: missing=default`)
+    /// gets the default and not NULL.
+    SetViewDefault {
+        /// API schema.
+        schema: Ident,
+        /// View name.
+        view: Ident,
+        /// Column.
+        column: Ident,
+        /// The default; `None` drops it.
+        default: Option<ColumnDefault>,
     },
     /// `ALTER TABLE|VIEW ... OWNER TO cot_owner`.
     SetOwner {
@@ -406,6 +421,7 @@ impl Step {
             Step::CreateIndex { .. } => "create_index",
             Step::CreateSystemTrigger { .. } => "create_trigger",
             Step::CreateView { .. } => "create_view",
+            Step::SetViewDefault { .. } => "set_view_default",
             Step::SetOwner { .. } => "set_owner",
             Step::Comment { .. } => "comment",
             Step::AddConstraint { .. } => "add_constraint",
