@@ -35,6 +35,14 @@ impl Ident {
     }
 }
 
+impl Ident {
+    /// A name read back from the catalog, when it follows Cot's naming rules
+    /// (every name Cot makes does; one a person made may not).
+    pub fn from_catalog(s: &str) -> Option<Ident> {
+        (is_plain(s) && s.len() <= MAX_IDENT_BYTES).then(|| Ident(s.to_string()))
+    }
+}
+
 impl std::fmt::Display for Ident {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

@@ -25,6 +25,7 @@ use crate::sql::{quote_ident, quote_literal, quote_qualified};
 pub fn render(step: &Step) -> String {
     use Step::*;
     match step {
+        Replace(inner) => render_replacing(inner),
         CreateRole { .. }
         | CreateSchema { .. }
         | GrantSchemaUsage { .. }
@@ -55,10 +56,14 @@ pub fn render(step: &Step) -> String {
         | DropIndex { .. }
         | RenameIndex { .. }
         | DropOwnerTrigger { .. }
+        | DropTriggerIfExists { .. }
         | RenameValue { .. } => table::render(step),
-        EnableRls { .. } | CreatePolicy { .. } | Grant { .. } | DropPolicy { .. } | Revoke { .. } => {
-            policy::render(step)
-        }
+        EnableRls { .. }
+        | CreatePolicy { .. }
+        | Grant { .. }
+        | DropPolicy { .. }
+        | Revoke { .. }
+        | RevokeAll { .. } => policy::render(step),
         CreateView { .. }
         | SetViewDefault { .. }
         | SetOwner { .. }
@@ -88,6 +93,19 @@ pub fn render_concurrently(step: &Step) -> String {
     let sql = render(step);
     match step {
         Step::CreateIndex { .. } => sql.replacen("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1),
+        _ => sql,
+    }
+}
+
+/// A view or function made again in place, keeping what depends on it (a
+/// computed relationship on a view's row type, PostgREST's cached plans).
+fn render_replacing(step: &Step) -> String {
+    let sql = render(step);
+    match step {
+        Step::CreateView { .. } => sql.replacen("CREATE VIEW", "CREATE OR REPLACE VIEW", 1),
+        Step::CreateRelationFunction(_) | Step::CreateRpcFunction { .. } => {
+            sql.replacen("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+        }
         _ => sql,
     }
 }

@@ -67,6 +67,11 @@ pub(super) fn render(step: &Step) -> String {
             quote_qualified(schema, name),
             list(roles)
         ),
+        Step::RevokeAll { schema, name, roles } => format!(
+            "REVOKE ALL ON TABLE {} FROM PUBLIC, {}",
+            quote_qualified(schema, name),
+            list(roles)
+        ),
         other => unreachable!("not a policy step: {other:?}"),
     }
 }

@@ -81,6 +81,11 @@ pub(super) fn render(step: &Step) -> String {
         Step::RenameIndex { schema, from, to } => {
             format!("ALTER INDEX {} RENAME TO {}", quote_qualified(schema, from), quote_ident(to))
         }
+        Step::DropTriggerIfExists { schema, table, name } => format!(
+            "DROP TRIGGER IF EXISTS {} ON {}",
+            quote_ident(name),
+            quote_qualified(schema, table)
+        ),
         Step::DropOwnerTrigger { schema, table } => {
             format!("DROP TRIGGER \"cot_owner_column\" ON {}", quote_qualified(schema, table))
         }

@@ -9,6 +9,7 @@
 pub mod entity;
 pub mod objects;
 pub mod policies;
+pub mod regenerate;
 pub mod step;
 pub mod tenant;
 

@@ -361,6 +361,29 @@ pub enum Step {
         /// Table.
         table: Ident,
     },
+    /// `DROP TRIGGER IF EXISTS`: one of Cot's triggers, before it is made
+    /// again by [`super::regenerate`].
+    DropTriggerIfExists {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// Trigger.
+        name: Ident,
+    },
+    /// `REVOKE ALL ON TABLE ... FROM PUBLIC, roles`: every privilege on a
+    /// table or view goes before the access rules grant theirs again.
+    RevokeAll {
+        /// Schema.
+        schema: Ident,
+        /// Table or view.
+        name: Ident,
+        /// The tenant's roles (PUBLIC is always named).
+        roles: Vec<Ident>,
+    },
+    /// The inner step's object made again in place: `CREATE OR REPLACE` for a
+    /// view or a function (their dependents stay); any other step as it is.
+    Replace(Box<Step>),
     /// `UPDATE table SET column = 'to' WHERE column = 'from'` (or the same on
     /// every item of an array): an enum value renamed.
     RenameValue {
@@ -444,7 +467,9 @@ impl Step {
             Step::RenameRelation { .. } => "rename_relation",
             Step::DropPolicy { .. } => "drop_policy",
             Step::Revoke { .. } => "revoke",
-            Step::DropOwnerTrigger { .. } => "drop_trigger",
+            Step::DropOwnerTrigger { .. } | Step::DropTriggerIfExists { .. } => "drop_trigger",
+            Step::RevokeAll { .. } => "revoke",
+            Step::Replace(inner) => inner.kind_name(),
             Step::RenameValue { .. } => "rename_value",
             Step::DropRelation { .. } => "drop_relation",
             Step::DropSchema { .. } => "drop_schema",
