@@ -25,6 +25,7 @@ pub mod rpc;
 pub mod scalar;
 pub mod schema;
 pub mod sql;
+pub mod token;
 pub mod types;
 pub mod validate;
 

@@ -294,6 +294,13 @@ pub fn anon_role() -> Ident {
     Ident::composed("cot_anon".to_string())
 }
 
+/// The role of the platform that provisions tenants (a sign-up service, the
+/// operator's tooling): it creates and drops tenants, manages API keys and
+/// authenticators and mints tokens, and has no access to tenant data.
+pub fn platform_role() -> Ident {
+    Ident::composed("cot_platform".to_string())
+}
+
 /// The one role that owns every generated object: NOLOGIN, not a superuser, no
 /// BYPASSRLS, never in the request path.
 pub fn owner_role() -> Ident {
