@@ -4,14 +4,17 @@
 //! entity, answers the engine's row counts with queries, holds lock waits to
 //! `cot.lock_timeout`, runs the DDL and records the change.
 
-use crate::catalog::{self, Migration, TenantRow};
+use crate::catalog::ledger::Migration;
+use crate::catalog::meta::TenantRow;
+use crate::catalog::{ledger, meta};
 use crate::define::{denied, may_define, plan_new};
 use crate::entities::stored_ident;
 use crate::environment::Server;
-use crate::errors::{error, raise, raise_violations};
 use crate::execute::Run;
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise, raise_violations};
 use crate::settings::LOCK_TIMEOUT_MS;
+use crate::spi;
 use cot_engine::ddl::{render, render_probe};
 use cot_engine::error::{CotError, ErrorKind, Violation};
 use cot_engine::evolve::{self, Change, Count, Counter, Evolution, Side, Surroundings};
@@ -110,7 +113,7 @@ pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Tar
     if !may_define(&slug) {
         raise(denied(&slug));
     }
-    let Some(tenant) = catalog::tenant(&slug) else {
+    let Some(tenant) = meta::tenant(&slug) else {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("tenant {} does not exist", shown(&slug)),
@@ -126,14 +129,14 @@ pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Tar
         .get("id")
         .and_then(Value::as_str)
         .and_then(|s| uuid::Uuid::parse_str(s).ok());
-    let row = match given_id.and_then(|id| catalog::entity_by_id(tenant.id, id)) {
+    let row = match given_id.and_then(|id| meta::entity_by_id(tenant.id, id)) {
         Some((stored_name, _)) if stored_name != name => raise(error(
             ErrorKind::FeatureNotSupported,
             format!("entity \"{stored_name}\" cannot be renamed to {}", shown(&name)),
             "renaming an entity is not supported yet; create a new entity and copy the rows",
         )),
         Some((_, row)) => Some(row),
-        None => catalog::entity(tenant.id, &name),
+        None => meta::entity(tenant.id, &name),
     };
     let Some(row) = row else {
         return Target::New(def);
@@ -180,7 +183,7 @@ pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Tar
     let mut known = if outside.is_empty() {
         Vec::new()
     } else {
-        catalog::known_entities(tenant.id, outside)
+        meta::known_entities(tenant.id, outside)
     };
     known.extend(extra_known.iter().cloned());
     let problems = relations::check(std::slice::from_ref(&new.entity), &known, &|_| String::new());
@@ -202,10 +205,10 @@ pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Tar
         .map(|f| f.id)
         .chain(new.entity.relations.iter().map(|r| r.id))
         .filter(|id| !old_ids.contains(id))
-        .map(catalog::pg_uuid)
+        .map(spi::pg_uuid)
         .collect();
     if new.ids_given && !fresh.is_empty() {
-        let taken: Vec<Violation> = catalog::ids_in_use(fresh)
+        let taken: Vec<Violation> = meta::ids_in_use(fresh)
             .into_iter()
             .map(|id| {
                 Violation::new(
@@ -223,7 +226,7 @@ pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Tar
 
     let names = TenantNames::new(&stored_ident(NameKind::Tenant, &tenant.slug));
     let this = stored_ident(NameKind::Entity, &name);
-    let incoming = catalog::incoming(row.id)
+    let incoming = meta::incoming(row.id)
         .into_iter()
         .filter(|r| r.kind == "many_to_one" || r.kind == "one_to_one")
         .map(|r| {
@@ -238,7 +241,7 @@ pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Tar
         .collect();
     let around = Surroundings {
         incoming,
-        inverse_of: catalog::inverse_users(tenant.id, &name),
+        inverse_of: meta::inverse_users(tenant.id, &name),
     };
     Target::Existing(Box::new(Prepared {
         tenant,
@@ -257,7 +260,7 @@ struct Queries;
 
 impl Counter for Queries {
     fn count(&mut self, c: &Count) -> u64 {
-        catalog::count(&render_probe(c))
+        spi::count(&render_probe(c))
     }
 }
 
@@ -347,13 +350,13 @@ pub(crate) struct LockTimeout(String);
 
 impl LockTimeout {
     pub(crate) fn set(ms: i64) -> Self {
-        let before = catalog::setting("lock_timeout");
-        catalog::set_local("lock_timeout", &format!("{ms}ms"));
+        let before = spi::setting("lock_timeout");
+        spi::set_local("lock_timeout", &format!("{ms}ms"));
         LockTimeout(before)
     }
 
     pub(crate) fn restore(self) {
-        catalog::set_local("lock_timeout", &self.0);
+        spi::set_local("lock_timeout", &self.0);
     }
 }
 
@@ -425,7 +428,7 @@ fn alter_entity(def: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
         if !may_define(slug) {
             raise(denied(slug));
         }
-        catalog::lock_tenant(slug);
+        meta::lock_tenant(slug);
     }
     let lock = LockTimeout::set(options.lock_timeout_ms);
     let p = match prepare(def, &[]) {
@@ -460,7 +463,7 @@ pub(crate) fn apply_prepared(p: &Prepared, options: &evolve::Options) -> Option<
     let (_, sql) = run.ddl(&steps);
     let mut after = p.new.normalized.clone();
     after["version"] = Value::from(p.version + 1);
-    run.meta(|| catalog::sync_entity(p.tenant.id, p.id, &after));
+    run.meta(|| meta::sync_entity(p.tenant.id, p.id, &after));
     let mut recorded: Vec<Value> = plan.changes.iter().map(change_json).collect();
     for entry in &mut recorded {
         // The SQL is kept once, in the ledger's sql column.
@@ -469,7 +472,7 @@ pub(crate) fn apply_prepared(p: &Prepared, options: &evolve::Options) -> Option<
     if !plan.pending.is_empty() {
         recorded.push(json!({"step": "pending", "pending": pending_json(&plan.pending)}));
     }
-    catalog::record_migration(Migration {
+    ledger::record_migration(Migration {
         tenant_id: p.tenant.id,
         tenant: &p.tenant.slug,
         entity_id: Some(p.id),
@@ -493,7 +496,7 @@ fn follow_inverse_rename(p: &Prepared, run: &mut Run, from: &str, to: &str, othe
     let Some((entity, field)) = other.split_once('.') else {
         return;
     };
-    let Some(row) = catalog::entity(p.tenant.id, entity) else {
+    let Some(row) = meta::entity(p.tenant.id, entity) else {
         return;
     };
     let before = row.definition.clone();
@@ -504,8 +507,8 @@ fn follow_inverse_rename(p: &Prepared, run: &mut Run, from: &str, to: &str, othe
         }
     }
     after["version"] = Value::from(before["version"].as_i64().unwrap_or(1) + 1);
-    run.meta(|| catalog::sync_entity(p.tenant.id, row.id, &after));
-    catalog::record_migration(Migration {
+    run.meta(|| meta::sync_entity(p.tenant.id, row.id, &after));
+    ledger::record_migration(Migration {
         tenant_id: p.tenant.id,
         tenant: &p.tenant.slug,
         entity_id: Some(row.id),

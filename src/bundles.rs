@@ -4,11 +4,12 @@
 //! is how a model moves between environments and how modules will install.
 
 use crate::alter::{self, apply_prepared, change_json, pending_json, plan_of, summary, LockTimeout, Target};
-use crate::catalog;
+use crate::catalog::meta;
 use crate::define::{create_group, denied, known_of, may_define, plan_group};
 use crate::entities::stored_ident;
-use crate::errors::{error, raise, raise_violations};
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise, raise_violations};
+use crate::spi;
 use cot_engine::ddl::render_probe;
 use cot_engine::error::{ErrorKind, Violation};
 use cot_engine::evolve::{Count, Probe};
@@ -24,11 +25,11 @@ const FORMAT: &str = "cot.schema/1";
 /// Largest bundle, in bytes of JSON text.
 const MAX_BUNDLE_BYTES: usize = 16 * 1024 * 1024;
 
-fn tenant_row(slug: &str) -> catalog::TenantRow {
+fn tenant_row(slug: &str) -> meta::TenantRow {
     if !may_define(slug) {
         raise(denied(slug));
     }
-    catalog::tenant(slug).unwrap_or_else(|| {
+    meta::tenant(slug).unwrap_or_else(|| {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("tenant {} does not exist", shown(slug)),
@@ -55,7 +56,7 @@ fn portable(mut def: Value) -> Value {
 #[search_path(pg_catalog, pg_temp)]
 fn export_schema(tenant: &str) -> JsonB {
     let t = tenant_row(tenant);
-    let entities: Vec<Value> = catalog::definitions(t.id).into_iter().map(portable).collect();
+    let entities: Vec<Value> = meta::definitions(t.id).into_iter().map(portable).collect();
     JsonB(json!({"format": FORMAT, "tenant": t.slug, "entities": entities}))
 }
 
@@ -75,7 +76,7 @@ fn id_in_tenant(tenant_id: uuid::Uuid, id: &str) -> String {
 
 /// The bundle's definitions for this tenant: tenant set, and ids that another
 /// tenant already uses replaced by stable ones of this tenant.
-fn definitions_for(t: &catalog::TenantRow, bundle: &Value) -> Vec<Value> {
+fn definitions_for(t: &meta::TenantRow, bundle: &Value) -> Vec<Value> {
     let bad = |what: &str| -> ! {
         raise(error(
             ErrorKind::InvalidParameter,
@@ -130,7 +131,7 @@ fn definitions_for(t: &catalog::TenantRow, bundle: &Value) -> Vec<Value> {
             ids.extend(f.get("id").and_then(Value::as_str).map(str::to_string));
         }
     }
-    let elsewhere = catalog::ids_of_other_tenants(t.id, ids);
+    let elsewhere = meta::ids_of_other_tenants(t.id, ids);
     if !elsewhere.is_empty() {
         let swap = |v: &mut Value| {
             if let Some(id) = v.get("id").and_then(Value::as_str).map(str::to_string) {
@@ -175,7 +176,7 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
         )),
     };
     let options = alter::parse_options(options);
-    catalog::lock_tenant(&t.slug);
+    meta::lock_tenant(&t.slug);
     let lock = LockTimeout::set(options.lock_timeout_ms);
     let defs = definitions_for(&t, &bundle);
 
@@ -187,9 +188,9 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
             .get("id")
             .and_then(Value::as_str)
             .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            .and_then(|id| catalog::entity_by_id(t.id, id));
+            .and_then(|id| meta::entity_by_id(t.id, id));
         let name = def.get("name").and_then(Value::as_str).unwrap_or_default();
-        if by_id.is_some() || catalog::entity(t.id, name).is_some() {
+        if by_id.is_some() || meta::entity(t.id, name).is_some() {
             changes.push(def);
         } else {
             creates.push(def);
@@ -200,7 +201,7 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
         .chain(&creates)
         .filter_map(|d| d.get("name").and_then(Value::as_str).map(str::to_string))
         .collect();
-    let drops: Vec<String> = catalog::entity_names(t.id)
+    let drops: Vec<String> = meta::entity_names(t.id)
         .into_iter()
         .filter(|n| !keep.contains(n))
         .collect();
@@ -211,7 +212,7 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
     let mut refusals: Vec<Violation> = Vec::new();
     let mut dropped_rows = Vec::new();
     for name in &drops {
-        let rows = catalog::count(&render_probe(&Count {
+        let rows = spi::count(&render_probe(&Count {
             schema: names.storage_schema.clone(),
             table: stored_ident(NameKind::Entity, name),
             probe: Probe::Rows,
@@ -293,9 +294,9 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
     for name in drops {
         // Relations that still point at it stop this with 2BP01: the bundle
         // must drop or change them too.
-        if let Some(row) = catalog::entity(t.id, &name) {
+        if let Some(row) = meta::entity(t.id, &name) {
             // Relations between entities that all go are dropped with them.
-            let among_drops = catalog::incoming(row.id)
+            let among_drops = meta::incoming(row.id)
                 .iter()
                 .all(|r| drops_set.contains(&r.source));
             crate::entities::drop_entity_now(&t.slug, &name, among_drops);

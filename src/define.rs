@@ -5,11 +5,14 @@
 //! then created: every table first, then every foreign key and junction, so
 //! entities may reference each other in cycles.
 
-use crate::catalog::{self, Migration, TenantRow};
+use crate::catalog::ledger::Migration;
+use crate::catalog::meta::TenantRow;
+use crate::catalog::{ledger, meta, roles};
 use crate::environment::Server;
-use crate::errors::{error, raise, raise_violations};
 use crate::execute::Run;
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise, raise_violations};
+use crate::spi;
 use cot_engine::error::{CotError, ErrorKind, Violation};
 use cot_engine::names::{owner_role, shown};
 use cot_engine::plan::{self, Labels, Step};
@@ -36,7 +39,7 @@ struct Planned {
 /// May the current user define entities for this tenant? Superusers may, and
 /// members of the tenant's admin role.
 pub fn may_define(tenant: &str) -> bool {
-    catalog::is_superuser() || catalog::is_member_of(&format!("cot_{tenant}_admin"))
+    roles::is_superuser() || roles::is_member_of(&format!("cot_{tenant}_admin"))
 }
 
 /// The error for a caller who may not define entities of `tenant`.
@@ -106,7 +109,7 @@ fn check_against_database(
     let first = &group[0].valid.entity;
     let mut out = Vec::new();
     // One query per entity reads everything below but the relation targets.
-    let found: Vec<catalog::Preflight> = group
+    let found: Vec<meta::Preflight> = group
         .iter()
         .map(|p| {
             let (schemas, names): (Vec<String>, Vec<String>) = p
@@ -117,7 +120,7 @@ fn check_against_database(
                 .map(|(s, n)| (s.to_string(), n.to_string()))
                 .unzip();
             let e = &p.valid.entity;
-            catalog::preflight(
+            meta::preflight(
                 e.tenant.as_str(),
                 e.name.as_str(),
                 schemas,
@@ -151,7 +154,7 @@ fn check_against_database(
     let known = if outside.is_empty() {
         Vec::new()
     } else {
-        catalog::known_entities(tenant.id, outside)
+        meta::known_entities(tenant.id, outside)
     };
     let owned: Vec<cot_engine::types::Entity> = entities.iter().map(|e| (*e).clone()).collect();
     out.extend(relations::check(&owned, &known, prefix));
@@ -207,10 +210,10 @@ fn check_against_database(
         }
         // Generated ids are fresh v7 uuids; only ids the caller chose can be taken.
         if p.valid.ids_given {
-            let mut ids = vec![catalog::pg_uuid(e.id)];
-            ids.extend(e.fields.iter().map(|f| catalog::pg_uuid(f.id)));
-            ids.extend(e.relations.iter().map(|r| catalog::pg_uuid(r.id)));
-            for id in catalog::ids_in_use(ids) {
+            let mut ids = vec![spi::pg_uuid(e.id)];
+            ids.extend(e.fields.iter().map(|f| spi::pg_uuid(f.id)));
+            ids.extend(e.relations.iter().map(|r| spi::pg_uuid(r.id)));
+            for id in meta::ids_in_use(ids) {
                 let pointer = if id == e.id.to_string() {
                     "/id".to_string()
                 } else {
@@ -383,7 +386,7 @@ pub(crate) fn create_group(defs: Vec<Value>, prefix: &dyn Fn(usize) -> String, w
     }
     let group = prepare(&defs, prefix).unwrap_or_else(|v| raise_violations(what, &v));
     // Checks from here on must see what concurrent definitions committed.
-    catalog::lock_tenant(group[0].valid.entity.tenant.as_str());
+    meta::lock_tenant(group[0].valid.entity.tenant.as_str());
     let (tenant, problems) = check_against_database(&group, prefix);
     if !problems.is_empty() {
         raise_violations(what, &problems);
@@ -410,17 +413,14 @@ pub(crate) fn create_group(defs: Vec<Value>, prefix: &dyn Fn(usize) -> String, w
         })
         .collect();
     for s in &stored {
-        run.meta(|| catalog::insert_entity(tenant.id, s));
+        run.meta(|| meta::insert_entity(tenant.id, s));
     }
     if group.iter().any(|p| !p.valid.entity.relations.is_empty()) {
-        let ids = group
-            .iter()
-            .map(|p| catalog::pg_uuid(p.valid.entity.id))
-            .collect();
-        run.meta(|| catalog::insert_relationships(tenant.id, ids));
+        let ids = group.iter().map(|p| spi::pg_uuid(p.valid.entity.id)).collect();
+        run.meta(|| meta::insert_relationships(tenant.id, ids));
     }
     for ((p, (plan, sql)), s) in group.iter().zip(records).zip(&stored) {
-        catalog::record_migration(Migration {
+        ledger::record_migration(Migration {
             tenant_id: tenant.id,
             tenant: &tenant.slug,
             entity_id: Some(p.valid.entity.id),

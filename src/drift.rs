@@ -4,10 +4,10 @@
 //! that refuses or records out-of-band DDL is SQL (`cot.guard_ddl`, in
 //! sql/finalize.sql); Cot's own statements are flagged in `execute.rs`.
 
-use crate::catalog;
+use crate::catalog::{meta, system};
 use crate::define::{denied, may_define};
 use crate::environment::Server;
-use crate::errors::raise;
+use crate::raise::raise;
 use cot_engine::drift::{compare, expected};
 use cot_engine::error::CotError;
 use cot_engine::plan::Labels;
@@ -42,7 +42,7 @@ fn check(
         .collect();
     let mut rows = Vec::new();
     let mut known: Vec<String> = Vec::new();
-    for mut def in catalog::definitions(t.id) {
+    for mut def in meta::definitions(t.id) {
         let name = def["name"].as_str().unwrap_or_default().to_string();
         if let Some(m) = def.as_object_mut() {
             m.remove("version");
@@ -53,13 +53,13 @@ fn check(
         for x in expected(&v.entity, &Labels::of(&v.normalized)) {
             let qualified = format!("\"{}\".\"{}\"", x.schema, x.name);
             known.push(format!("{}.{}", x.schema, x.name));
-            let actual = catalog::relation_state(&qualified, roles.clone());
+            let actual = system::relation_state(&qualified, roles.clone());
             for f in compare(&x, &actual) {
                 rows.push((Some(name.clone()), f.kind.to_string(), f.object, f.problem, f.sql));
             }
         }
     }
-    for rel in catalog::managed_relations(vec![t.slug.clone(), format!("tenant_{}", t.slug)]) {
+    for rel in system::managed_relations(vec![t.slug.clone(), format!("tenant_{}", t.slug)]) {
         if !known.contains(&rel) {
             rows.push((
                 None,

@@ -1,12 +1,15 @@
 //! `cot.definition_schema`, `cot.entity`, `cot.entities` and `cot.drop_entity`.
 //! (Defining entities is in `define.rs`.)
 
-use crate::catalog::{self, Migration, TenantRow};
+use crate::catalog::ledger::Migration;
+use crate::catalog::meta::TenantRow;
+use crate::catalog::{ledger, meta};
 use crate::define::{denied, may_define};
 use crate::environment::Server;
-use crate::errors::{error, raise};
 use crate::execute::Run;
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise};
+use crate::spi;
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
 use cot_engine::plan::{self, Labels, RelKind, Step};
@@ -31,7 +34,7 @@ pub(crate) fn stored_ident(kind: NameKind, name: &str) -> Ident {
 
 /// The tenant with this slug, or 42704.
 pub(crate) fn tenant_named(tenant: &str) -> TenantRow {
-    catalog::tenant(tenant).unwrap_or_else(|| {
+    meta::tenant(tenant).unwrap_or_else(|| {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("tenant {} does not exist", shown(tenant)),
@@ -40,9 +43,9 @@ pub(crate) fn tenant_named(tenant: &str) -> TenantRow {
     })
 }
 
-fn find(tenant: &str, name: &str) -> (TenantRow, catalog::EntityRow) {
+fn find(tenant: &str, name: &str) -> (TenantRow, meta::EntityRow) {
     let t = tenant_named(tenant);
-    let Some(e) = catalog::entity(t.id, name) else {
+    let Some(e) = meta::entity(t.id, name) else {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("entity {} does not exist in tenant \"{}\"", shown(name), t.slug),
@@ -105,13 +108,13 @@ pub(crate) fn drop_entity_now(tenant: &str, name: &str, drop_relations: bool) {
     if !may_define(tenant) {
         raise(denied(tenant));
     }
-    catalog::lock_tenant(tenant);
+    meta::lock_tenant(tenant);
     let (t, e) = find(tenant, name);
     // Both names were validated when they were stored.
     let names = TenantNames::new(&stored_ident(NameKind::Tenant, &t.slug));
     let entity_name = stored_ident(NameKind::Entity, name);
 
-    let incoming = catalog::incoming(e.id);
+    let incoming = meta::incoming(e.id);
     if !incoming.is_empty() && !options.drop_relations {
         let list: Vec<String> = incoming
             .iter()
@@ -162,8 +165,8 @@ pub(crate) fn drop_entity_now(tenant: &str, name: &str, drop_relations: bool) {
     steps.extend(relations::drop_junctions(&names, &own));
     steps.extend(plan::drop_entity(&names, &entity_name));
     let (plan, sql) = run.ddl(&steps);
-    run.meta(|| catalog::delete_entity(e.id));
-    catalog::record_migration(Migration {
+    run.meta(|| meta::delete_entity(e.id));
+    ledger::record_migration(Migration {
         tenant_id: t.id,
         tenant: &t.slug,
         entity_id: Some(e.id),
@@ -251,7 +254,7 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
     if !columns.is_empty() {
         // The view goes and comes back: every computed relationship that takes
         // or returns its row type goes with it, and those still wanted return.
-        let incoming: Vec<(Ident, Ident, Ident, Ident)> = catalog::incoming(row.id)
+        let incoming: Vec<(Ident, Ident, Ident, Ident)> = meta::incoming(row.id)
             .into_iter()
             .filter(|r| r.kind == "many_to_one" || r.kind == "one_to_one")
             .map(|r| {
@@ -309,8 +312,8 @@ fn drop_relation_fields(run: &mut Run, t: &TenantRow, names: &TenantNames, sourc
         .collect();
     steps.extend(relations::drop_junctions(names, &junctions));
     let (plan, sql) = run.ddl(&steps);
-    run.meta(|| catalog::update_entity(row.id, &after));
-    catalog::record_migration(Migration {
+    run.meta(|| meta::update_entity(row.id, &after));
+    ledger::record_migration(Migration {
         tenant_id: t.id,
         tenant: &t.slug,
         entity_id: Some(row.id),
@@ -333,7 +336,7 @@ fn entity(tenant: &str, name: &str) -> JsonB {
     }
     let (_, e) = find(tenant, name);
     let mut def = e.definition;
-    def["referenced_by"] = catalog::referenced_by(e.id);
+    def["referenced_by"] = meta::referenced_by(e.id);
     JsonB(def)
 }
 
@@ -366,7 +369,7 @@ fn entities(
                     e.version, e.created_at, e.updated_at \
              FROM cot.entities e WHERE e.tenant_id = $1 ORDER BY e.name",
             None,
-            &[catalog::pg_uuid(t.id).into()],
+            &[spi::pg_uuid(t.id).into()],
         )?
         .map(|row| {
             Ok::<_, pgrx::spi::Error>((

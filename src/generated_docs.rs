@@ -9,10 +9,11 @@
 //! gives the same 42501 whether or not the tenant exists, so the functions do
 //! not reveal which tenants exist.
 
-use crate::catalog::{self, TenantRow};
+use crate::catalog::meta::TenantRow;
+use crate::catalog::{meta, roles};
 use crate::environment::Server;
-use crate::errors::{error, raise};
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise};
 use cot_engine::docs::{self, OpenApiOptions};
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::shown;
@@ -25,9 +26,9 @@ use serde_json::Value;
 
 /// May the caller read the documentation of `tenant`?
 fn may_read(tenant: &str) -> bool {
-    catalog::is_superuser()
-        || catalog::is_member_of(&format!("cot_{tenant}_admin"))
-        || catalog::is_member_of(&format!("cot_{tenant}_user"))
+    roles::is_superuser()
+        || roles::is_member_of(&format!("cot_{tenant}_admin"))
+        || roles::is_member_of(&format!("cot_{tenant}_user"))
 }
 
 fn check_access(tenant: &str) {
@@ -44,7 +45,7 @@ fn check_access(tenant: &str) {
 }
 
 fn tenant_row(tenant: &str) -> TenantRow {
-    catalog::tenant(tenant).unwrap_or_else(|| {
+    meta::tenant(tenant).unwrap_or_else(|| {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("tenant {} does not exist", shown(tenant)),
@@ -68,7 +69,7 @@ fn entity_of(mut definition: Value) -> (Entity, Labels) {
 }
 
 fn tenant_entities(t: &TenantRow) -> Vec<(Entity, Labels)> {
-    catalog::definitions(t.id).into_iter().map(entity_of).collect()
+    meta::definitions(t.id).into_iter().map(entity_of).collect()
 }
 
 /// The JSON Schema (2020-12) of one entity's records as PostgREST returns them
@@ -78,7 +79,7 @@ fn tenant_entities(t: &TenantRow) -> Vec<(Entity, Labels)> {
 fn record_schema(tenant: &str, entity: &str) -> JsonB {
     check_access(tenant);
     let t = tenant_row(tenant);
-    let Some(row) = catalog::entity(t.id, entity) else {
+    let Some(row) = meta::entity(t.id, entity) else {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("entity {} does not exist in tenant \"{}\"", shown(entity), t.slug),

@@ -13,14 +13,16 @@ mod define;
 mod drift;
 mod entities;
 mod environment;
-mod errors;
 mod execute;
 mod generated_docs;
-mod jsonb_text;
+mod jsonb_arg;
 mod postgrest;
 mod query;
 mod query_page;
+mod raise;
+mod raw_jsonb;
 mod settings;
+mod spi;
 mod tenants;
 mod uuid7;
 

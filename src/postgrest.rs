@@ -5,10 +5,11 @@
 //! (`cot.create_api_key`, `cot.revoke_api_key`, and `cot.api_key_claims`, which
 //! the `db-pre-request` function `cot.pre_request()` calls).
 
-use crate::catalog;
+use crate::catalog::{api_keys, meta, roles};
 use crate::environment::Server;
-use crate::errors::{error, raise};
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise};
+use crate::spi;
 use cot_engine::ddl::render;
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{anon_role, check_name, shown, NameKind, TenantNames};
@@ -32,7 +33,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
     require_superuser("add an authenticator");
     let role = check_name(NameKind::Role, login_role, "", Server.keywords())
         .unwrap_or_else(|v| raise(CotError::from_violations("role name", &[v])));
-    if !catalog::role_can_login(role.as_str()) {
+    if !roles::role_can_login(role.as_str()) {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("login role {} does not exist", shown(login_role)),
@@ -41,7 +42,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
     }
     let anon = anon_role();
     let mut steps = Vec::new();
-    if !catalog::role_exists(anon.as_str()) {
+    if !roles::role_exists(anon.as_str()) {
         steps.push(Step::CreateRole {
             role: anon.clone(),
             owner: false,
@@ -52,7 +53,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
         to: role.clone(),
     });
     steps.push(Step::GrantPreConfig { to: role.clone() });
-    for slug in catalog::tenant_slugs() {
+    for slug in meta::tenant_slugs() {
         let t = TenantNames::new(
             &check_name(NameKind::Tenant, &slug, "", &Default::default()).unwrap_or_else(|v| {
                 raise(CotError::from_violations("stored tenant slug", &[v]));
@@ -64,8 +65,8 @@ fn add_authenticator(login_role: &str) -> JsonB {
         });
     }
     let sql: Vec<String> = steps.iter().map(render).collect();
-    catalog::run_statements(&sql, || {});
-    catalog::insert_authenticator(role.as_str());
+    spi::run_statements(&sql, || {});
+    roles::insert_authenticator(role.as_str());
     JsonB(json!({"role": role.as_str(), "statements": sql}))
 }
 
@@ -75,7 +76,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn remove_authenticator(login_role: &str) -> bool {
     require_superuser("remove an authenticator");
-    catalog::delete_authenticator(login_role)
+    roles::delete_authenticator(login_role)
 }
 
 /// The PostgREST configuration for this database, as settings: `db-schemas`
@@ -86,7 +87,7 @@ fn remove_authenticator(login_role: &str) -> bool {
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn postgrest_config() -> JsonB {
-    let schemas = catalog::tenant_slugs();
+    let schemas = meta::tenant_slugs();
     JsonB(json!({
         "db-schemas": if schemas.is_empty() { "cot_none".to_string() } else { schemas.join(",") },
         "db-anon-role": anon_role().as_str(),
@@ -104,15 +105,15 @@ fn postgrest_config() -> JsonB {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn pre_config() {
-    let schemas = catalog::tenant_slugs();
+    let schemas = meta::tenant_slugs();
     let list = if schemas.is_empty() {
         "cot_none".to_string()
     } else {
         schemas.join(",")
     };
-    catalog::set_local_setting("pgrst.db_schemas", &list);
-    catalog::set_local_setting("pgrst.db_anon_role", anon_role().as_str());
-    catalog::set_local_setting("pgrst.db_pre_request", "cot.pre_request");
+    spi::set_local("pgrst.db_schemas", &list);
+    spi::set_local("pgrst.db_anon_role", anon_role().as_str());
+    spi::set_local("pgrst.db_pre_request", "cot.pre_request");
 }
 
 /// Prefix of every key: tells a leaked key apart in logs and secret scanners.
@@ -148,7 +149,7 @@ fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")
     let options = options
         .parse("key options", 64 * 1024)
         .unwrap_or_else(|e| raise(e));
-    let Some(t) = catalog::tenant(tenant) else {
+    let Some(t) = meta::tenant(tenant) else {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("tenant {} does not exist", shown(tenant)),
@@ -187,7 +188,7 @@ fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")
     let key = format!("{KEY_PREFIX}_{prefix}_{secret}");
     let id = uuid::Uuid::now_v7();
     let text = |k: &str| opts.get(k).and_then(Value::as_str).map(str::to_string);
-    let expires_at = catalog::insert_api_key(catalog::NewApiKey {
+    let expires_at = api_keys::insert_api_key(api_keys::NewApiKey {
         id,
         tenant_id: t.id,
         role,
@@ -209,7 +210,7 @@ fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")
 #[search_path(pg_catalog, pg_temp)]
 fn revoke_api_key(key: &str) -> bool {
     require_superuser("revoke an API key");
-    catalog::revoke_api_key(key)
+    api_keys::revoke_api_key(key)
 }
 
 /// The claims an API key stands for, for `cot.pre_request()`:
@@ -227,7 +228,7 @@ fn api_key_claims(key: &str) -> JsonB {
     let (Some(KEY_PREFIX), Some(prefix), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
         return reject("PT401", "invalid API key");
     };
-    let Some(found) = catalog::api_key(prefix) else {
+    let Some(found) = api_keys::api_key(prefix) else {
         return reject("PT401", "invalid API key");
     };
     // Compare hashes in constant time: the stored hash must not leak through timing.

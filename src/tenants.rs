@@ -1,10 +1,11 @@
 //! `cot.create_tenant`, `cot.drop_tenant`, `cot.tenants`.
 
-use crate::catalog::{self, Migration};
+use crate::catalog::ledger::Migration;
+use crate::catalog::{ledger, meta, roles, system};
 use crate::environment::Server;
-use crate::errors::{error, raise};
 use crate::execute::Run;
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise};
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, owner_role, NameKind, TenantNames};
 use cot_engine::plan;
@@ -18,7 +19,7 @@ const MAX_SETTINGS_BYTES: usize = 64 * 1024;
 
 /// Raises 42501 unless the caller is a superuser; `hint` says who may.
 pub(crate) fn require_superuser(what: &str, hint: &str) {
-    if !catalog::is_superuser() {
+    if !roles::is_superuser() {
         raise(error(
             ErrorKind::InsufficientPrivilege,
             format!("permission denied to {what}"),
@@ -32,7 +33,7 @@ const TENANT_HINT: &str = "tenants are created and dropped by a superuser";
 /// Checks the role that owns every generated object and returns whether it
 /// exists; raises if it exists but is unsafe (see [`owner_problem`]).
 fn owner_exists() -> bool {
-    match catalog::owner_role_is_safe(owner_role().as_str()) {
+    match roles::owner_role_is_safe(owner_role().as_str()) {
         None => false,
         Some(true) => true,
         unsafe_owner => raise(owner_problem(unsafe_owner)),
@@ -62,7 +63,7 @@ pub fn owner_problem(state: Option<bool>) -> CotError {
 /// The tenant's names, or the name error raised.
 fn names_for(slug: &str) -> TenantNames {
     let slug = check_name(NameKind::Tenant, slug, "/tenant", Server.keywords())
-        .unwrap_or_else(|v| crate::errors::raise_violations("tenant slug", &[v]));
+        .unwrap_or_else(|v| crate::raise::raise_violations("tenant slug", &[v]));
     TenantNames::new(&slug)
 }
 
@@ -94,8 +95,8 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         )),
     };
 
-    catalog::lock_tenant(slug);
-    if catalog::tenant(slug).is_some() {
+    meta::lock_tenant(slug);
+    if meta::tenant(slug).is_some() {
         raise(error(
             ErrorKind::DuplicateObject,
             format!("tenant \"{slug}\" already exists"),
@@ -103,7 +104,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         ));
     }
     for schema in [&names.api_schema, &names.storage_schema] {
-        if catalog::schema_exists(schema.as_str()) {
+        if system::schema_exists(schema.as_str()) {
             raise(error(
                 ErrorKind::DuplicateSchema,
                 format!("schema \"{schema}\" already exists, so tenant \"{slug}\" cannot be created"),
@@ -112,7 +113,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         }
     }
     for role in names.roles() {
-        if catalog::role_exists(role.as_str()) {
+        if roles::role_exists(role.as_str()) {
             raise(error(
                 ErrorKind::DuplicateObject,
                 format!("role \"{role}\" already exists, so tenant \"{slug}\" cannot be created"),
@@ -123,9 +124,9 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     let create_owner = !owner_exists();
     // Registered authenticators (PostgREST's login roles) become members of the
     // new tenant's roles, so the tenant is served without another step.
-    let authenticators: Vec<cot_engine::names::Ident> = catalog::authenticators()
+    let authenticators: Vec<cot_engine::names::Ident> = roles::authenticators()
         .iter()
-        .filter(|r| catalog::role_exists(r))
+        .filter(|r| roles::role_exists(r))
         .filter_map(|r| check_name(NameKind::Role, r, "", &Default::default()).ok())
         .collect();
     let steps = plan::create_tenant(&names, &display, create_owner, &authenticators);
@@ -133,8 +134,8 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     let id = uuid::Uuid::now_v7();
     let mut run = Run::new();
     let (plan, sql) = run.ddl(&steps);
-    run.meta(|| catalog::insert_tenant(id, slug, &display, settings.clone()));
-    catalog::record_migration(Migration {
+    run.meta(|| meta::insert_tenant(id, slug, &display, settings.clone()));
+    ledger::record_migration(Migration {
         tenant_id: id,
         tenant: slug,
         entity_id: None,
@@ -145,7 +146,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         before: None,
         after: Some(settings),
     });
-    JsonB(catalog::tenant_json(id))
+    JsonB(meta::tenant_json(id))
 }
 
 /// Drops a tenant: its schemas, roles and meta rows. While it has entities this
@@ -154,8 +155,8 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn drop_tenant(slug: &str, force: default!(bool, false)) {
     require_superuser("drop a tenant", TENANT_HINT);
-    catalog::lock_tenant(slug);
-    let Some(tenant) = catalog::tenant(slug) else {
+    meta::lock_tenant(slug);
+    let Some(tenant) = meta::tenant(slug) else {
         raise(error(
             ErrorKind::UndefinedObject,
             format!(
@@ -166,7 +167,7 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
         ));
     };
     let names = names_for(&tenant.slug);
-    let entities = catalog::entity_names(tenant.id);
+    let entities = meta::entity_names(tenant.id);
     if !entities.is_empty() && !force {
         raise(
             cot_engine::error::CotError::new(
@@ -180,8 +181,8 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
     let steps = plan::drop_tenant(&names, force);
     let mut run = Run::new();
     let (plan, sql) = run.ddl(&steps);
-    run.meta(|| catalog::delete_tenant(tenant.id));
-    catalog::record_migration(Migration {
+    run.meta(|| meta::delete_tenant(tenant.id));
+    ledger::record_migration(Migration {
         tenant_id: tenant.id,
         tenant: slug,
         entity_id: None,
