@@ -5,17 +5,16 @@
 
 use pgrx::prelude::*;
 
-mod alter;
 mod bundles;
 mod catalog;
 mod claims;
-mod define;
 mod drift;
-mod entities;
+mod entity;
 mod environment;
 mod execute;
 mod generated_docs;
 mod jsonb_arg;
+mod permissions;
 mod postgrest;
 mod query;
 mod query_page;

@@ -12,8 +12,10 @@ use crate::raise::{error, raise};
 use crate::spi;
 use cot_engine::ddl::render;
 use cot_engine::error::{CotError, ErrorKind};
-use cot_engine::names::{anon_role, check_name, shown, NameKind, TenantNames};
+use cot_engine::names::{anon_role, check_name, shown, Ident, NameKind, TenantNames};
+use cot_engine::options::{KeyOptions, MAX_OPTIONS_BYTES};
 use cot_engine::plan::Step;
+use cot_engine::stored;
 use cot_engine::validate::Environment;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -21,7 +23,27 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 fn require_superuser(what: &str) {
-    crate::tenants::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
+    crate::permissions::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
+}
+
+/// Every tenant's API schema, comma-separated, for `db-schemas`; PostgREST
+/// needs at least one, so `cot_none` (which does not exist) when there is no
+/// tenant.
+fn api_schemas() -> String {
+    let schemas: Vec<String> = meta::tenant_slugs()
+        .iter()
+        .map(|slug| {
+            stored::tenant_names(slug)
+                .unwrap_or_else(|e| raise(e))
+                .api_schema
+                .to_string()
+        })
+        .collect();
+    if schemas.is_empty() {
+        "cot_none".to_string()
+    } else {
+        schemas.join(",")
+    }
 }
 
 /// Makes `login_role` (PostgREST's authenticator) a member of `cot_anon` and of
@@ -87,9 +109,8 @@ fn remove_authenticator(login_role: &str) -> bool {
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn postgrest_config() -> JsonB {
-    let schemas = meta::tenant_slugs();
     JsonB(json!({
-        "db-schemas": if schemas.is_empty() { "cot_none".to_string() } else { schemas.join(",") },
+        "db-schemas": api_schemas(),
         "db-anon-role": anon_role().as_str(),
         "db-pre-request": "cot.pre_request",
         "db-pre-config": "cot.pre_config",
@@ -105,13 +126,7 @@ fn postgrest_config() -> JsonB {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn pre_config() {
-    let schemas = meta::tenant_slugs();
-    let list = if schemas.is_empty() {
-        "cot_none".to_string()
-    } else {
-        schemas.join(",")
-    };
-    spi::set_local("pgrst.db_schemas", &list);
+    spi::set_local("pgrst.db_schemas", &api_schemas());
     spi::set_local("pgrst.db_anon_role", anon_role().as_str());
     spi::set_local("pgrst.db_pre_request", "cot.pre_request");
 }
@@ -147,7 +162,7 @@ fn hash(secret: &str) -> Vec<u8> {
 fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
     require_superuser("create an API key");
     let options = options
-        .parse("key options", 64 * 1024)
+        .parse("key options", MAX_OPTIONS_BYTES)
         .unwrap_or_else(|e| raise(e));
     let Some(t) = meta::tenant(tenant) else {
         raise(error(
@@ -163,40 +178,20 @@ fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")
             "one of anon, user, admin",
         ));
     }
-    let Value::Object(opts) = &options else {
-        raise(error(
-            ErrorKind::InvalidParameter,
-            "key options must be a JSON object",
-            "e.g. '{\"label\": \"ci\"}'",
-        ));
-    };
-    for (k, v) in opts {
-        let ok = match k.as_str() {
-            "label" | "sub" | "expires_at" => v.is_string(),
-            _ => false,
-        };
-        if !ok {
-            raise(error(
-                ErrorKind::InvalidParameter,
-                format!("unknown or mistyped key option {}", shown(k)),
-                "the options are label, sub and expires_at, all strings",
-            ));
-        }
-    }
+    let opts = KeyOptions::from_json(&options).unwrap_or_else(|e| raise(e));
     let prefix = random_token(6);
     let secret = random_token(32);
     let key = format!("{KEY_PREFIX}_{prefix}_{secret}");
     let id = uuid::Uuid::now_v7();
-    let text = |k: &str| opts.get(k).and_then(Value::as_str).map(str::to_string);
     let expires_at = api_keys::insert_api_key(api_keys::NewApiKey {
         id,
         tenant_id: t.id,
         role,
         prefix: &prefix,
         secret_hash: hash(&key),
-        label: text("label"),
-        sub: text("sub"),
-        expires_at: text("expires_at"),
+        label: opts.label,
+        sub: opts.sub,
+        expires_at: opts.expires_at,
     });
     JsonB(json!({
         "id": id, "tenant": t.slug, "role": role, "prefix": prefix, "key": key,
@@ -245,8 +240,11 @@ fn api_key_claims(key: &str) -> JsonB {
     if found.revoked || found.expired {
         return reject("PT403", "API key revoked or expired");
     }
+    let Some(role) = tenant_role(&found.tenant, &found.role) else {
+        return reject("PT401", "invalid API key");
+    };
     let mut claims = json!({
-        "role": format!("cot_{}_{}", found.tenant, found.role),
+        "role": role.as_str(),
         "tenant": found.tenant,
         "key": prefix,
     });
@@ -254,4 +252,16 @@ fn api_key_claims(key: &str) -> JsonB {
         claims["sub"] = Value::String(sub);
     }
     JsonB(claims)
+}
+
+/// The role of tenant `slug` that an API key's `role` (anon, user or admin)
+/// stands for; `None` for anything else, which `cot.api_keys` does not hold.
+fn tenant_role(slug: &str, role: &str) -> Option<Ident> {
+    let names = stored::tenant_names(slug).ok()?;
+    match role {
+        "anon" => Some(names.anon_role),
+        "user" => Some(names.user_role),
+        "admin" => Some(names.admin_role),
+        _ => None,
+    }
 }

@@ -6,15 +6,15 @@
 //! until the model changes.
 
 use crate::catalog::{meta, roles};
-use crate::environment::Server;
+use crate::entity::validated;
 use crate::jsonb_arg::JsonbText;
 use crate::raise::{error, raise};
 use crate::raw_jsonb::RawJsonb;
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
 use cot_engine::query::{compile, parse, Model};
+use cot_engine::stored;
 use cot_engine::types::Entity;
-use cot_engine::validate::validate;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -38,7 +38,7 @@ fn query_model(tenant: &str, stamp: &str) -> JsonB {
             "cot.query is for the tenant's roles (anon, user, admin) and superusers",
         ));
     }
-    let t = crate::entities::tenant_named(tenant);
+    let t = crate::tenants::tenant_named(tenant);
     let now = meta::model_stamp(t.id);
     if now == stamp {
         return JsonB(json!({"stamp": now}));
@@ -122,15 +122,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|d| {
-            let mut d = d.clone();
-            if let Some(m) = d.as_object_mut() {
-                m.remove("version");
-            }
-            validate(&d, &Server)
-                .unwrap_or_else(|v| raise(CotError::from_violations("stored definition", &v)))
-                .entity
-        })
+        .map(|d| validated(&stored::for_validation(d), "stored definition").entity)
         .collect();
     let entities = std::rc::Rc::new(entities);
     MODELS.with(|m| {
@@ -211,9 +203,7 @@ fn explain_query(
     query: default!(JsonbText, "'{}'"),
     analyze: default!(bool, false),
 ) -> JsonB {
-    if !crate::define::may_define(tenant) {
-        raise(crate::define::denied(tenant));
-    }
+    crate::permissions::require_define(tenant);
     let (compiled, _) = compiled(tenant, entity, query);
     let plan = crate::query_page::explain(&compiled, analyze);
     JsonB(json!({"sql": compiled.sql, "plan": plan}))

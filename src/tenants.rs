@@ -1,14 +1,18 @@
 //! `cot.create_tenant`, `cot.drop_tenant`, `cot.tenants`.
 
-use crate::catalog::ledger::Migration;
-use crate::catalog::{ledger, meta, roles, system};
+use crate::catalog::ledger::{self, Migration};
+use crate::catalog::meta::{self, TenantRow};
+use crate::catalog::{roles, system};
 use crate::environment::Server;
 use crate::execute::Run;
 use crate::jsonb_arg::JsonbText;
+use crate::permissions::require_superuser;
 use crate::raise::{error, raise};
+use crate::spi;
 use cot_engine::error::{CotError, ErrorKind};
-use cot_engine::names::{check_name, owner_role, NameKind, TenantNames};
+use cot_engine::names::{check_name, owner_role, shown, NameKind, TenantNames};
 use cot_engine::plan;
+use cot_engine::stored;
 use cot_engine::validate::Environment;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -17,15 +21,15 @@ use serde_json::Value;
 /// Largest settings document, in bytes of JSON text.
 const MAX_SETTINGS_BYTES: usize = 64 * 1024;
 
-/// Raises 42501 unless the caller is a superuser; `hint` says who may.
-pub(crate) fn require_superuser(what: &str, hint: &str) {
-    if !roles::is_superuser() {
+/// The tenant with this slug, or 42704.
+pub(crate) fn tenant_named(tenant: &str) -> TenantRow {
+    meta::tenant(tenant).unwrap_or_else(|| {
         raise(error(
-            ErrorKind::InsufficientPrivilege,
-            format!("permission denied to {what}"),
-            hint,
-        ));
-    }
+            ErrorKind::UndefinedObject,
+            format!("tenant {} does not exist", shown(tenant)),
+            "SELECT slug FROM cot.tenants() lists the tenants",
+        ))
+    })
 }
 
 const TENANT_HINT: &str = "tenants are created and dropped by a superuser";
@@ -146,7 +150,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         before: None,
         after: Some(settings),
     });
-    JsonB(meta::tenant_json(id))
+    JsonB(meta::tenant_json(id, &names))
 }
 
 /// Drops a tenant: its schemas, roles and meta rows. While it has entities this
@@ -220,18 +224,18 @@ fn tenants() -> TableIterator<
         )?
         .map(|row| {
             let slug: String = row.get(1)?.unwrap_or_default();
+            let names = stored::tenant_names(&slug).unwrap_or_else(|e| raise(e));
             Ok::<_, pgrx::spi::Error>((
                 slug.clone(),
                 row.get::<String>(2)?.unwrap_or_default(),
-                slug.clone(),
-                format!("tenant_{slug}"),
+                names.api_schema.to_string(),
+                names.storage_schema.to_string(),
                 row.get::<i64>(5)?.unwrap_or(0),
                 row.get::<JsonB>(3)?.unwrap_or(JsonB(Value::Null)),
                 row.get::<pgrx::datum::TimestampWithTimeZone>(4)?.expect("created_at is NOT NULL"),
             ))
         })
         .collect::<Result<Vec<_>, _>>()
-    })
-    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
-    TableIterator::new(rows)
+    });
+    TableIterator::new(spi::spi(rows))
 }

@@ -123,7 +123,7 @@ pub fn ledger_inverse_rename(field: &str, from: &str, to: &str) -> Value {
 }
 
 /// A dry run of `cot.apply_schema`: an entity the bundle creates.
-pub fn bundle_creation(entity: &Value, steps: Vec<Step>) -> Value {
+pub fn bundle_creation(entity: &str, steps: Vec<Step>) -> Value {
     let changes = creation(steps);
     json!({"entity": entity, "action": "create", "summary": summary(&changes),
            "changes": changes_json(&changes)})
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn bundle_entries() {
-        let created = bundle_creation(&json!("notes"), vec![drop_view()]);
+        let created = bundle_creation("notes", vec![drop_view()]);
         assert_eq!(created["action"], "create");
         assert_eq!(created["summary"]["metadata"], 1);
         assert_eq!(

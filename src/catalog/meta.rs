@@ -3,6 +3,7 @@
 //! (`cot.relationships`), read and written with fixed queries.
 
 use crate::spi::{first, from_pg_uuid, pg_uuid, query, texts};
+use cot_engine::names::TenantNames;
 use pgrx::{JsonB, Uuid as PgUuid};
 use serde_json::Value;
 
@@ -69,15 +70,22 @@ pub fn delete_tenant(id: uuid::Uuid) {
     )
 }
 
-/// The tenant as `cot.create_tenant` returns it.
-pub fn tenant_json(id: uuid::Uuid) -> Value {
+/// The tenant as `cot.create_tenant` returns it, with the names of its
+/// schemas and roles.
+pub fn tenant_json(id: uuid::Uuid, names: &TenantNames) -> Value {
     query(
         "SELECT pg_catalog.jsonb_build_object('id', id, 'slug', slug, 'name', name, 'settings', settings, \
-           'api_schema', slug, 'storage_schema', 'tenant_' || slug, \
-           'roles', pg_catalog.jsonb_build_object('anon', 'cot_' || slug || '_anon', \
-             'user', 'cot_' || slug || '_user', 'admin', 'cot_' || slug || '_admin'), \
+           'api_schema', $2::text, 'storage_schema', $3::text, \
+           'roles', pg_catalog.jsonb_build_object('anon', $4::text, 'user', $5::text, 'admin', $6::text), \
            'created_at', created_at) FROM cot.tenants WHERE id = $1",
-        &[pg_uuid(id).into()],
+        &[
+            pg_uuid(id).into(),
+            names.api_schema.as_str().into(),
+            names.storage_schema.as_str().into(),
+            names.anon_role.as_str().into(),
+            names.user_role.as_str().into(),
+            names.admin_role.as_str().into(),
+        ],
         first::<JsonB>,
     )
     .map_or(Value::Null, |j| j.0)
