@@ -11,6 +11,7 @@ use crate::raise::{error, raise};
 use crate::spi;
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, owner_role, shown, NameKind, TenantNames};
+use cot_engine::options::tenant_display_name;
 use cot_engine::plan;
 use cot_engine::stored;
 use cot_engine::validate::Environment;
@@ -82,22 +83,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     let settings = settings
         .parse("tenant settings", MAX_SETTINGS_BYTES)
         .unwrap_or_else(|e| raise(e));
-    let Value::Object(obj) = &settings else {
-        raise(error(
-            ErrorKind::InvalidParameter,
-            "tenant settings must be a JSON object",
-            "e.g. '{\"name\": \"Acme Inc\"}'",
-        ));
-    };
-    let display = match obj.get("name") {
-        None => slug.to_string(),
-        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 200 => s.clone(),
-        Some(_) => raise(error(
-            ErrorKind::InvalidParameter,
-            "settings.name must be a string of 1 to 200 characters",
-            "the name is the tenant's display name",
-        )),
-    };
+    let display = tenant_display_name(&settings, slug).unwrap_or_else(|e| raise(e));
 
     meta::lock_tenant(slug);
     if meta::tenant(slug).is_some() {

@@ -1,6 +1,7 @@
 //! The options objects of Cot's SQL functions (`cot.alter_entity`,
 //! `cot.plan_entity`, `cot.apply_schema`, `cot.drop_entity`,
-//! `cot.create_api_key`), read into serde structs that refuse unknown keys.
+//! `cot.create_api_key`), read into serde structs that refuse unknown keys,
+//! and the one key Cot reads of `cot.create_tenant`'s free-form settings.
 //!
 //! serde decides what is accepted; the error a caller sees names the first
 //! key (in key order) that serde refuses, with the SQLSTATE, message and hint
@@ -237,6 +238,28 @@ impl KeyOptions {
     }
 }
 
+/// The display name in `cot.create_tenant`'s settings: their `name`, 1 to
+/// 200 characters, or the slug. The settings are kept as given, so other
+/// keys are the caller's own.
+pub fn tenant_display_name(settings: &Value, slug: &str) -> Result<String, CotError> {
+    let Value::Object(obj) = settings else {
+        return Err(CotError::new(
+            ErrorKind::InvalidParameter,
+            "tenant settings must be a JSON object",
+        )
+        .hint("e.g. '{\"name\": \"Acme Inc\"}'"));
+    };
+    match obj.get("name") {
+        None => Ok(slug.to_string()),
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 200 => Ok(s.clone()),
+        Some(_) => Err(CotError::new(
+            ErrorKind::InvalidParameter,
+            "settings.name must be a string of 1 to 200 characters",
+        )
+        .hint("the name is the tenant's display name")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,5 +473,40 @@ mod tests {
                 ("22023".into(), message.into(), h.into())
             );
         }
+    }
+
+    #[test]
+    fn tenant_display_name_is_the_settings_name_or_the_slug() {
+        assert_eq!(tenant_display_name(&json!({}), "acme").unwrap(), "acme");
+        assert_eq!(
+            tenant_display_name(&json!({"name": "Acme Inc", "plan": 3}), "acme").unwrap(),
+            "Acme Inc"
+        );
+        assert_eq!(
+            tenant_display_name(&json!({"name": "é".repeat(200)}), "acme")
+                .unwrap()
+                .chars()
+                .count(),
+            200
+        );
+        let long = (
+            "22023".into(),
+            "settings.name must be a string of 1 to 200 characters".into(),
+            "the name is the tenant's display name".into(),
+        );
+        for bad in [json!(""), json!(5), json!(null), json!("é".repeat(201))] {
+            assert_eq!(
+                said(tenant_display_name(&json!({ "name": bad }), "acme").unwrap_err()),
+                long
+            );
+        }
+        assert_eq!(
+            said(tenant_display_name(&json!(["x"]), "acme").unwrap_err()),
+            (
+                "22023".into(),
+                "tenant settings must be a JSON object".into(),
+                "e.g. '{\"name\": \"Acme Inc\"}'".into()
+            )
+        );
     }
 }
