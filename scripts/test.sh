@@ -5,8 +5,10 @@
 #   1. scripts/setup.sh                     packages, cargo-pgrx, npm ci
 #   2. cargo fmt --all --check              formatting
 #   3. cargo clippy ... -D warnings         lints, for the extension and the engine
-#   4. cargo test -p cot-engine             the pure engine: unit + property tests
-#   5. tests/harness/run.sh                       install the extension; pgTAP and real
+#   4. scripts/checks/*.py                  no module cycle in the engine, no file over
+#                                           600 lines, no function over 150
+#   5. cargo test -p cot-engine             the pure engine: unit + property tests
+#   6. tests/harness/run.sh                 install the extension; pgTAP and real
 #                                           client sessions on a private cluster
 #
 # A failing step does not stop the later ones (except setup, which they all
@@ -70,6 +72,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 step "cargo fmt --all --check" cargo fmt --all --check || true
 step "cargo clippy --workspace --all-targets" cargo clippy --workspace --all-targets -- -D warnings || true
+step "layout: module cycles, file and function sizes" \
+  bash -c 'python3 scripts/checks/module_cycles.py && python3 scripts/checks/sizes.py' || true
 step "cargo test -p cot-engine" cargo test -p cot-engine || true
 step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh || true
 

@@ -4,14 +4,13 @@
 //! that refuses or records out-of-band DDL is SQL (`cot.guard_ddl`, in
 //! sql/finalize.sql); Cot's own statements are flagged in `execute.rs`.
 
-use crate::catalog;
-use crate::define::{denied, may_define};
-use crate::environment::Server;
-use crate::errors::raise;
+use crate::catalog::{meta, system};
+use crate::entity::{read_stored, tenant_names, validated};
+use crate::permissions::require_define;
+use crate::tenants::tenant_named;
 use cot_engine::drift::{compare, expected};
-use cot_engine::error::CotError;
 use cot_engine::plan::Labels;
-use cot_engine::validate::validate;
+use cot_engine::stored;
 use pgrx::prelude::*;
 
 /// One finding per row: the entity, `drift` or `pending`, the object, what
@@ -32,34 +31,28 @@ fn check(
         name!(sql, Option<String>),
     ),
 > {
-    if !may_define(tenant) {
-        raise(denied(tenant));
-    }
-    let t = crate::entities::tenant_named(tenant);
-    let roles: Vec<String> = ["anon", "user", "admin"]
-        .iter()
-        .map(|r| format!("cot_{}_{r}", t.slug))
-        .collect();
+    require_define(tenant);
+    let t = tenant_named(tenant);
+    let names = tenant_names(&t);
+    let roles: Vec<String> = names.roles().iter().map(|r| r.to_string()).collect();
     let mut rows = Vec::new();
     let mut known: Vec<String> = Vec::new();
-    for mut def in catalog::definitions(t.id) {
-        let name = def["name"].as_str().unwrap_or_default().to_string();
-        if let Some(m) = def.as_object_mut() {
-            m.remove("version");
-            m.remove("referenced_by");
-        }
-        let v = validate(&def, &Server)
-            .unwrap_or_else(|v| raise(CotError::from_violations("stored definition", &v)));
+    for def in meta::definitions(t.id) {
+        let name = read_stored(&def).name;
+        let v = validated(&stored::for_validation(&def), "stored definition");
         for x in expected(&v.entity, &Labels::of(&v.normalized)) {
-            let qualified = format!("\"{}\".\"{}\"", x.schema, x.name);
+            let qualified = cot_engine::sql::quote_qualified_str(&x.schema, &x.name);
             known.push(format!("{}.{}", x.schema, x.name));
-            let actual = catalog::relation_state(&qualified, roles.clone());
+            let actual = system::relation_state(&qualified, roles.clone());
             for f in compare(&x, &actual) {
                 rows.push((Some(name.clone()), f.kind.to_string(), f.object, f.problem, f.sql));
             }
         }
     }
-    for rel in catalog::managed_relations(vec![t.slug.clone(), format!("tenant_{}", t.slug)]) {
+    for rel in system::managed_relations(vec![
+        names.api_schema.to_string(),
+        names.storage_schema.to_string(),
+    ]) {
         if !known.contains(&rel) {
             rows.push((
                 None,

@@ -2,7 +2,7 @@
 //! this Postgres, and its regular-expression engine (a pattern is checked by the
 //! engine that will enforce it, not by a look-alike).
 
-use crate::catalog;
+use crate::catalog::system;
 use cot_engine::names::Keywords;
 use cot_engine::validate::Environment;
 use pgrx::prelude::*;
@@ -16,7 +16,7 @@ impl Environment for Server {
     fn keywords(&self) -> &Keywords {
         static KEYWORDS: OnceLock<Keywords> = OnceLock::new();
         // Asked once per backend: the list only changes with the server binary.
-        KEYWORDS.get_or_init(|| Keywords::new(catalog::reserved_keywords()))
+        KEYWORDS.get_or_init(|| Keywords::new(system::reserved_keywords()))
     }
 
     fn check_regex(&self, pattern: &str) -> Result<(), String> {

@@ -3,9 +3,9 @@
 //! here untouched and aborts the transaction, which is what undoes the earlier
 //! steps; nothing is caught.
 
-use crate::catalog;
-use crate::errors::raise;
+use crate::raise::raise;
 use crate::settings::FAIL_AFTER_STEP;
+use crate::spi;
 use cot_engine::ddl::render;
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::plan::Step;
@@ -76,7 +76,7 @@ impl Run {
             .collect();
         let (mut done, fail_after) = (self.done, self.fail_after);
         let _running = Running::start();
-        catalog::run_statements(&sql, || {
+        spi::run_statements(&sql, || {
             done += 1;
             check_failpoint(done, fail_after);
         });

@@ -9,66 +9,33 @@
 //! gives the same 42501 whether or not the tenant exists, so the functions do
 //! not reveal which tenants exist.
 
-use crate::catalog::{self, TenantRow};
-use crate::environment::Server;
-use crate::errors::{error, raise};
-use crate::jsonb_text::JsonbText;
+use crate::catalog::meta::{self, TenantRow};
+use crate::entity::{find, validated};
+use crate::jsonb_arg::JsonbText;
+use crate::permissions::require_docs_reader;
+use crate::raise::{error, raise};
+use crate::tenants::tenant_named;
 use cot_engine::docs::{self, OpenApiOptions};
-use cot_engine::error::{CotError, ErrorKind};
-use cot_engine::names::shown;
+use cot_engine::error::ErrorKind;
+use cot_engine::options::MAX_OPTIONS_BYTES;
 use cot_engine::plan::Labels;
+use cot_engine::stored;
 use cot_engine::types::Entity;
-use cot_engine::validate::validate;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
 
-/// May the caller read the documentation of `tenant`?
-fn may_read(tenant: &str) -> bool {
-    catalog::is_superuser()
-        || catalog::is_member_of(&format!("cot_{tenant}_admin"))
-        || catalog::is_member_of(&format!("cot_{tenant}_user"))
-}
-
-fn check_access(tenant: &str) {
-    if !may_read(tenant) {
-        raise(error(
-            ErrorKind::InsufficientPrivilege,
-            format!(
-                "permission denied to read the API documentation of tenant {}",
-                shown(tenant)
-            ),
-            format!("it is read by a superuser or a member of cot_{tenant}_admin or cot_{tenant}_user"),
-        ));
-    }
-}
-
-fn tenant_row(tenant: &str) -> TenantRow {
-    catalog::tenant(tenant).unwrap_or_else(|| {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("tenant {} does not exist", shown(tenant)),
-            "SELECT slug FROM cot.tenants() lists the tenants",
-        ))
-    })
-}
-
 /// A stored definition as the engine's entity and labels.
-fn entity_of(mut definition: Value) -> (Entity, Labels) {
-    // Read-only keys that Cot adds on output, taken off as drop_entity does
-    // before it validates a stored definition again.
-    if let Some(m) = definition.as_object_mut() {
-        m.remove("version");
-        m.remove("referenced_by");
-    }
-    let valid = validate(&definition, &Server)
-        .unwrap_or_else(|v| raise(CotError::from_violations("stored definition", &v)));
+fn entity_of(definition: Value) -> (Entity, Labels) {
+    // Read-only keys that Cot adds on output are taken off, as drop_entity
+    // does before it validates a stored definition again.
+    let valid = validated(&stored::for_validation(&definition), "stored definition");
     let labels = Labels::of(&valid.normalized);
     (valid.entity, labels)
 }
 
 fn tenant_entities(t: &TenantRow) -> Vec<(Entity, Labels)> {
-    catalog::definitions(t.id).into_iter().map(entity_of).collect()
+    meta::definitions(t.id).into_iter().map(entity_of).collect()
 }
 
 /// The JSON Schema (2020-12) of one entity's records as PostgREST returns them
@@ -76,15 +43,8 @@ fn tenant_entities(t: &TenantRow) -> Vec<(Entity, Labels)> {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn record_schema(tenant: &str, entity: &str) -> JsonB {
-    check_access(tenant);
-    let t = tenant_row(tenant);
-    let Some(row) = catalog::entity(t.id, entity) else {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("entity {} does not exist in tenant \"{}\"", shown(entity), t.slug),
-            format!("SELECT name FROM cot.entities('{}') lists its entities", t.slug),
-        ));
-    };
+    require_docs_reader(tenant);
+    let (_, row) = find(tenant, entity);
     let (e, labels) = entity_of(row.definition);
     JsonB(docs::record_schema(&e, &labels))
 }
@@ -95,7 +55,7 @@ fn record_schema(tenant: &str, entity: &str) -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn openapi(tenant: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
     let options = options
-        .parse("openapi options", 64 * 1024)
+        .parse("openapi options", MAX_OPTIONS_BYTES)
         .unwrap_or_else(|e| raise(e));
     let options = OpenApiOptions::from_json(&options).unwrap_or_else(|why| {
         raise(error(
@@ -104,8 +64,8 @@ fn openapi(tenant: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
             "e.g. '{\"server_url\": \"https://api.example.com\"}'",
         ))
     });
-    check_access(tenant);
-    let t = tenant_row(tenant);
+    require_docs_reader(tenant);
+    let t = tenant_named(tenant);
     JsonB(docs::openapi(&t.slug, &tenant_entities(&t), &options))
 }
 
@@ -113,7 +73,7 @@ fn openapi(tenant: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn typescript(tenant: &str) -> String {
-    check_access(tenant);
-    let t = tenant_row(tenant);
+    require_docs_reader(tenant);
+    let t = tenant_named(tenant);
     docs::typescript(&t.slug, &tenant_entities(&t))
 }

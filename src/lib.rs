@@ -5,22 +5,23 @@
 
 use pgrx::prelude::*;
 
-mod alter;
 mod bundles;
 mod catalog;
 mod claims;
-mod define;
 mod drift;
-mod entities;
+mod entity;
 mod environment;
-mod errors;
 mod execute;
 mod generated_docs;
-mod jsonb_text;
+mod jsonb_arg;
+mod permissions;
 mod postgrest;
 mod query;
 mod query_page;
+mod raise;
+mod raw_jsonb;
 mod settings;
+mod spi;
 mod tenants;
 mod uuid7;
 

@@ -5,14 +5,17 @@
 //! (`cot.create_api_key`, `cot.revoke_api_key`, and `cot.api_key_claims`, which
 //! the `db-pre-request` function `cot.pre_request()` calls).
 
-use crate::catalog;
+use crate::catalog::{api_keys, meta, roles};
 use crate::environment::Server;
-use crate::errors::{error, raise};
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise};
+use crate::spi;
 use cot_engine::ddl::render;
 use cot_engine::error::{CotError, ErrorKind};
-use cot_engine::names::{anon_role, check_name, shown, NameKind, TenantNames};
+use cot_engine::names::{anon_role, check_name, shown, Ident, NameKind, TenantNames};
+use cot_engine::options::{KeyOptions, MAX_OPTIONS_BYTES};
 use cot_engine::plan::Step;
+use cot_engine::stored;
 use cot_engine::validate::Environment;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -20,7 +23,27 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 fn require_superuser(what: &str) {
-    crate::tenants::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
+    crate::permissions::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
+}
+
+/// Every tenant's API schema, comma-separated, for `db-schemas`; PostgREST
+/// needs at least one, so `cot_none` (which does not exist) when there is no
+/// tenant.
+fn api_schemas() -> String {
+    let schemas: Vec<String> = meta::tenant_slugs()
+        .iter()
+        .map(|slug| {
+            stored::tenant_names(slug)
+                .unwrap_or_else(|e| raise(e))
+                .api_schema
+                .to_string()
+        })
+        .collect();
+    if schemas.is_empty() {
+        "cot_none".to_string()
+    } else {
+        schemas.join(",")
+    }
 }
 
 /// Makes `login_role` (PostgREST's authenticator) a member of `cot_anon` and of
@@ -32,7 +55,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
     require_superuser("add an authenticator");
     let role = check_name(NameKind::Role, login_role, "", Server.keywords())
         .unwrap_or_else(|v| raise(CotError::from_violations("role name", &[v])));
-    if !catalog::role_can_login(role.as_str()) {
+    if !roles::role_can_login(role.as_str()) {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("login role {} does not exist", shown(login_role)),
@@ -41,7 +64,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
     }
     let anon = anon_role();
     let mut steps = Vec::new();
-    if !catalog::role_exists(anon.as_str()) {
+    if !roles::role_exists(anon.as_str()) {
         steps.push(Step::CreateRole {
             role: anon.clone(),
             owner: false,
@@ -52,7 +75,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
         to: role.clone(),
     });
     steps.push(Step::GrantPreConfig { to: role.clone() });
-    for slug in catalog::tenant_slugs() {
+    for slug in meta::tenant_slugs() {
         let t = TenantNames::new(
             &check_name(NameKind::Tenant, &slug, "", &Default::default()).unwrap_or_else(|v| {
                 raise(CotError::from_violations("stored tenant slug", &[v]));
@@ -64,8 +87,8 @@ fn add_authenticator(login_role: &str) -> JsonB {
         });
     }
     let sql: Vec<String> = steps.iter().map(render).collect();
-    catalog::run_statements(&sql, || {});
-    catalog::insert_authenticator(role.as_str());
+    spi::run_statements(&sql, || {});
+    roles::insert_authenticator(role.as_str());
     JsonB(json!({"role": role.as_str(), "statements": sql}))
 }
 
@@ -75,7 +98,7 @@ fn add_authenticator(login_role: &str) -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn remove_authenticator(login_role: &str) -> bool {
     require_superuser("remove an authenticator");
-    catalog::delete_authenticator(login_role)
+    roles::delete_authenticator(login_role)
 }
 
 /// The PostgREST configuration for this database, as settings: `db-schemas`
@@ -86,9 +109,8 @@ fn remove_authenticator(login_role: &str) -> bool {
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn postgrest_config() -> JsonB {
-    let schemas = catalog::tenant_slugs();
     JsonB(json!({
-        "db-schemas": if schemas.is_empty() { "cot_none".to_string() } else { schemas.join(",") },
+        "db-schemas": api_schemas(),
         "db-anon-role": anon_role().as_str(),
         "db-pre-request": "cot.pre_request",
         "db-pre-config": "cot.pre_config",
@@ -104,15 +126,9 @@ fn postgrest_config() -> JsonB {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn pre_config() {
-    let schemas = catalog::tenant_slugs();
-    let list = if schemas.is_empty() {
-        "cot_none".to_string()
-    } else {
-        schemas.join(",")
-    };
-    catalog::set_local_setting("pgrst.db_schemas", &list);
-    catalog::set_local_setting("pgrst.db_anon_role", anon_role().as_str());
-    catalog::set_local_setting("pgrst.db_pre_request", "cot.pre_request");
+    spi::set_local("pgrst.db_schemas", &api_schemas());
+    spi::set_local("pgrst.db_anon_role", anon_role().as_str());
+    spi::set_local("pgrst.db_pre_request", "cot.pre_request");
 }
 
 /// Prefix of every key: tells a leaked key apart in logs and secret scanners.
@@ -146,9 +162,9 @@ fn hash(secret: &str) -> Vec<u8> {
 fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
     require_superuser("create an API key");
     let options = options
-        .parse("key options", 64 * 1024)
+        .parse("key options", MAX_OPTIONS_BYTES)
         .unwrap_or_else(|e| raise(e));
-    let Some(t) = catalog::tenant(tenant) else {
+    let Some(t) = meta::tenant(tenant) else {
         raise(error(
             ErrorKind::UndefinedObject,
             format!("tenant {} does not exist", shown(tenant)),
@@ -162,40 +178,20 @@ fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")
             "one of anon, user, admin",
         ));
     }
-    let Value::Object(opts) = &options else {
-        raise(error(
-            ErrorKind::InvalidParameter,
-            "key options must be a JSON object",
-            "e.g. '{\"label\": \"ci\"}'",
-        ));
-    };
-    for (k, v) in opts {
-        let ok = match k.as_str() {
-            "label" | "sub" | "expires_at" => v.is_string(),
-            _ => false,
-        };
-        if !ok {
-            raise(error(
-                ErrorKind::InvalidParameter,
-                format!("unknown or mistyped key option {}", shown(k)),
-                "the options are label, sub and expires_at, all strings",
-            ));
-        }
-    }
+    let opts = KeyOptions::from_json(&options).unwrap_or_else(|e| raise(e));
     let prefix = random_token(6);
     let secret = random_token(32);
     let key = format!("{KEY_PREFIX}_{prefix}_{secret}");
     let id = uuid::Uuid::now_v7();
-    let text = |k: &str| opts.get(k).and_then(Value::as_str).map(str::to_string);
-    let expires_at = catalog::insert_api_key(catalog::NewApiKey {
+    let expires_at = api_keys::insert_api_key(api_keys::NewApiKey {
         id,
         tenant_id: t.id,
         role,
         prefix: &prefix,
         secret_hash: hash(&key),
-        label: text("label"),
-        sub: text("sub"),
-        expires_at: text("expires_at"),
+        label: opts.label,
+        sub: opts.sub,
+        expires_at: opts.expires_at,
     });
     JsonB(json!({
         "id": id, "tenant": t.slug, "role": role, "prefix": prefix, "key": key,
@@ -209,7 +205,7 @@ fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")
 #[search_path(pg_catalog, pg_temp)]
 fn revoke_api_key(key: &str) -> bool {
     require_superuser("revoke an API key");
-    catalog::revoke_api_key(key)
+    api_keys::revoke_api_key(key)
 }
 
 /// The claims an API key stands for, for `cot.pre_request()`:
@@ -227,7 +223,7 @@ fn api_key_claims(key: &str) -> JsonB {
     let (Some(KEY_PREFIX), Some(prefix), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
         return reject("PT401", "invalid API key");
     };
-    let Some(found) = catalog::api_key(prefix) else {
+    let Some(found) = api_keys::api_key(prefix) else {
         return reject("PT401", "invalid API key");
     };
     // Compare hashes in constant time: the stored hash must not leak through timing.
@@ -244,8 +240,11 @@ fn api_key_claims(key: &str) -> JsonB {
     if found.revoked || found.expired {
         return reject("PT403", "API key revoked or expired");
     }
+    let Some(role) = tenant_role(&found.tenant, &found.role) else {
+        return reject("PT401", "invalid API key");
+    };
     let mut claims = json!({
-        "role": format!("cot_{}_{}", found.tenant, found.role),
+        "role": role.as_str(),
         "tenant": found.tenant,
         "key": prefix,
     });
@@ -253,4 +252,16 @@ fn api_key_claims(key: &str) -> JsonB {
         claims["sub"] = Value::String(sub);
     }
     JsonB(claims)
+}
+
+/// The role of tenant `slug` that an API key's `role` (anon, user or admin)
+/// stands for; `None` for anything else, which `cot.api_keys` does not hold.
+fn tenant_role(slug: &str, role: &str) -> Option<Ident> {
+    let names = stored::tenant_names(slug).ok()?;
+    match role {
+        "anon" => Some(names.anon_role),
+        "user" => Some(names.user_role),
+        "admin" => Some(names.admin_role),
+        _ => None,
+    }
 }

@@ -5,15 +5,16 @@
 //! `cot.query_model`, the one SECURITY DEFINER piece, and is cached per backend
 //! until the model changes.
 
-use crate::catalog;
-use crate::environment::Server;
-use crate::errors::{error, raise};
-use crate::jsonb_text::{JsonbText, RawJsonb};
+use crate::catalog::{meta, roles};
+use crate::entity::validated;
+use crate::jsonb_arg::JsonbText;
+use crate::raise::{error, raise};
+use crate::raw_jsonb::RawJsonb;
 use cot_engine::error::{CotError, ErrorKind};
 use cot_engine::names::{check_name, shown, Ident, Keywords, NameKind, TenantNames};
 use cot_engine::query::{compile, parse, Model};
+use cot_engine::stored;
 use cot_engine::types::Entity;
-use cot_engine::validate::validate;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -30,19 +31,19 @@ const MAX_QUERY_BYTES: usize = 64 * 1024;
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn query_model(tenant: &str, stamp: &str) -> JsonB {
-    if !catalog::may_use_schema(tenant, catalog::caller()) {
+    if !roles::may_use_schema(tenant, roles::caller()) {
         raise(error(
             ErrorKind::InsufficientPrivilege,
             format!("permission denied to query tenant {}", shown(tenant)),
             "cot.query is for the tenant's roles (anon, user, admin) and superusers",
         ));
     }
-    let t = crate::entities::tenant_named(tenant);
-    let now = catalog::model_stamp(t.id);
+    let t = crate::tenants::tenant_named(tenant);
+    let now = meta::model_stamp(t.id);
     if now == stamp {
         return JsonB(json!({"stamp": now}));
     }
-    JsonB(json!({"stamp": now, "entities": catalog::definitions(t.id)}))
+    JsonB(json!({"stamp": now, "entities": meta::definitions(t.id)}))
 }
 
 thread_local! {
@@ -51,7 +52,7 @@ thread_local! {
     /// definitions costs far more than a query.
     static MODELS: RefCell<HashMap<String, CachedModel>> = RefCell::new(HashMap::new());
     /// Bumped whenever `cot.model_signal` is invalidated (every model change
-    /// announces one, see `catalog::announce_model_change`), here or in any
+    /// announces one, see `catalog::ledger::announce_model_change`), here or in any
     /// other backend.
     static GENERATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// `cot.model_signal`, once known.
@@ -84,7 +85,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     if let Some((_, at, entities)) = &cached {
         if *at == generation
             && SIGNAL.with(|e| e.get()) != pg_sys::Oid::INVALID
-            && catalog::may_use_schema(tenant, unsafe { pg_sys::GetUserId() })
+            && roles::may_use_schema(tenant, unsafe { pg_sys::GetUserId() })
         {
             return entities.clone();
         }
@@ -121,15 +122,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|d| {
-            let mut d = d.clone();
-            if let Some(m) = d.as_object_mut() {
-                m.remove("version");
-            }
-            validate(&d, &Server)
-                .unwrap_or_else(|v| raise(CotError::from_violations("stored definition", &v)))
-                .entity
-        })
+        .map(|d| validated(&stored::for_validation(d), "stored definition").entity)
         .collect();
     let entities = std::rc::Rc::new(entities);
     MODELS.with(|m| {
@@ -210,9 +203,7 @@ fn explain_query(
     query: default!(JsonbText, "'{}'"),
     analyze: default!(bool, false),
 ) -> JsonB {
-    if !crate::define::may_define(tenant) {
-        raise(crate::define::denied(tenant));
-    }
+    crate::permissions::require_define(tenant);
     let (compiled, _) = compiled(tenant, entity, query);
     let plan = crate::query_page::explain(&compiled, analyze);
     JsonB(json!({"sql": compiled.sql, "plan": plan}))

@@ -4,10 +4,10 @@
 //! ([`cot_engine::jsonb_binary`]): the records are built once, by the
 //! statement, and never taken apart again.
 
-use crate::jsonb_text::RawJsonb;
+use crate::raw_jsonb::RawJsonb;
 use cot_engine::jsonb_binary::{object, ArrayBuilder, Item};
 use cot_engine::query::{encode_cursor, Compiled, Param};
-use cot_engine::types::Scalar;
+use cot_engine::scalar::Scalar;
 use pgrx::prelude::*;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -68,7 +68,7 @@ fn param_type(p: &Param) -> pg_sys::Oid {
 /// `oid` must be a type's OID.
 unsafe fn input(oid: pg_sys::Oid, text: &str) -> pg_sys::Datum {
     let Ok(c) = CString::new(text) else {
-        crate::errors::raise(crate::errors::error(
+        crate::raise::raise(crate::raise::error(
             cot_engine::error::ErrorKind::InvalidParameter,
             "a query value holds a NUL character",
             "",
@@ -93,14 +93,14 @@ unsafe fn args(params: &[Param]) -> Vec<pg_sys::Datum> {
         .map(|p| match p {
             // SAFETY: type_oid names a built-in type.
             Param::Value { ty, text, at } => {
-                crate::errors::at_pointer(at, || unsafe { input(type_oid(ty), text) })
+                crate::raise::at_pointer(at, || unsafe { input(type_oid(ty), text) })
             }
             Param::List { ty, items, at } => unsafe {
                 let elem = type_oid(ty);
                 let mut values: Vec<pg_sys::Datum> = items
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| crate::errors::at_pointer(&format!("{at}/{i}"), || input(elem, t)))
+                    .map(|(i, t)| crate::raise::at_pointer(&format!("{at}/{i}"), || input(elem, t)))
                     .collect();
                 let (mut len, mut byval, mut align) = (0i16, false, 0 as std::ffi::c_char);
                 pg_sys::get_typlenbyvalalign(elem, &mut len, &mut byval, &mut align);
@@ -341,7 +341,7 @@ unsafe fn assemble(c: &Compiled) -> Vec<u8> {
                 break;
             }
             data.push(Item::Jsonb(varlena_data(r)))
-                .unwrap_or_else(|e| crate::errors::raise(e));
+                .unwrap_or_else(|e| crate::raise::raise(e));
             last = Some(row);
         }
         let cursor = match last {
@@ -376,6 +376,6 @@ unsafe fn assemble(c: &Compiled) -> Vec<u8> {
             ),
             ("count", count.map_or(Item::Null, Item::Numeric)),
         ])
-        .unwrap_or_else(|e| crate::errors::raise(e))
+        .unwrap_or_else(|e| crate::raise::raise(e))
     }
 }

@@ -1,13 +1,19 @@
 //! `cot.create_tenant`, `cot.drop_tenant`, `cot.tenants`.
 
-use crate::catalog::{self, Migration};
+use crate::catalog::ledger::{self, Migration};
+use crate::catalog::meta::{self, TenantRow};
+use crate::catalog::{roles, system};
 use crate::environment::Server;
-use crate::errors::{error, raise};
 use crate::execute::Run;
-use crate::jsonb_text::JsonbText;
+use crate::jsonb_arg::JsonbText;
+use crate::permissions::require_superuser;
+use crate::raise::{error, raise};
+use crate::spi;
 use cot_engine::error::{CotError, ErrorKind};
-use cot_engine::names::{check_name, owner_role, NameKind, TenantNames};
+use cot_engine::names::{check_name, owner_role, shown, NameKind, TenantNames};
+use cot_engine::options::tenant_display_name;
 use cot_engine::plan;
+use cot_engine::stored;
 use cot_engine::validate::Environment;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -16,15 +22,15 @@ use serde_json::Value;
 /// Largest settings document, in bytes of JSON text.
 const MAX_SETTINGS_BYTES: usize = 64 * 1024;
 
-/// Raises 42501 unless the caller is a superuser; `hint` says who may.
-pub(crate) fn require_superuser(what: &str, hint: &str) {
-    if !catalog::is_superuser() {
+/// The tenant with this slug, or 42704.
+pub(crate) fn tenant_named(tenant: &str) -> TenantRow {
+    meta::tenant(tenant).unwrap_or_else(|| {
         raise(error(
-            ErrorKind::InsufficientPrivilege,
-            format!("permission denied to {what}"),
-            hint,
-        ));
-    }
+            ErrorKind::UndefinedObject,
+            format!("tenant {} does not exist", shown(tenant)),
+            "SELECT slug FROM cot.tenants() lists the tenants",
+        ))
+    })
 }
 
 const TENANT_HINT: &str = "tenants are created and dropped by a superuser";
@@ -32,7 +38,7 @@ const TENANT_HINT: &str = "tenants are created and dropped by a superuser";
 /// Checks the role that owns every generated object and returns whether it
 /// exists; raises if it exists but is unsafe (see [`owner_problem`]).
 fn owner_exists() -> bool {
-    match catalog::owner_role_is_safe(owner_role().as_str()) {
+    match roles::owner_role_is_safe(owner_role().as_str()) {
         None => false,
         Some(true) => true,
         unsafe_owner => raise(owner_problem(unsafe_owner)),
@@ -62,7 +68,7 @@ pub fn owner_problem(state: Option<bool>) -> CotError {
 /// The tenant's names, or the name error raised.
 fn names_for(slug: &str) -> TenantNames {
     let slug = check_name(NameKind::Tenant, slug, "/tenant", Server.keywords())
-        .unwrap_or_else(|v| crate::errors::raise_violations("tenant slug", &[v]));
+        .unwrap_or_else(|v| crate::raise::raise_violations("tenant slug", &[v]));
     TenantNames::new(&slug)
 }
 
@@ -77,25 +83,10 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     let settings = settings
         .parse("tenant settings", MAX_SETTINGS_BYTES)
         .unwrap_or_else(|e| raise(e));
-    let Value::Object(obj) = &settings else {
-        raise(error(
-            ErrorKind::InvalidParameter,
-            "tenant settings must be a JSON object",
-            "e.g. '{\"name\": \"Acme Inc\"}'",
-        ));
-    };
-    let display = match obj.get("name") {
-        None => slug.to_string(),
-        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 200 => s.clone(),
-        Some(_) => raise(error(
-            ErrorKind::InvalidParameter,
-            "settings.name must be a string of 1 to 200 characters",
-            "the name is the tenant's display name",
-        )),
-    };
+    let display = tenant_display_name(&settings, slug).unwrap_or_else(|e| raise(e));
 
-    catalog::lock_tenant(slug);
-    if catalog::tenant(slug).is_some() {
+    meta::lock_tenant(slug);
+    if meta::tenant(slug).is_some() {
         raise(error(
             ErrorKind::DuplicateObject,
             format!("tenant \"{slug}\" already exists"),
@@ -103,7 +94,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         ));
     }
     for schema in [&names.api_schema, &names.storage_schema] {
-        if catalog::schema_exists(schema.as_str()) {
+        if system::schema_exists(schema.as_str()) {
             raise(error(
                 ErrorKind::DuplicateSchema,
                 format!("schema \"{schema}\" already exists, so tenant \"{slug}\" cannot be created"),
@@ -112,7 +103,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         }
     }
     for role in names.roles() {
-        if catalog::role_exists(role.as_str()) {
+        if roles::role_exists(role.as_str()) {
             raise(error(
                 ErrorKind::DuplicateObject,
                 format!("role \"{role}\" already exists, so tenant \"{slug}\" cannot be created"),
@@ -123,9 +114,9 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     let create_owner = !owner_exists();
     // Registered authenticators (PostgREST's login roles) become members of the
     // new tenant's roles, so the tenant is served without another step.
-    let authenticators: Vec<cot_engine::names::Ident> = catalog::authenticators()
+    let authenticators: Vec<cot_engine::names::Ident> = roles::authenticators()
         .iter()
-        .filter(|r| catalog::role_exists(r))
+        .filter(|r| roles::role_exists(r))
         .filter_map(|r| check_name(NameKind::Role, r, "", &Default::default()).ok())
         .collect();
     let steps = plan::create_tenant(&names, &display, create_owner, &authenticators);
@@ -133,8 +124,8 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     let id = uuid::Uuid::now_v7();
     let mut run = Run::new();
     let (plan, sql) = run.ddl(&steps);
-    run.meta(|| catalog::insert_tenant(id, slug, &display, settings.clone()));
-    catalog::record_migration(Migration {
+    run.meta(|| meta::insert_tenant(id, slug, &display, settings.clone()));
+    ledger::record_migration(Migration {
         tenant_id: id,
         tenant: slug,
         entity_id: None,
@@ -145,7 +136,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
         before: None,
         after: Some(settings),
     });
-    JsonB(catalog::tenant_json(id))
+    JsonB(meta::tenant_json(id, &names))
 }
 
 /// Drops a tenant: its schemas, roles and meta rows. While it has entities this
@@ -154,8 +145,8 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
 #[search_path(pg_catalog, pg_temp)]
 fn drop_tenant(slug: &str, force: default!(bool, false)) {
     require_superuser("drop a tenant", TENANT_HINT);
-    catalog::lock_tenant(slug);
-    let Some(tenant) = catalog::tenant(slug) else {
+    meta::lock_tenant(slug);
+    let Some(tenant) = meta::tenant(slug) else {
         raise(error(
             ErrorKind::UndefinedObject,
             format!(
@@ -166,7 +157,7 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
         ));
     };
     let names = names_for(&tenant.slug);
-    let entities = catalog::entity_names(tenant.id);
+    let entities = meta::entity_names(tenant.id);
     if !entities.is_empty() && !force {
         raise(
             cot_engine::error::CotError::new(
@@ -180,8 +171,8 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
     let steps = plan::drop_tenant(&names, force);
     let mut run = Run::new();
     let (plan, sql) = run.ddl(&steps);
-    run.meta(|| catalog::delete_tenant(tenant.id));
-    catalog::record_migration(Migration {
+    run.meta(|| meta::delete_tenant(tenant.id));
+    ledger::record_migration(Migration {
         tenant_id: tenant.id,
         tenant: slug,
         entity_id: None,
@@ -219,18 +210,18 @@ fn tenants() -> TableIterator<
         )?
         .map(|row| {
             let slug: String = row.get(1)?.unwrap_or_default();
+            let names = stored::tenant_names(&slug).unwrap_or_else(|e| raise(e));
             Ok::<_, pgrx::spi::Error>((
                 slug.clone(),
                 row.get::<String>(2)?.unwrap_or_default(),
-                slug.clone(),
-                format!("tenant_{slug}"),
+                names.api_schema.to_string(),
+                names.storage_schema.to_string(),
                 row.get::<i64>(5)?.unwrap_or(0),
                 row.get::<JsonB>(3)?.unwrap_or(JsonB(Value::Null)),
                 row.get::<pgrx::datum::TimestampWithTimeZone>(4)?.expect("created_at is NOT NULL"),
             ))
         })
         .collect::<Result<Vec<_>, _>>()
-    })
-    .unwrap_or_else(|e| panic!("cot: internal SPI failure: {e}"));
-    TableIterator::new(rows)
+    });
+    TableIterator::new(spi::spi(rows))
 }

@@ -3,7 +3,9 @@
 //! convert but lose something (a fraction, a time of day). Changes outside this
 //! table are refused; the way there is a new field, a copy, and a drop.
 
-use crate::types::{FieldType, Scalar};
+use crate::types::FieldType;
+
+use crate::scalar::Scalar;
 
 /// What a value can lose while converting, counted before the change runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

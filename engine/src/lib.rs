@@ -9,22 +9,27 @@
 //! [`error`] the mapping of every error to a SQLSTATE.
 
 pub mod access;
+pub mod bundle;
 pub mod conversion;
 pub mod ddl;
 pub mod definition;
 pub mod drift;
 pub mod error;
 pub mod evolve;
+pub mod group;
 pub mod jsonb_binary;
 pub mod literal;
 pub mod names;
+pub mod options;
 pub mod plan;
+pub mod plan_json;
 pub mod query;
 pub mod relations;
 pub mod rpc;
 pub mod scalar;
 pub mod schema;
 pub mod sql;
+pub mod stored;
 pub mod token;
 pub mod types;
 pub mod validate;

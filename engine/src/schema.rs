@@ -5,7 +5,7 @@
 //! which type, defaults against bounds, duplicates).
 
 use crate::error::{ErrorKind, Violation};
-use crate::types::{ARRAY_ITEM_TYPE_NAMES, SCALAR_TYPE_NAMES};
+use crate::scalar::{ARRAY_ITEM_TYPE_NAMES, SCALAR_TYPE_NAMES};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 

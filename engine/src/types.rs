@@ -2,9 +2,7 @@
 //! options apply to each.
 
 use crate::names::Ident;
-pub use crate::scalar::{
-    Scalar, ARRAY_ITEM_TYPE_NAMES, EMAIL_MAX_LENGTH, EMAIL_PATTERN, SCALAR_TYPE_NAMES, URL_PATTERN,
-};
+use crate::scalar::Scalar;
 
 /// A field's type: a scalar or a one-dimensional array of scalars.
 #[derive(Debug, Clone, PartialEq, Eq)]

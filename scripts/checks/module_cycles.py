@@ -1,3 +1,8 @@
+#!/usr/bin/env python3
+"""Cycles among the engine's top-level modules (engine/src/<module>.rs or
+<module>/): which module names which through `crate::`. Test modules and
+comments are left out. Prints each strongly connected component of more than
+one module with its edges; `-v` prints every edge. Exits 1 on a cycle."""
 import re,os,sys,itertools
 root='engine/src'
 mods={}
@@ -44,3 +49,4 @@ for s in bad:
 if '-v' in sys.argv:
     for a in sorted(edges): print(a,'->',' '.join(sorted(edges[a])))
 print('no module cycle' if not bad else f'{len(bad)} cycle(s)')
+sys.exit(1 if bad else 0)

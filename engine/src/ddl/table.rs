@@ -161,7 +161,7 @@ pub(super) fn default_sql(d: &ColumnDefault) -> String {
         ColumnDefault::Now => "now()".to_string(),
         ColumnDefault::User(DefaultValue::Literal(l), scalar, _) => crate::sql::literal(l, scalar),
         ColumnDefault::User(DefaultValue::Now, scalar, _) => match scalar {
-            crate::types::Scalar::Time => "LOCALTIME".to_string(),
+            crate::scalar::Scalar::Time => "LOCALTIME".to_string(),
             _ => "now()".to_string(),
         },
         ColumnDefault::User(DefaultValue::Today, _, _) => "CURRENT_DATE".to_string(),
@@ -193,6 +193,6 @@ pub(super) fn check_expr(col: &Ident, check: &Check) -> String {
     }
 }
 
-pub(super) fn bound(l: &Literal, s: &crate::types::Scalar) -> String {
+pub(super) fn bound(l: &Literal, s: &crate::scalar::Scalar) -> String {
     crate::sql::literal(l, s)
 }

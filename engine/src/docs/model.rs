@@ -7,7 +7,8 @@ use crate::access::Access;
 use crate::names::derived;
 use crate::names::OWNER_COLUMN;
 use crate::plan::Labels;
-use crate::types::{Entity, Field, FieldType, Relation, RelationKind, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Entity, Field, FieldType, Relation, RelationKind};
 
 /// What a view shows.
 #[derive(Debug, Clone, Copy)]

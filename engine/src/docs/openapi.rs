@@ -13,7 +13,8 @@ use super::model::{embeddings, views, Column, Source, View};
 use super::record_schema::{view_schema, Variant};
 use crate::access::Rule;
 use crate::plan::Labels;
-use crate::types::{Entity, FieldType, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Entity, FieldType};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 

@@ -27,7 +27,8 @@ use super::model::{entity_view, Column, Role, View};
 use super::pattern;
 use crate::literal::{DefaultValue, Literal};
 use crate::plan::Labels;
-use crate::types::{Entity, FieldType, Scalar, EMAIL_PATTERN, URL_PATTERN};
+use crate::scalar::{Scalar, EMAIL_PATTERN, URL_PATTERN};
+use crate::types::{Entity, FieldType};
 use serde_json::{json, Map, Value};
 
 /// The JSON Schema dialect of every generated schema.

@@ -470,7 +470,7 @@ mod properties {
     }
 
     fn field(i: usize) -> impl Strategy<Value = Value> {
-        let types: Vec<&str> = crate::types::SCALAR_TYPE_NAMES
+        let types: Vec<&str> = crate::scalar::SCALAR_TYPE_NAMES
             .iter()
             .copied()
             .chain(["array", "relation"])
@@ -483,7 +483,7 @@ mod properties {
         ];
         (
             prop::sample::select(types),
-            prop::sample::select(crate::types::ARRAY_ITEM_TYPE_NAMES.to_vec()),
+            prop::sample::select(crate::scalar::ARRAY_ITEM_TYPE_NAMES.to_vec()),
             prop::sample::select(vec!["many_to_one", "one_to_one", "one_to_many", "many_to_many"]),
             pattern,
             any::<prop::sample::Index>(),

@@ -16,7 +16,8 @@
 use super::model::{views, Column, View};
 use crate::access::Rule;
 use crate::plan::Labels;
-use crate::types::{Entity, FieldType, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Entity, FieldType};
 use std::collections::HashSet;
 use std::fmt::Write;
 

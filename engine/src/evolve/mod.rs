@@ -21,7 +21,8 @@ use crate::plan::{
     RelationFunction, Step,
 };
 use crate::relations;
-use crate::types::{Entity, Field, FieldType, RelationKind, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Entity, Field, FieldType, RelationKind};
 use serde_json::Value;
 use std::collections::HashMap;
 

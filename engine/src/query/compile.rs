@@ -6,8 +6,9 @@
 use super::parse::signature;
 use super::{Column, Embed, Filter, Join, Op, Order, Query, Selection};
 use crate::names::{Ident, TenantNames};
+use crate::scalar::Scalar;
 use crate::sql::{quote_ident, quote_literal, quote_qualified};
-use crate::types::{FieldType, Scalar};
+use crate::types::FieldType;
 use serde_json::Value;
 
 /// A parameter: values the caller gave, as text, bound with the type of

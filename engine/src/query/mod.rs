@@ -16,7 +16,8 @@ pub use cursor::{decode_cursor, encode_cursor};
 pub use parse::parse;
 
 use crate::names::Ident;
-use crate::types::{Entity, FieldType, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Entity, FieldType};
 
 /// Rows a page holds when the query does not say.
 pub const DEFAULT_LIMIT: u64 = 100;

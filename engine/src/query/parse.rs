@@ -16,7 +16,8 @@ use super::{
 };
 use crate::error::{CotError, ErrorKind};
 use crate::names::shown;
-use crate::types::{Entity, FieldType, RelationKind, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Entity, FieldType, RelationKind};
 use serde_json::Value;
 
 fn bad(pointer: &str, message: String, hint: &str) -> CotError {

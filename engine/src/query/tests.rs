@@ -65,7 +65,7 @@ fn values_are_parameters_and_names_are_quoted() {
     );
     assert_eq!(
         (c.limit, c.count, c.keys.clone()),
-        (100, false, vec![crate::types::Scalar::Uuid])
+        (100, false, vec![crate::scalar::Scalar::Uuid])
     );
 }
 

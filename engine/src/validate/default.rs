@@ -5,7 +5,8 @@
 use super::Checker;
 use crate::definition::FieldDef;
 use crate::literal::{self, DefaultValue, Literal};
-use crate::types::{FieldType, Scalar};
+use crate::scalar::Scalar;
+use crate::types::FieldType;
 use serde_json::Value;
 use std::cmp::Ordering;
 

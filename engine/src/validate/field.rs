@@ -5,7 +5,8 @@ use super::{field_pointer, Checker};
 use crate::definition::FieldDef;
 use crate::error::{ErrorKind, Violation};
 use crate::names::NameKind;
-use crate::types::{Field, FieldType, Scalar, EMAIL_MAX_LENGTH};
+use crate::scalar::{Scalar, EMAIL_MAX_LENGTH};
+use crate::types::{Field, FieldType};
 use std::cmp::Ordering;
 
 impl Checker<'_> {

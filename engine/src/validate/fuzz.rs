@@ -70,7 +70,7 @@ fn field() -> impl Strategy<Value = Value> {
             "[a-z]{1,3}"
         ],
         prop::sample::select(
-            crate::types::SCALAR_TYPE_NAMES
+            crate::scalar::SCALAR_TYPE_NAMES
                 .iter()
                 .copied()
                 .chain(["array"])

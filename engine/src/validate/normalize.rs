@@ -3,7 +3,8 @@
 
 use crate::definition::{EntityDef, FieldDef};
 use crate::names::Ident;
-use crate::types::{Entity, Field, FieldType, Relation, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Entity, Field, FieldType, Relation};
 use serde_json::{json, Map, Value};
 
 /// The label of a field or entity that has none: `order_items` → `Order items`.

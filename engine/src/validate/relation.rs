@@ -6,7 +6,8 @@ use super::{field_pointer, Checker};
 use crate::definition::FieldDef;
 use crate::error::{ErrorKind, Violation};
 use crate::names::{Ident, NameKind, MAX_IDENT_BYTES};
-use crate::types::{Field, FieldType, Junction, OnDelete, Relation, RelationKind, Scalar};
+use crate::scalar::Scalar;
+use crate::types::{Field, FieldType, Junction, OnDelete, Relation, RelationKind};
 use uuid::Uuid;
 
 impl Checker<'_> {

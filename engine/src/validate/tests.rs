@@ -33,8 +33,8 @@ impl Environment for TestEnv {
     fn regex_matches(&self, p: &str, t: &str) -> Result<bool, String> {
         // Enough for the patterns used in these tests.
         Ok(match p {
-            crate::types::EMAIL_PATTERN => t.contains('@') && t.contains('.') && !t.contains(' '),
-            crate::types::URL_PATTERN => t.starts_with("http://") || t.starts_with("https://"),
+            crate::scalar::EMAIL_PATTERN => t.contains('@') && t.contains('.') && !t.contains(' '),
+            crate::scalar::URL_PATTERN => t.starts_with("http://") || t.starts_with("https://"),
             "^[A-Z]+$" => !t.is_empty() && t.chars().all(|c| c.is_ascii_uppercase()),
             _ => true,
         })
