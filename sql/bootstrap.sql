@@ -73,7 +73,9 @@ CREATE TABLE cot.migrations (
     tenant             text NOT NULL,
     entity_id          uuid,
     entity             text,
-    operation          text NOT NULL CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'alter_entity', 'drop_entity', 'drop_relation')),
+    operation          text NOT NULL CONSTRAINT migrations_operation_check
+                       CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'alter_entity', 'drop_entity',
+                                            'drop_relation', 'upgrade_tenant')),
     plan               jsonb COMPRESSION lz4 NOT NULL,
     sql                text[] COMPRESSION lz4 NOT NULL,
     definition_before  jsonb COMPRESSION lz4,
@@ -118,6 +120,18 @@ SELECT pg_catalog.pg_extension_config_dump('cot.fields', '');
 SELECT pg_catalog.pg_extension_config_dump('cot.relationships', '');
 SELECT pg_catalog.pg_extension_config_dump('cot.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('cot.migrations_id_seq', '');
+
+-- The secret Cot signs the tokens it mints with (cot.issue_token), stored once
+-- by a superuser (cot.set_jwt_secret): PostgREST's jwt-secret. One row at
+-- most; no role but the extension's owner reads it. Dumped with the other
+-- meta-tables, so a restored database mints tokens its PostgREST accepts.
+CREATE TABLE cot.jwt_secret (
+    only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    secret    text NOT NULL CHECK (octet_length(secret) >= 32),
+    set_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cot.jwt_secret IS 'The secret cot.issue_token signs with (PostgREST''s jwt-secret); set with cot.set_jwt_secret';
+SELECT pg_catalog.pg_extension_config_dump('cot.jwt_secret', '');
 
 REVOKE ALL ON ALL TABLES IN SCHEMA cot FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA cot FROM PUBLIC;

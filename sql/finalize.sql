@@ -276,3 +276,101 @@ CREATE EVENT TRIGGER cot_guard_drop ON sql_drop EXECUTE FUNCTION cot.guard_drop(
 REVOKE ALL ON FUNCTION cot.record_schema(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.openapi(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.typescript(text) FROM PUBLIC;
+
+-- After ALTER EXTENSION cot UPDATE: every tenant's generated objects made
+-- again as this version makes them (cot.upgrade_tenant), one transaction per
+-- tenant, so a tenant that fails is left as it was and the others go on.
+-- CALL it outside a transaction block. A procedure that commits may have
+-- neither SECURITY DEFINER nor a SET clause: every name is qualified, and
+-- cot.upgrade_tenant checks the caller. The report names each tenant
+-- upgraded and each that failed, with its SQLSTATE and message.
+CREATE PROCEDURE cot.upgrade_tenants(INOUT report jsonb DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    slug text;
+    upgraded text[] := '{}';
+    failed jsonb := '[]';
+    state text;
+    message text;
+BEGIN
+    FOR slug IN SELECT t.slug FROM cot.tenants AS t ORDER BY t.slug LOOP
+        BEGIN
+            PERFORM cot.upgrade_tenant(slug);
+            upgraded := upgraded OPERATOR(pg_catalog.||) slug;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+            failed := failed OPERATOR(pg_catalog.||)
+                pg_catalog.jsonb_build_object('tenant', slug, 'sqlstate', state, 'message', message);
+            RAISE WARNING 'tenant % was not upgraded: % (SQLSTATE %)', slug, message, state;
+        END;
+        COMMIT;
+    END LOOP;
+    report := pg_catalog.jsonb_build_object('upgraded', pg_catalog.to_jsonb(upgraded), 'failed', failed);
+END
+$$;
+COMMENT ON PROCEDURE cot.upgrade_tenants(jsonb) IS 'After ALTER EXTENSION cot UPDATE: CALL it to make every tenant''s generated objects as this version makes them, one transaction per tenant';
+REVOKE ALL ON PROCEDURE cot.upgrade_tenants(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.upgrade_tenant(text) FROM PUBLIC;
+
+-- The platform: a role that provisions tenants without being a superuser
+-- (a sign-up service, the operator's tooling). It may create and drop
+-- tenants, create and revoke API keys and mint tokens (cot.create_tenant,
+-- cot.drop_tenant, cot.create_api_key, cot.revoke_api_key, cot.issue_token
+-- check for it); it is granted nothing on any tenant's schemas. Roles belong
+-- to the cluster, so an earlier install may have made it already.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'cot_platform') THEN
+        CREATE ROLE cot_platform NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS;
+    END IF;
+END
+$$;
+
+REVOKE ALL ON FUNCTION cot.set_jwt_secret(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.issue_token(text, text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cot.create_tenant(text, jsonb), cot.drop_tenant(text, boolean),
+    cot.create_api_key(text, text, jsonb), cot.revoke_api_key(text),
+    cot.issue_token(text, text, text, integer), cot.tenants() TO cot_platform;
+
+-- The platform's HTTP API: PostgREST serves this schema (cot.postgrest_config
+-- lists it), so a platform token calls POST /rpc/create_tenant with
+-- Content-Profile: cot_platform. Invoker wrappers: the functions they call
+-- check the caller. Nothing here reads tenant data.
+CREATE SCHEMA cot_platform;
+COMMENT ON SCHEMA cot_platform IS 'Cot platform API: tenants, API keys and tokens, for the cot_platform role';
+GRANT USAGE ON SCHEMA cot_platform TO cot_platform;
+
+CREATE FUNCTION cot_platform.create_tenant(slug text, settings jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.create_tenant(slug, settings) $$;
+COMMENT ON FUNCTION cot_platform.create_tenant(text, jsonb) IS 'Creates a tenant: its schemas, roles and meta row (cot.create_tenant)';
+
+CREATE FUNCTION cot_platform.drop_tenant(slug text, force boolean DEFAULT false) RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.drop_tenant(slug, force); SELECT pg_catalog.jsonb_build_object('dropped', slug) $$;
+COMMENT ON FUNCTION cot_platform.drop_tenant(text, boolean) IS 'Drops a tenant; with force, its entities and their data too (cot.drop_tenant)';
+
+CREATE FUNCTION cot_platform.create_api_key(tenant text, role text, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.create_api_key(tenant, role, options) $$;
+COMMENT ON FUNCTION cot_platform.create_api_key(text, text, jsonb) IS 'Creates an API key for a tenant role; the key is shown once (cot.create_api_key)';
+
+CREATE FUNCTION cot_platform.revoke_api_key(key text) RETURNS boolean
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.revoke_api_key(key) $$;
+COMMENT ON FUNCTION cot_platform.revoke_api_key(text) IS 'Revokes an API key by id or prefix (cot.revoke_api_key)';
+
+CREATE FUNCTION cot_platform.issue_token(tenant text, role text, sub text DEFAULT NULL, ttl_seconds integer DEFAULT 3600)
+RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.jsonb_build_object('token', cot.issue_token(tenant, role, sub, ttl_seconds), 'expires_in', ttl_seconds) $$;
+COMMENT ON FUNCTION cot_platform.issue_token(text, text, text, integer) IS 'Mints an HS256 token for a tenant role (anon, user, admin) and end user sub (cot.issue_token)';
+
+CREATE FUNCTION cot_platform.tenants() RETURNS SETOF jsonb
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.to_jsonb(t) FROM cot.tenants() AS t $$;
+COMMENT ON FUNCTION cot_platform.tenants() IS 'Every tenant, with its schemas and number of entities (cot.tenants)';
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cot_platform FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cot_platform TO cot_platform;

@@ -15,6 +15,7 @@ mod execute;
 mod generated_docs;
 mod jsonb_arg;
 mod permissions;
+mod platform;
 mod postgrest;
 mod query;
 mod query_page;
@@ -23,6 +24,7 @@ mod raw_jsonb;
 mod settings;
 mod spi;
 mod tenants;
+mod upgrade;
 mod uuid7;
 
 ::pgrx::pg_module_magic!(name, version);

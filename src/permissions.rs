@@ -34,6 +34,20 @@ pub(crate) fn require_superuser(what: &str, hint: &str) {
     }
 }
 
+/// Raises 42501 unless the caller is a superuser or a member of the platform
+/// role (`cot_platform`), which provisions tenants, API keys and tokens but
+/// is granted nothing on any tenant's data.
+pub(crate) fn require_platform(what: &str) {
+    let platform = cot_engine::names::platform_role();
+    if !roles::is_superuser() && !roles::is_member_of(platform.as_str()) {
+        raise(error(
+            ErrorKind::InsufficientPrivilege,
+            format!("permission denied to {what}"),
+            format!("this is done by a superuser or a member of {platform}"),
+        ));
+    }
+}
+
 /// May the caller define entities for this tenant? Superusers may, and
 /// members of the tenant's admin role.
 pub(crate) fn may_define(tenant: &str) -> bool {

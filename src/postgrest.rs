@@ -12,7 +12,7 @@ use crate::raise::{error, raise};
 use crate::spi;
 use cot_engine::ddl::render;
 use cot_engine::error::{CotError, ErrorKind};
-use cot_engine::names::{anon_role, check_name, shown, Ident, NameKind, TenantNames};
+use cot_engine::names::{anon_role, check_name, platform_role, shown, Ident, NameKind, TenantNames};
 use cot_engine::options::{KeyOptions, MAX_OPTIONS_BYTES};
 use cot_engine::plan::Step;
 use cot_engine::stored;
@@ -26,11 +26,10 @@ fn require_superuser(what: &str) {
     crate::permissions::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
 }
 
-/// Every tenant's API schema, comma-separated, for `db-schemas`; PostgREST
-/// needs at least one, so `cot_none` (which does not exist) when there is no
-/// tenant.
+/// Every tenant's API schema, then the platform's (`cot_platform`),
+/// comma-separated, for `db-schemas`.
 fn api_schemas() -> String {
-    let schemas: Vec<String> = meta::tenant_slugs()
+    let mut schemas: Vec<String> = meta::tenant_slugs()
         .iter()
         .map(|slug| {
             stored::tenant_names(slug)
@@ -39,12 +38,12 @@ fn api_schemas() -> String {
                 .to_string()
         })
         .collect();
-    if schemas.is_empty() {
-        "cot_none".to_string()
-    } else {
-        schemas.join(",")
-    }
+    schemas.push(PLATFORM_SCHEMA.to_string());
+    schemas.join(",")
 }
+
+/// The schema of the platform's `/rpc/` functions (sql/finalize.sql).
+const PLATFORM_SCHEMA: &str = "cot_platform";
 
 /// Makes `login_role` (PostgREST's authenticator) a member of `cot_anon` and of
 /// every tenant's roles, now and for tenants created later, so PostgREST can
@@ -70,8 +69,10 @@ fn add_authenticator(login_role: &str) -> JsonB {
             owner: false,
         });
     }
+    // The platform role exists from the install on: a platform token
+    // (cot.issue_token(NULL, 'platform')) is served like a tenant's.
     steps.push(Step::GrantRoles {
-        roles: vec![anon],
+        roles: vec![anon, platform_role()],
         to: role.clone(),
     });
     steps.push(Step::GrantPreConfig { to: role.clone() });
@@ -157,10 +158,10 @@ fn hash(secret: &str) -> Vec<u8> {
 /// `admin`). Returns the key once; only its SHA-256 is stored. `options`:
 /// `label` (text), `sub` (the end-user id the key acts as, for owner rules),
 /// `expires_at` (timestamptz text).
-#[pg_extern]
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
-    require_superuser("create an API key");
+    crate::permissions::require_platform("create an API key");
     let options = options
         .parse("key options", MAX_OPTIONS_BYTES)
         .unwrap_or_else(|e| raise(e));
@@ -201,10 +202,10 @@ fn create_api_key(tenant: &str, role: &str, options: default!(JsonbText, "'{}'")
 }
 
 /// Revokes an API key by id or prefix. Returns whether a key was revoked.
-#[pg_extern]
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn revoke_api_key(key: &str) -> bool {
-    require_superuser("revoke an API key");
+    crate::permissions::require_platform("revoke an API key");
     api_keys::revoke_api_key(key)
 }
 

@@ -6,7 +6,7 @@ use crate::catalog::{roles, system};
 use crate::environment::Server;
 use crate::execute::Run;
 use crate::jsonb_arg::JsonbText;
-use crate::permissions::require_superuser;
+use crate::permissions::require_platform;
 use crate::raise::{error, raise};
 use crate::spi;
 use cot_engine::error::{CotError, ErrorKind};
@@ -32,8 +32,6 @@ pub(crate) fn tenant_named(tenant: &str) -> TenantRow {
         ))
     })
 }
-
-const TENANT_HINT: &str = "tenants are created and dropped by a superuser";
 
 /// Checks the role that owns every generated object and returns whether it
 /// exists; raises if it exists but is unsafe (see [`owner_problem`]).
@@ -75,10 +73,10 @@ fn names_for(slug: &str) -> TenantNames {
 /// Creates a tenant: roles `cot_<slug>_anon|user|admin`, storage schema
 /// `tenant_<slug>`, API schema `<slug>`, and its meta row. `settings` is a JSON
 /// object; its `name` key is the display name.
-#[pg_extern]
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
-    require_superuser("create a tenant", TENANT_HINT);
+    require_platform("create a tenant");
     let names = names_for(slug);
     let settings = settings
         .parse("tenant settings", MAX_SETTINGS_BYTES)
@@ -114,11 +112,7 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
     let create_owner = !owner_exists();
     // Registered authenticators (PostgREST's login roles) become members of the
     // new tenant's roles, so the tenant is served without another step.
-    let authenticators: Vec<cot_engine::names::Ident> = roles::authenticators()
-        .iter()
-        .filter(|r| roles::role_exists(r))
-        .filter_map(|r| check_name(NameKind::Role, r, "", &Default::default()).ok())
-        .collect();
+    let authenticators = roles::authenticator_idents();
     let steps = plan::create_tenant(&names, &display, create_owner, &authenticators);
 
     let id = uuid::Uuid::now_v7();
@@ -141,10 +135,10 @@ fn create_tenant(slug: &str, settings: default!(JsonbText, "'{}'")) -> JsonB {
 
 /// Drops a tenant: its schemas, roles and meta rows. While it has entities this
 /// is refused with 2BP01 unless `force` is true, which drops them and their data.
-#[pg_extern]
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn drop_tenant(slug: &str, force: default!(bool, false)) {
-    require_superuser("drop a tenant", TENANT_HINT);
+    require_platform("drop a tenant");
     meta::lock_tenant(slug);
     let Some(tenant) = meta::tenant(slug) else {
         raise(error(
@@ -185,8 +179,9 @@ fn drop_tenant(slug: &str, force: default!(bool, false)) {
     });
 }
 
-/// Every tenant, with its schemas and number of entities.
-#[pg_extern]
+/// Every tenant, with its schemas and number of entities (superusers and the
+/// platform role).
+#[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 #[allow(clippy::type_complexity)]
 fn tenants() -> TableIterator<
@@ -201,6 +196,7 @@ fn tenants() -> TableIterator<
         name!(created_at, pgrx::datum::TimestampWithTimeZone),
     ),
 > {
+    require_platform("list the tenants");
     let rows = Spi::connect(|c| {
         c.select(
             "SELECT t.slug, t.name, t.settings, t.created_at, (SELECT count(*) FROM cot.entities e WHERE e.tenant_id = t.id) \

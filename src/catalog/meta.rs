@@ -42,6 +42,16 @@ pub fn tenant(slug: &str) -> Option<TenantRow> {
     })
 }
 
+/// A tenant's display name (`cot.tenants.name`).
+pub fn tenant_name(id: uuid::Uuid) -> String {
+    query(
+        "SELECT name FROM cot.tenants WHERE id = $1",
+        &[pg_uuid(id).into()],
+        first::<String>,
+    )
+    .unwrap_or_default()
+}
+
 /// Every tenant's slug, in order.
 pub fn tenant_slugs() -> Vec<String> {
     query("SELECT slug FROM cot.tenants ORDER BY slug", &[], texts)

@@ -96,6 +96,18 @@ pub fn authenticators() -> Vec<String> {
     query("SELECT role FROM cot.authenticators ORDER BY role", &[], texts)
 }
 
+/// The registered authenticators that exist, as identifiers: a new or
+/// upgraded tenant's roles are granted to each.
+pub fn authenticator_idents() -> Vec<cot_engine::names::Ident> {
+    authenticators()
+        .iter()
+        .filter(|r| role_exists(r))
+        .filter_map(|r| {
+            cot_engine::names::check_name(cot_engine::names::NameKind::Role, r, "", &Default::default()).ok()
+        })
+        .collect()
+}
+
 /// Registers an authenticator (idempotent).
 pub fn insert_authenticator(role: &str) {
     query(

@@ -37,7 +37,7 @@ pub fn relation_state(qualified: &str, roles: Vec<String>) -> Value {
         "SELECT pg_catalog.jsonb_build_object( \
            'exists', c.oid IS NOT NULL, 'rls', c.relrowsecurity, 'force', c.relforcerowsecurity, \
            'columns', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.attname, \
-                          pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull) ORDER BY a.attnum), '[]') \
+                          pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef) ORDER BY a.attnum), '[]') \
                        FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), \
            'constraints', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(k.conname, k.convalidated)), '[]') \
                        FROM pg_catalog.pg_constraint k WHERE k.conrelid = c.oid AND k.contype <> 'n'), \
@@ -72,5 +72,26 @@ pub fn managed_relations(schemas: Vec<String>) -> Vec<String> {
          WHERE n.nspname = ANY ($1) AND c.relkind IN ('r', 'v', 'm', 'p', 'f') ORDER BY 1",
         &[schemas.into()],
         texts,
+    )
+}
+
+/// The policies on the tables of a schema: (table, policy), as `pg_policy`
+/// lists them.
+pub fn policies(schema: &str) -> Vec<(String, String)> {
+    query(
+        "SELECT c.relname, p.polname FROM pg_catalog.pg_policy p \
+         JOIN pg_catalog.pg_class c ON c.oid = p.polrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 ORDER BY 1, 2",
+        &[schema.into()],
+        |t| {
+            t.map(|row| {
+                Ok((
+                    row.get::<String>(1)?.unwrap_or_default(),
+                    row.get::<String>(2)?.unwrap_or_default(),
+                ))
+            })
+            .collect()
+        },
     )
 }

@@ -1,0 +1,72 @@
+//! The platform: tokens Cot mints (`cot.issue_token`) with the secret a
+//! superuser stores once (`cot.set_jwt_secret`). The platform role
+//! (`cot_platform`, made by the install script) may mint them, create and
+//! drop tenants and manage API keys; it is granted nothing on tenant data.
+//! Its functions are served over PostgREST from schema `cot_platform`
+//! (sql/finalize.sql).
+
+use crate::permissions::{require_platform, require_superuser};
+use crate::raise::{error, raise};
+use crate::spi::{first, query};
+use crate::tenants::tenant_named;
+use cot_engine::error::ErrorKind;
+use cot_engine::token::{check_secret, platform_claims, sign_hs256, tenant_claims, TenantRole};
+use pgrx::prelude::*;
+
+/// Stores the secret tokens are signed with: PostgREST's `jwt-secret`, at
+/// least 32 bytes. Replaces the one stored before; tokens signed with that
+/// one stop verifying once PostgREST has the new secret too.
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn set_jwt_secret(secret: &str) {
+    require_superuser(
+        "set the JWT secret",
+        "the secret is set by a superuser: SELECT cot.set_jwt_secret('<PostgREST jwt-secret>')",
+    );
+    check_secret(secret).unwrap_or_else(|e| raise(e));
+    query(
+        "INSERT INTO cot.jwt_secret (secret) VALUES ($1) \
+         ON CONFLICT (only_row) DO UPDATE SET secret = EXCLUDED.secret, set_at = pg_catalog.now()",
+        &[secret.into()],
+        |_| Ok(()),
+    );
+}
+
+/// An HS256 token for `role` (`anon`, `user` or `admin`) of `tenant`, for
+/// end user `sub`, valid for `ttl_seconds` (at most a day); or, with
+/// `tenant` NULL and role `platform`, a token for the platform API.
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn issue_token(
+    tenant: Option<&str>,
+    role: &str,
+    sub: default!(Option<&str>, "NULL"),
+    ttl_seconds: default!(i32, 3600),
+) -> String {
+    require_platform("issue tokens");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let ttl = i64::from(ttl_seconds);
+    let claims = match (tenant, role) {
+        (None, "platform") => platform_claims(sub, now, ttl),
+        (None, _) => raise(error(
+            ErrorKind::InvalidParameter,
+            "a tenant token needs its tenant",
+            "pass the tenant's slug, or role 'platform' for a platform token",
+        )),
+        (Some(slug), _) => {
+            let names = crate::entity::tenant_names(&tenant_named(slug));
+            TenantRole::parse(role).and_then(|r| tenant_claims(&names, r, sub, now, ttl))
+        }
+    }
+    .unwrap_or_else(|e| raise(e));
+    let secret = query("SELECT secret FROM cot.jwt_secret", &[], first::<String>).unwrap_or_else(|| {
+        raise(error(
+            ErrorKind::NotInPrerequisiteState,
+            "no JWT secret is set",
+            "a superuser sets it once: SELECT cot.set_jwt_secret('<PostgREST jwt-secret>')",
+        ))
+    });
+    sign_hs256(&claims, secret.as_bytes())
+}
