@@ -10,6 +10,8 @@
 #   5. cargo test -p cot-engine             the pure engine: unit + property tests
 #   6. tests/harness/run.sh                 install the extension; pgTAP and real
 #                                           client sessions on a private cluster
+#   7. tests/upgrade/run.sh                 the previous release upgraded to this one
+#                                           equals a fresh install; tenants upgraded
 #
 # A failing step does not stop the later ones (except setup, which they all
 # need): one run reports everything that is broken. The summary at the end
@@ -76,6 +78,7 @@ step "layout: module cycles, file and function sizes" \
   bash -c 'python3 scripts/checks/module_cycles.py && python3 scripts/checks/sizes.py' || true
 step "cargo test -p cot-engine" cargo test -p cot-engine || true
 step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh || true
+step "tests/upgrade/run.sh (upgrade from the previous release)" bash tests/upgrade/run.sh || true
 
 summary
 

@@ -5,7 +5,6 @@
 -- the procedure commits per tenant).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(14);
 
 -- A tenant's generated objects, as text, to see that a run changes nothing.
