@@ -9,17 +9,17 @@ use crate::catalog::meta::{self, TenantRow};
 use crate::entity::alter::{action, apply_prepared, plan_of, LockTimeout};
 use crate::entity::change::{prepare, Target};
 use crate::entity::create::{create_group, known_of, plan_group};
+use crate::entity::definable_tenant;
 use crate::entity::drop::drop_entity_now;
 use crate::entity::{stored_ident, tenant_names};
 use crate::jsonb_arg::JsonbText;
-use crate::permissions::require_define;
-use crate::raise::{error, raise, raise_violations};
+use crate::raise::{raise, raise_violations};
 use crate::spi;
 use cot_engine::bundle::{self, MAX_BUNDLE_BYTES};
 use cot_engine::ddl::render_probe;
 use cot_engine::error::{ErrorKind, Violation};
 use cot_engine::evolve::{self, Count, Probe};
-use cot_engine::names::{shown, NameKind};
+use cot_engine::names::NameKind;
 use cot_engine::options::{ApplyOptions, MAX_OPTIONS_BYTES};
 use cot_engine::plan_json;
 use cot_engine::stored::Header;
@@ -27,25 +27,13 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 
-/// The tenant, once the caller may define its entities.
-fn tenant_row(slug: &str) -> TenantRow {
-    require_define(slug);
-    meta::tenant(slug).unwrap_or_else(|| {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("tenant {} does not exist", shown(slug)),
-            "create it first with cot.create_tenant(slug)",
-        ))
-    })
-}
-
 /// The tenant's model: every entity's definition with its ids, fields,
 /// relations and access rules, ordered by name. Applying it to another tenant
 /// (or database) with `cot.apply_schema` reproduces the model.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn export_schema(tenant: &str) -> JsonB {
-    let t = tenant_row(tenant);
+    let t = definable_tenant(tenant);
     JsonB(bundle::export(&t.slug, meta::definitions(t.id)))
 }
 
@@ -136,7 +124,7 @@ fn dropped_rows(
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'{}'")) -> JsonB {
-    let t = tenant_row(tenant);
+    let t = definable_tenant(tenant);
     let bundle = bundle
         .parse("schema bundle", MAX_BUNDLE_BYTES)
         .unwrap_or_else(|e| raise(e));

@@ -66,7 +66,11 @@ fn openapi(tenant: &str, options: default!(JsonbText, "'{}'")) -> JsonB {
     });
     require_docs_reader(tenant);
     let t = tenant_named(tenant);
-    JsonB(docs::openapi(&t.slug, &tenant_entities(&t), &options))
+    JsonB(docs::openapi(
+        &crate::entity::tenant_names(&t),
+        &tenant_entities(&t),
+        &options,
+    ))
 }
 
 /// TypeScript types of the tenant's API for `@supabase/postgrest-js`.

@@ -5,9 +5,8 @@
 //! depends on. Used by `cot.plan_entity`, `cot.alter_entity` and
 //! `cot.apply_schema`.
 
-use super::{incoming_functions, read_stored, stored_ident, tenant_names, validated};
+use super::{definable_tenant, incoming_functions, read_stored, stored_ident, tenant_names, validated};
 use crate::catalog::meta::{self, EntityRow, TenantRow};
-use crate::permissions::require_define;
 use crate::raise::{error, raise, raise_violations};
 use crate::spi::pg_uuid;
 use cot_engine::error::{CotError, ErrorKind, Violation};
@@ -85,15 +84,7 @@ fn tenant_of(def: &Value, header: &Header) -> TenantRow {
             "add \"tenant\"",
         ));
     };
-    // The caller's right comes first: someone without it learns nothing more.
-    require_define(slug);
-    meta::tenant(slug).unwrap_or_else(|| {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("tenant {} does not exist", shown(slug)),
-            "create it first with cot.create_tenant(slug)",
-        ))
-    })
+    definable_tenant(slug)
 }
 
 /// The stored entity the definition names: by its id if it gives one (a

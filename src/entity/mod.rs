@@ -36,6 +36,20 @@ pub(crate) fn stored_ident(kind: NameKind, name: &str) -> Ident {
     stored::ident(kind, name).unwrap_or_else(|e| raise(e))
 }
 
+/// The tenant named `slug`, once the caller may define its entities. The
+/// caller's right is checked first: someone without it learns nothing more,
+/// not even whether the tenant exists.
+pub(crate) fn definable_tenant(slug: &str) -> TenantRow {
+    crate::permissions::require_define(slug);
+    crate::catalog::meta::tenant(slug).unwrap_or_else(|| {
+        raise(crate::raise::error(
+            cot_engine::error::ErrorKind::UndefinedObject,
+            format!("tenant {} does not exist", cot_engine::names::shown(slug)),
+            "create it first with cot.create_tenant(slug)",
+        ))
+    })
+}
+
 /// The schema and role names of a stored tenant.
 pub(crate) fn tenant_names(t: &TenantRow) -> TenantNames {
     stored::tenant_names(&t.slug).unwrap_or_else(|e| raise(e))

@@ -18,7 +18,7 @@
 # so one run shows everything that is broken.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 TEST_DB=cot_test

@@ -3,6 +3,7 @@
 //! two security schemes Cot wires (a JWT, an API key).
 
 use crate::access::Rule;
+use crate::names::TenantNames;
 use serde_json::{json, Map, Value};
 
 /// A `$ref` to a shared parameter.
@@ -14,7 +15,8 @@ pub fn param_ref(name: &str) -> Value {
 /// serves every tenant from one PostgREST, and without the header PostgREST
 /// would pick the first schema it serves, which is some other tenant's (unless
 /// a proxy sets the header; docs/postgrest.md).
-pub fn parameters(tenant: &str) -> Value {
+pub fn parameters(names: &TenantNames) -> Value {
+    let tenant = names.slug.as_str();
     let profile = |header: &str, what: &str| {
         json!({
             "name": header, "in": "header", "required": true,
@@ -127,15 +129,17 @@ pub fn error_responses(write: bool) -> Map<String, Value> {
 }
 
 /// The security schemes: what PostgREST and `cot.pre_request()` accept.
-pub fn security_schemes(tenant: &str) -> Value {
+pub fn security_schemes(names: &TenantNames) -> Value {
+    let tenant = names.slug.as_str();
     json!({
         "bearerAuth": {
             "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
             "description": format!(
                 "A JWT signed with PostgREST's jwt-secret (HS256). Claims: role, the role the request runs as \
-                 (cot_{tenant}_user or cot_{tenant}_admin; cot_{tenant}_anon for anonymous access); tenant, which must be \
+                 ({} or {}; {} for anonymous access); tenant, which must be \
                  {tenant} (every policy checks it, so a token of another tenant sees and changes nothing); sub, the end \
-                 user (owner rules compare it with owner_id); exp."
+                 user (owner rules compare it with owner_id); exp.",
+                names.user_role, names.admin_role, names.anon_role
             ),
         },
         "apiKey": {

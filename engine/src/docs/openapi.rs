@@ -12,6 +12,7 @@ use super::components::{self, error_responses, param_ref, security};
 use super::model::{embeddings, views, Column, Source, View};
 use super::record_schema::{view_schema, Variant};
 use crate::access::Rule;
+use crate::names::TenantNames;
 use crate::plan::Labels;
 use crate::scalar::Scalar;
 use crate::types::{Entity, FieldType};
@@ -70,7 +71,8 @@ impl OpenApiOptions {
 
 /// The OpenAPI 3.1.0 document of tenant `tenant`'s API. A view whose four
 /// rules are all `none` has no path (and no schema): nobody can call it.
-pub fn openapi(tenant: &str, entities: &[(Entity, Labels)], options: &OpenApiOptions) -> Value {
+pub fn openapi(names: &TenantNames, entities: &[(Entity, Labels)], options: &OpenApiOptions) -> Value {
+    let tenant = names.slug.as_str();
     let all = views(entities);
     let served: Vec<&View<'_>> = all.iter().filter(|v| v.reachable()).collect();
     let mut paths = Map::new();
@@ -80,7 +82,7 @@ pub fn openapi(tenant: &str, entities: &[(Entity, Labels)], options: &OpenApiOpt
         if let Source::Entity(e) = v.source {
             tags.push(json!({"name": e.name.as_str(), "description": v.description}));
         }
-        paths.insert(format!("/{}", v.name), path_item(tenant, v));
+        paths.insert(format!("/{}", v.name), path_item(names, v));
         schemas.insert(v.name.clone(), Value::Object(view_schema(v, Variant::Row)));
         if v.access.create != Rule::None {
             schemas.insert(
@@ -95,14 +97,14 @@ pub fn openapi(tenant: &str, entities: &[(Entity, Labels)], options: &OpenApiOpt
             );
         }
     }
-    paths.extend(rpc_paths(tenant));
+    paths.extend(rpc_paths(names));
     schemas.insert("PostgrestError".into(), components::error_schema());
     let components = json!({
         "schemas": schemas,
-        "parameters": components::parameters(tenant),
+        "parameters": components::parameters(names),
         "headers": components::headers(),
         "responses": components::responses(),
-        "securitySchemes": components::security_schemes(tenant),
+        "securitySchemes": components::security_schemes(names),
     });
     let paths = Value::Object(paths);
     // The version changes exactly when the API does.
@@ -133,17 +135,22 @@ pub fn openapi(tenant: &str, entities: &[(Entity, Labels)], options: &OpenApiOpt
 /// anon role); the definition functions for its admins. Reading ones answer
 /// GET as well (their arguments in the query string; a JSON argument as its
 /// text).
-fn rpc_paths(tenant: &str) -> Map<String, Value> {
+fn rpc_paths(names: &TenantNames) -> Map<String, Value> {
+    let tenant = names.slug.as_str();
     use crate::rpc::{Rpc, ALL};
     let mut paths = Map::new();
     for f in ALL {
         let who = if f.for_every_role() {
             format!(
-                "every role of tenant {tenant}, anonymous requests included (cot_{tenant}_anon); it reads as the caller, so the \
-                 caller's grants and the row-level policies decide what it returns"
+                "every role of tenant {tenant}, anonymous requests included ({}); it reads as the caller, so the \
+                 caller's grants and the row-level policies decide what it returns",
+                names.anon_role
             )
         } else {
-            format!("the admins of tenant {tenant} only (JWT role cot_{tenant}_admin)")
+            format!(
+                "the admins of tenant {tenant} only (JWT role {})",
+                names.admin_role
+            )
         };
         let rule = if f.for_every_role() {
             Rule::Public
@@ -252,12 +259,12 @@ struct Op {
     extra: String,
 }
 
-fn operation(tenant: &str, v: &View<'_>, filters: &[Value], op: Op) -> Value {
+fn operation(names: &TenantNames, v: &View<'_>, filters: &[Value], op: Op) -> Value {
     let mut o = Map::new();
     o.insert("operationId".into(), json!(format!("{}_{}", op.method, v.name)));
     o.insert("tags".into(), json!([v.entity().name.as_str()]));
     o.insert("summary".into(), json!(op.summary));
-    let mut text = format!("Allowed to {}.", who(tenant, op.rule, op.cmd));
+    let mut text = format!("Allowed to {}.", who(names, op.rule, op.cmd));
     if !op.extra.is_empty() {
         text.push(' ');
         text.push_str(&op.extra);
@@ -279,7 +286,7 @@ fn operation(tenant: &str, v: &View<'_>, filters: &[Value], op: Op) -> Value {
 }
 
 /// The path item of one view: only the methods some rule allows.
-fn path_item(tenant: &str, v: &View<'_>) -> Value {
+fn path_item(names: &TenantNames, v: &View<'_>) -> Value {
     let mut item = Map::new();
     item.insert("summary".into(), json!(v.title));
     item.insert("description".into(), json!(v.description));
@@ -292,7 +299,7 @@ fn path_item(tenant: &str, v: &View<'_>) -> Value {
         }
         rule => format!(
             "Prefer: return=representation returns the rows; it needs the read rule too, which allows {}.",
-            who(tenant, rule, Cmd::Read)
+            who(names, rule, Cmd::Read)
         ),
     };
     let a = v.access;
@@ -333,7 +340,7 @@ fn path_item(tenant: &str, v: &View<'_>) -> Value {
             ok,
             extra: String::new(),
         };
-        item.insert("get".into(), operation(tenant, v, &filters, op));
+        item.insert("get".into(), operation(names, v, &filters, op));
     }
     if a.create != Rule::None {
         let insert = json!({"$ref": format!("#/components/schemas/{}.insert", v.name)});
@@ -361,7 +368,7 @@ fn path_item(tenant: &str, v: &View<'_>) -> Value {
             ok,
             extra: read_note.clone(),
         };
-        item.insert("post".into(), operation(tenant, v, &filters, op));
+        item.insert("post".into(), operation(names, v, &filters, op));
     }
     for (method, rule, cmd, verb) in [
         ("patch", a.update, Cmd::Update, "updated"),
@@ -386,7 +393,7 @@ fn path_item(tenant: &str, v: &View<'_>) -> Value {
                 "Every row matching the filters is {verb} (without filters: every row the caller may change); rows the rules hide are skipped silently. {read_note}"
             ),
         };
-        item.insert(method.into(), operation(tenant, v, &filters, op));
+        item.insert(method.into(), operation(names, v, &filters, op));
     }
     Value::Object(item)
 }
@@ -418,10 +425,17 @@ pub(crate) enum Cmd {
 }
 
 /// Who a rule lets do a command, as a phrase completing "Allowed to ...".
-pub(crate) fn who(tenant: &str, rule: Rule, cmd: Cmd) -> String {
-    let roles = format!("(JWT role cot_{tenant}_user or cot_{tenant}_admin, claim tenant {tenant})");
+pub(crate) fn who(names: &TenantNames, rule: Rule, cmd: Cmd) -> String {
+    let tenant = names.slug.as_str();
+    let roles = format!(
+        "(JWT role {} or {}, claim tenant {tenant})",
+        names.user_role, names.admin_role
+    );
     match (rule, cmd) {
-        (Rule::Public, _) => format!("everyone, anonymous requests included (they run as cot_{tenant}_anon)"),
+        (Rule::Public, _) => format!(
+            "everyone, anonymous requests included (they run as {})",
+            names.anon_role
+        ),
         (Rule::Tenant, _) => format!("the users and admins of tenant {tenant} {roles}"),
         (Rule::Owner, Cmd::Create) => format!(
             "the users and admins of tenant {tenant} {roles}; owner_id is set to the caller's sub claim"
@@ -429,7 +443,7 @@ pub(crate) fn who(tenant: &str, rule: Rule, cmd: Cmd) -> String {
         (Rule::Owner, _) => format!(
             "users on the rows they own (owner_id equal to their sub claim) and the admins of tenant {tenant} on every row {roles}"
         ),
-        (Rule::Admin, _) => format!("the admins of tenant {tenant} only (JWT role cot_{tenant}_admin)"),
+        (Rule::Admin, _) => format!("the admins of tenant {tenant} only (JWT role {})", names.admin_role),
         (Rule::None, _) => "nobody over the API".into(),
     }
 }

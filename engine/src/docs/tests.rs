@@ -6,6 +6,7 @@
 
 use super::sample::{entities, notes_defs, shop_defs};
 use super::{openapi, record_schema, typescript, OpenApiOptions};
+use crate::names::{fixed, TenantNames};
 use crate::plan::Labels;
 use crate::types::Entity;
 use serde_json::{json, Value};
@@ -228,7 +229,11 @@ fn refs(v: &Value, out: &mut Vec<String>) {
 
 #[test]
 fn openapi_paths_follow_the_access_rules() {
-    let doc = openapi("shop", &shop(), &OpenApiOptions::default());
+    let doc = openapi(
+        &TenantNames::new(&fixed("shop")),
+        &shop(),
+        &OpenApiOptions::default(),
+    );
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["servers"][0]["url"], "http://localhost:3000");
     let paths = doc["paths"].as_object().unwrap();
@@ -357,7 +362,11 @@ fn golden_record_schema() {
 
 #[test]
 fn golden_openapi() {
-    let doc = openapi("notes", &entities(&notes_defs()), &OpenApiOptions::default());
+    let doc = openapi(
+        &TenantNames::new(&fixed("notes")),
+        &entities(&notes_defs()),
+        &OpenApiOptions::default(),
+    );
     golden("notes.openapi.json", &format!("{doc:#}\n"));
 }
 
@@ -390,7 +399,14 @@ fn write_sample_docs() {
     let write = |name: &str, text: String| std::fs::write(format!("{dir}/{name}"), text).expect("write");
     write(
         "shop.openapi.json",
-        format!("{:#}\n", openapi("shop", &model, &OpenApiOptions::default())),
+        format!(
+            "{:#}\n",
+            openapi(
+                &TenantNames::new(&fixed("shop")),
+                &model,
+                &OpenApiOptions::default()
+            )
+        ),
     );
     write("shop.ts", typescript("shop", &model));
     for (e, l) in &model {
@@ -537,7 +553,7 @@ mod properties {
             let schema = record_schema(e, l);
             prop_assert!(jsonschema::meta::is_valid(&schema), "{schema:#}");
             prop_assert!(jsonschema::draft202012::options().build(&schema).is_ok(), "{schema:#}");
-            let doc = openapi("acme", &model, &OpenApiOptions::default());
+            let doc = openapi(&TenantNames::new(&fixed("acme")), &model, &OpenApiOptions::default());
             let mut all = Vec::new();
             refs(&doc, &mut all);
             for r in all {

@@ -83,15 +83,9 @@ impl Builder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{base, phase, sql};
+    use super::super::tests::{base, phase, sql, with};
     use super::*;
     use serde_json::json;
-
-    fn with(field: serde_json::Value) -> serde_json::Value {
-        let mut def = base();
-        def["fields"].as_array_mut().unwrap().push(field);
-        def
-    }
 
     #[test]
     fn a_required_field_without_default_is_refused_on_a_table_with_rows() {

@@ -94,15 +94,9 @@ impl Builder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{base, phase};
+    use super::super::tests::{base, phase, with};
     use super::*;
     use serde_json::json;
-
-    fn with(field: serde_json::Value) -> serde_json::Value {
-        let mut def = base();
-        def["fields"].as_array_mut().unwrap().push(field);
-        def
-    }
 
     fn refusals(old: serde_json::Value, new: serde_json::Value, around: &Surroundings) -> Vec<Violation> {
         let e = phase(old, new, 10, vec![], Options::default(), |b, d| {

@@ -38,6 +38,13 @@ pub(super) fn base() -> Value {
     ], "access": {"read": "tenant"}})
 }
 
+/// [`base`] with one more field.
+pub(super) fn with(field: Value) -> Value {
+    let mut def = base();
+    def["fields"].as_array_mut().unwrap().push(field);
+    def
+}
+
 fn run(old: Value, new: Value, rows: u64, given: Vec<(Probe, u64)>, options: Options) -> Evolution {
     let (o, n) = (valid(old), valid(new));
     let (ol, nl) = (Labels::of(&o.normalized), Labels::of(&n.normalized));
