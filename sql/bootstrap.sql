@@ -137,7 +137,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA cot FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA cot FROM PUBLIC;
 
 -- Keeps the system columns of every generated table: created_at is set once,
--- updated_at on every write; clients cannot forge either. pg_dump restores
+-- updated_at on every write; clients cannot forge either; a record's id never
+-- changes (links, history and caches name records by it). pg_dump restores
 -- data before it creates triggers, so restored rows keep their timestamps.
 CREATE FUNCTION cot.system_columns() RETURNS trigger
 LANGUAGE plpgsql
@@ -147,13 +148,18 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.created_at := pg_catalog.now();
     ELSE
+        IF NEW.id IS DISTINCT FROM OLD.id THEN
+            RAISE EXCEPTION 'the id of a record cannot change'
+                USING ERRCODE = '23514', DETAIL = 'table ' || TG_TABLE_NAME || ', id ' || OLD.id,
+                      HINT = 'create a new record instead';
+        END IF;
         NEW.created_at := OLD.created_at;
     END IF;
     NEW.updated_at := pg_catalog.now();
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write';
+COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write, and keeps the id';
 
 -- The same for junction tables of many-to-many relations, which have created_at only.
 CREATE FUNCTION cot.junction_columns() RETURNS trigger

@@ -10,6 +10,50 @@ ALTER TABLE cot.migrations ADD CONSTRAINT migrations_operation_check
     CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'alter_entity', 'drop_entity',
                          'drop_relation', 'upgrade_tenant'));
 
+-- Keeps the system columns of every generated table: created_at is set once,
+-- updated_at on every write; clients cannot forge either; a record's id never
+-- changes (links, history and caches name records by it). pg_dump restores
+-- data before it creates triggers, so restored rows keep their timestamps.
+CREATE OR REPLACE FUNCTION cot.system_columns() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.created_at := pg_catalog.now();
+    ELSE
+        IF NEW.id IS DISTINCT FROM OLD.id THEN
+            RAISE EXCEPTION 'the id of a record cannot change'
+                USING ERRCODE = '23514', DETAIL = 'table ' || TG_TABLE_NAME || ', id ' || OLD.id,
+                      HINT = 'create a new record instead';
+        END IF;
+        NEW.created_at := OLD.created_at;
+    END IF;
+    NEW.updated_at := pg_catalog.now();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write, and keeps the id';
+
+-- The drift guard recognises a restore (check_function_bodies = off) only for
+-- a superuser (as in finalize.sql).
+CREATE OR REPLACE FUNCTION cot.drift_mode() RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mode text := COALESCE(NULLIF(current_setting('cot.drift', true), ''), 'refuse');
+BEGIN
+    IF to_regclass('cot.tenants') IS NULL OR mode = 'allow'
+       OR (current_setting('check_function_bodies') = 'off'
+           AND (SELECT r.rolsuper FROM pg_roles AS r WHERE r.rolname = current_user))
+       OR cot.ddl_by_cot() THEN
+        RETURN NULL;
+    END IF;
+    RETURN mode;
+END
+$$;
+
 -- The secret Cot signs the tokens it mints with (as in bootstrap.sql).
 CREATE TABLE cot.jwt_secret (
     only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),

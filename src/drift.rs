@@ -34,7 +34,6 @@ fn check(
     require_define(tenant);
     let t = tenant_named(tenant);
     let names = tenant_names(&t);
-    let roles: Vec<String> = names.roles().iter().map(|r| r.to_string()).collect();
     let mut rows = Vec::new();
     let mut known: Vec<String> = Vec::new();
     for def in meta::definitions(t.id) {
@@ -43,7 +42,7 @@ fn check(
         for x in expected(&v.entity, &Labels::of(&v.normalized)) {
             let qualified = cot_engine::sql::quote_qualified_str(&x.schema, &x.name);
             known.push(format!("{}.{}", x.schema, x.name));
-            let actual = system::relation_state(&qualified, roles.clone());
+            let actual = system::relation_state(&qualified);
             for f in compare(&x, &actual) {
                 rows.push((Some(name.clone()), f.kind.to_string(), f.object, f.problem, f.sql));
             }

@@ -34,6 +34,12 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // pgrx captures a Rust backtrace for every error that passes through a
+    // Cot function and puts it into DETAIL when RUST_BACKTRACE is set in the
+    // server's environment; PostgREST forwards DETAIL to clients. Internals
+    // never go to clients: RUST_LIB_BACKTRACE=0 turns capturing off for this
+    // backend, whatever RUST_BACKTRACE says (it is read before any capture).
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     settings::register();
     query::register_invalidation();
 }

@@ -126,6 +126,14 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
                         .push((c.name.to_string(), validate_sql(&t.schema, &t.name, &c.name)));
                 }
             }
+            Step::CreateSystemTrigger { schema, table, .. } => {
+                let i = find(&mut out, schema, table, false);
+                out[i].triggers.insert("cot_system_columns".into());
+            }
+            Step::CreateOwnerTrigger { schema, table } => {
+                let i = find(&mut out, schema, table, false);
+                out[i].triggers.insert("cot_owner_column".into());
+            }
             Step::SetViewDefault {
                 schema,
                 view,
@@ -247,6 +255,7 @@ pub fn compare(x: &Expected, actual: &Value) -> Vec<Finding> {
         compare_constraints(x, actual, &object, &mut out);
         compare_indexes(x, actual, &mut out);
         compare_policies(x, actual, &object, &mut out);
+        compare_triggers(x, actual, &object, &mut out);
     }
     compare_grants(x, actual, &object, &mut out);
     out
@@ -450,7 +459,36 @@ fn policy_differences(have: &Value, want: &Policy) -> Vec<String> {
     differs
 }
 
-/// Grants: exactly the privileges the access rules give.
+/// Triggers: Cot's, enabled (a disabled `cot_owner_column` lets a writer
+/// forge `owner_id`); no other.
+fn compare_triggers(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Finding>) {
+    let have: Vec<(&str, bool)> = strings(&actual["triggers"])
+        .into_iter()
+        .map(|t| (t[0].as_str().unwrap_or_default(), t[1].as_bool().unwrap_or(false)))
+        .collect();
+    for name in &x.triggers {
+        match have.iter().find(|h| h.0 == name) {
+            None => out.push(drift(
+                format!("{object}: trigger {name}"),
+                "trigger is missing".into(),
+            )),
+            Some((_, false)) => out.push(drift(
+                format!("{object}: trigger {name}"),
+                "trigger is disabled".into(),
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in have.iter().filter(|h| !x.triggers.contains(h.0)) {
+        out.push(drift(
+            format!("{object}: trigger {name}"),
+            "trigger is not Cot's".into(),
+        ));
+    }
+}
+
+/// Grants: exactly the privileges the access rules give, to whomever the
+/// catalog says (PUBLIC and roles outside the tenant included).
 fn compare_grants(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Finding>) {
     let grants: BTreeSet<(String, String)> = strings(&actual["grants"])
         .into_iter()

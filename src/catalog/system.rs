@@ -31,8 +31,9 @@ pub fn schema_exists(name: &str) -> bool {
 }
 
 /// What the catalog holds for one table or view, in the shape
-/// `cot_engine::drift::compare` reads; grants only those to `roles`.
-pub fn relation_state(qualified: &str, roles: Vec<String>) -> Value {
+/// `cot_engine::drift::compare` reads; grants to every role but the owner,
+/// PUBLIC included.
+pub fn relation_state(qualified: &str) -> Value {
     query(
         "SELECT pg_catalog.jsonb_build_object( \
            'exists', c.oid IS NOT NULL, 'rls', c.relrowsecurity, 'force', c.relforcerowsecurity, \
@@ -54,11 +55,12 @@ pub fn relation_state(qualified: &str, roles: Vec<String>) -> Value {
                        FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid), \
            'triggers', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(g.tgname, g.tgenabled <> 'D')), '[]') \
                        FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), \
-           'grants', (SELECT COALESCE(pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_array(r.rolname, g.privilege_type)), '[]') \
-                       FROM pg_catalog.aclexplode(c.relacl) g JOIN pg_catalog.pg_roles r ON r.oid = g.grantee \
-                       WHERE r.rolname = ANY ($2))) \
+           'grants', (SELECT COALESCE(pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_array( \
+                          CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE r.rolname END, g.privilege_type)), '[]') \
+                       FROM pg_catalog.aclexplode(c.relacl) g LEFT JOIN pg_catalog.pg_roles r ON r.oid = g.grantee \
+                       WHERE g.grantee <> c.relowner)) \
          FROM (SELECT pg_catalog.to_regclass($1) AS oid) AS o LEFT JOIN pg_catalog.pg_class c ON c.oid = o.oid",
-        &[qualified.into(), roles.into()],
+        &[qualified.into()],
         first::<JsonB>,
     )
     .map_or(Value::Null, |j| j.0)

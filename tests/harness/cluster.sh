@@ -151,9 +151,11 @@ EOF
   for attempt in 1 2 3 4 5; do
     port=$(_cot_free_port)
     echo "$port" >"$dir/port"
-    # Without RUST_BACKTRACE the server keeps Postgres's own DETAIL on errors
-    # that pass through Cot; with it, pgrx replaces DETAIL with a backtrace.
-    if _cot_as_owner env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+    # The server runs with RUST_BACKTRACE=1, as on a developer's machine:
+    # pgrx would put a Rust backtrace into the DETAIL of errors that pass
+    # through Cot, and clients must never see one (Cot turns backtraces off
+    # when it loads; tests/sql/89_error_details.sql checks).
+    if _cot_as_owner env RUST_BACKTRACE=1 -u RUST_LIB_BACKTRACE \
       "$COT_PG_BINDIR/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" \
       -o "-p $port" -w -t 60 >/dev/null 2>&1; then
       _cot_export_env "$dir"
