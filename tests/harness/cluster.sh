@@ -155,7 +155,7 @@ EOF
     # pgrx would put a Rust backtrace into the DETAIL of errors that pass
     # through Cot, and clients must never see one (Cot turns backtraces off
     # when it loads; tests/sql/89_error_details.sql checks).
-    if _cot_as_owner env RUST_BACKTRACE=1 -u RUST_LIB_BACKTRACE \
+    if _cot_as_owner env -u RUST_LIB_BACKTRACE RUST_BACKTRACE=1 \
       "$COT_PG_BINDIR/pg_ctl" start -D "$dir/data" -l "$dir/postgres.log" \
       -o "-p $port" -w -t 60 >/dev/null 2>&1; then
       _cot_export_env "$dir"
