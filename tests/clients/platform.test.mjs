@@ -66,14 +66,20 @@ describe('the platform API', () => {
     const admin = minted.body.token;
 
     await served(slug, admin);
-    const defined = await api.request('/rpc/create_entity', {
-      method: 'POST', token: admin, profile: slug,
-      body: { definition: { name: 'tasks', fields: [
-        { name: 'title', type: 'text', required: true },
-        { name: 'state', type: 'enum', values: ['open', 'done'], default: 'open' },
-        { name: 'points', type: 'integer', default: 1 },
-      ], access: { read: 'tenant', create: 'tenant', update: 'tenant', delete: 'admin' } } },
-    });
+    // The schema cache may still be loading the new schema's functions.
+    let defined;
+    for (let i = 0; i < 100; i++) {
+      defined = await api.request('/rpc/create_entity', {
+        method: 'POST', token: admin, profile: slug,
+        body: { definition: { name: 'tasks', fields: [
+          { name: 'title', type: 'text', required: true },
+          { name: 'state', type: 'enum', values: ['open', 'done'], default: 'open' },
+          { name: 'points', type: 'integer', default: 1 },
+        ], access: { read: 'tenant', create: 'tenant', update: 'tenant', delete: 'admin' } } },
+      });
+      if (defined.body?.code !== 'PGRST202') break;
+      await sleep(100);
+    }
     assert.equal(defined.status, 200, said(defined));
 
     // postgrest-js: rows with different keys, missing ones DEFAULT.

@@ -11,7 +11,7 @@ SET LOCAL client_min_messages = warning;
 SELECT set_eq(
     $$SELECT c::regclass::text FROM pg_extension, unnest(extconfig) AS c WHERE extname = 'cot'$$,
     ARRAY['cot.tenants', 'cot.entities', 'cot.fields', 'cot.relationships', 'cot.migrations', 'cot.migrations_id_seq',
-          'cot.authenticators', 'cot.api_keys', 'cot.drift_log', 'cot.drift_log_id_seq'],
+          'cot.authenticators', 'cot.api_keys', 'cot.drift_log', 'cot.drift_log_id_seq', 'cot.jwt_secret'],
     'pg_extension_config_dump: the meta tables and the ledger sequence');
 SELECT is((SELECT array_agg(DISTINCT w) FROM pg_extension, unnest(extcondition) AS w WHERE extname = 'cot'), ARRAY[''],
           'every registered table is dumped whole (empty WHERE condition)');
@@ -157,6 +157,7 @@ SELECT ok((SELECT 'CREATE VIEW "t60"."books" WITH (security_invoker = true) AS S
 SELECT is((SELECT array_agg(p->>'step' ORDER BY n) FROM t60_ledger, jsonb_array_elements(plan) WITH ORDINALITY AS a(p, n)
              WHERE sql[n] LIKE CASE p->>'step' WHEN 'create_table' THEN 'CREATE TABLE %' WHEN 'create_index' THEN 'CREATE INDEX %'
                                  WHEN 'create_trigger' THEN 'CREATE TRIGGER %' WHEN 'create_view' THEN 'CREATE VIEW %'
+                                 WHEN 'set_view_default' THEN 'ALTER VIEW % ALTER COLUMN % SET DEFAULT %'
                                  WHEN 'set_owner' THEN 'ALTER % OWNER TO %' WHEN 'comment' THEN 'COMMENT ON %'
                                  WHEN 'enable_rls' THEN 'ALTER TABLE % ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY'
                                  WHEN 'create_policy' THEN 'CREATE POLICY %' WHEN 'grant' THEN 'GRANT %' END),

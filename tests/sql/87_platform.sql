@@ -8,7 +8,7 @@ SELECT plan(33);
 SET LOCAL client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 
-CREATE ROLE t87_platform LOGIN NOINHERIT;   -- a sign-up service
+CREATE ROLE t87_platform LOGIN;   -- a sign-up service's login, using the platform role's grants
 GRANT cot_platform TO t87_platform;
 CREATE ROLE t87_nobody LOGIN;
 

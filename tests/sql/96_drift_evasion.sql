@@ -14,9 +14,11 @@ CREATE ROLE t96_ops LOGIN;
 GRANT cot_owner TO t96_ops;
 SET LOCAL ROLE t96_ops;
 SET LOCAL check_function_bodies = off;
-SELECT is(cot_test.sqlstate_of($$ALTER TABLE tenant_t96.notes NO FORCE ROW LEVEL SECURITY$$), '55000',
+-- Refused by the guard: 55000, or 42501 where the guard may not even record
+-- it (cot.drift_found is not the caller's to run); before the fix, 'ok'.
+SELECT ok(cot_test.sqlstate_of($$ALTER TABLE tenant_t96.notes NO FORCE ROW LEVEL SECURITY$$) IN ('55000', '42501'),
           'a member of cot_owner cannot pass the guard by turning check_function_bodies off');
-SELECT is(cot_test.sqlstate_of($$DROP POLICY cot_select_owner ON tenant_t96.notes$$), '55000',
+SELECT ok(cot_test.sqlstate_of($$DROP POLICY cot_select_owner ON tenant_t96.notes$$) IN ('55000', '42501'),
           '... nor drop a policy');
 RESET check_function_bodies;
 RESET ROLE;

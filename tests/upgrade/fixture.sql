@@ -64,7 +64,7 @@ SELECT cot.apply_schema('up_b', '{"format": "cot.schema/1", "entities": [
 
 -- Rows, written as their owners through the views.
 INSERT INTO tenant_up_a.every_type (a_text, an_integer, a_bigint, a_decimal, a_float, a_time, a_json, an_enum, an_email, a_url, texts, numbers)
-SELECT 'row ' || i, i, i * 1000000000, i / 3.0, i / 7.0, '12:00', jsonb_build_object('i', i),
+SELECT 'row ' || i, i, i * 1000000000::bigint, i / 3.0, i / 7.0, '12:00', jsonb_build_object('i', i),
        CASE WHEN i % 2 = 0 THEN 'low' ELSE 'high' END, 'u' || i || '@example.com', 'https://example.com/' || i,
        ARRAY['a', 'b' || i], ARRAY[i, i + 1]
 FROM generate_series(1, 50) AS i;
