@@ -41,13 +41,15 @@ VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 [ "$PREV_VERSION" != "$VERSION" ] || die "Cargo.toml's version $VERSION is the previous release's: bump it"
 [ -f "sql/cot--$PREV_VERSION--$VERSION.sql" ] || die "sql/cot--$PREV_VERSION--$VERSION.sql is missing"
 
-# build_package SRC OUT: `cargo pgrx package` of the source tree SRC into OUT
-# (a tree of usr/...), sharing this checkout's target directory so that
-# dependencies build once.
+# build_package SRC OUT TARGET: `cargo pgrx package` of the source tree SRC
+# into OUT (a tree of usr/...), building in TARGET. The previous release
+# builds in a target directory of its own: a cdylib's file name carries no
+# hash, so two versions of the crate in one target directory overwrite each
+# other's libcot.so while cargo still thinks each is up to date.
 build_package() {
-  local src=$1 out=$2
+  local src=$1 out=$2 target=$3
   rm -rf "$out"
-  (cd "$src" && CARGO_TARGET_DIR="$ROOT/target" cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$out" >&2)
+  (cd "$src" && CARGO_TARGET_DIR="$target" cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$out" >&2)
 }
 
 # install_package OUT: what installing the package does: its files over the
@@ -62,12 +64,12 @@ if [ ! -f "$prev_pkg/.built-from-$PREV_COMMIT" ]; then
   src=$STAGE/src-$PREV_VERSION
   rm -rf "$src" && mkdir -p "$src"
   git archive "$PREV_COMMIT" | tar -x -C "$src"
-  build_package "$src" "$prev_pkg"
+  build_package "$src" "$prev_pkg" "$STAGE/target-$PREV_VERSION"
   touch "$prev_pkg/.built-from-$PREV_COMMIT"
 fi
 log "building this version ($VERSION)"
 cur_pkg=$STAGE/cot-$VERSION
-build_package "$ROOT" "$cur_pkg"
+build_package "$ROOT" "$cur_pkg" "$ROOT/target"
 [ -f "$cur_pkg/usr/share/postgresql/15/extension/cot--$PREV_VERSION--$VERSION.sql" ] ||
   die "the package does not carry cot--$PREV_VERSION--$VERSION.sql"
 
