@@ -4,6 +4,15 @@
 -- dumps `CREATE EXTENSION cot` and none of the extension's members.
 \pset format unaligned
 \pset tuples_only on
+-- Privileges, less those granted to a tenant's roles or a registered
+-- authenticator: each tenant's grants on Cot's functions are the tenant's
+-- (cot.create_tenant and cot.upgrade_tenant make them), not the extension's,
+-- and a fresh database has no tenant.
+CREATE FUNCTION pg_temp.acl(a aclitem[]) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(a) AS x
+    WHERE split_part(x::text, '=', 1) !~ '^cot_[a-z][a-z0-9_]*_(anon|user|admin)$'
+      AND split_part(x::text, '=', 1) NOT IN (SELECT role FROM cot.authenticators)
+$$;
 WITH ext AS (
     SELECT oid FROM pg_extension WHERE extname = 'cot'
 ), member AS (
@@ -19,7 +28,7 @@ WITH ext AS (
     SELECT concat_ws(' | ', 'function ' || p.oid::regprocedure::text,
                      p.prokind, pg_get_function_result(p.oid), l.lanname,
                      p.provolatile, p.prosecdef, p.proisstrict, p.proparallel,
-                     p.proconfig::text, p.proacl::text,
+                     p.proconfig::text, pg_temp.acl(p.proacl),
                      pg_get_function_arguments(p.oid),
                      CASE WHEN l.lanname = 'c' THEN p.prosrc ELSE md5(p.prosrc) END,
                      obj_description(p.oid, 'pg_proc'))
@@ -29,7 +38,7 @@ WITH ext AS (
     -- tables, views, sequences: kind, options, privileges, comment
     SELECT concat_ws(' | ', 'relation ' || c.oid::regclass::text, c.relkind,
                      c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
-                     c.reloptions::text, c.relacl::text, obj_description(c.oid, 'pg_class'))
+                     c.reloptions::text, pg_temp.acl(c.relacl), obj_description(c.oid, 'pg_class'))
     FROM pg_class AS c
     WHERE c.oid IN (SELECT objid FROM member WHERE classid = 'pg_class'::regclass)
     UNION ALL
@@ -39,7 +48,7 @@ WITH ext AS (
                      row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
                      format_type(a.atttypid, a.atttypmod), a.attnotnull,
                      pg_get_expr(ad.adbin, ad.adrelid), a.attcompression, a.attidentity,
-                     a.attacl::text, col_description(a.attrelid, a.attnum))
+                     pg_temp.acl(a.attacl), col_description(a.attrelid, a.attnum))
     FROM pg_attribute AS a
     LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
     WHERE a.attnum > 0 AND NOT a.attisdropped
@@ -80,7 +89,7 @@ WITH ext AS (
     FROM pg_type AS t
     WHERE t.oid IN (SELECT objid FROM member WHERE classid = 'pg_type'::regclass)
     UNION ALL
-    SELECT concat_ws(' | ', 'schema ' || n.nspname, n.nspacl::text, obj_description(n.oid, 'pg_namespace'))
+    SELECT concat_ws(' | ', 'schema ' || n.nspname, pg_temp.acl(n.nspacl), obj_description(n.oid, 'pg_namespace'))
     FROM pg_namespace AS n WHERE n.nspname = 'cot'
     UNION ALL
     -- what pg_dump keeps of the meta-tables' rows
