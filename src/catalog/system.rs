@@ -81,7 +81,7 @@ pub fn managed_relations(schemas: Vec<String>) -> Vec<String> {
 /// lists them.
 pub fn policies(schema: &str) -> Vec<(String, String)> {
     query(
-        "SELECT c.relname, p.polname FROM pg_catalog.pg_policy p \
+        "SELECT c.relname::text, p.polname::text FROM pg_catalog.pg_policy p \
          JOIN pg_catalog.pg_class c ON c.oid = p.polrelid \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = $1 ORDER BY 1, 2",
