@@ -23,10 +23,10 @@ CREATE FUNCTION pg_temp.generated(slug text) RETURNS text LANGUAGE sql AS $$
         FROM pg_policy AS p JOIN pg_class AS c ON c.oid = p.polrelid
         WHERE c.relnamespace = ('tenant_' || slug)::regnamespace
         UNION ALL
-        SELECT 'table ' || c.oid::regclass || ' ' || coalesce(c.relacl::text, '') || ' ' || c.relrowsecurity || c.relforcerowsecurity
+        SELECT 'table ' || c.oid::regclass || ' ' || coalesce(c.relacl::text, '') || ' ' || c.relrowsecurity::text || c.relforcerowsecurity::text
         FROM pg_class AS c WHERE c.relnamespace = ('tenant_' || slug)::regnamespace AND c.relkind = 'r'
         UNION ALL
-        SELECT 'trigger ' || t.tgrelid::regclass || '.' || t.tgname || ' ' || t.tgenabled
+        SELECT 'trigger ' || t.tgrelid::regclass || '.' || t.tgname || ' ' || t.tgenabled::text
         FROM pg_trigger AS t JOIN pg_class AS c ON c.oid = t.tgrelid
         WHERE c.relnamespace = ('tenant_' || slug)::regnamespace AND NOT t.tgisinternal
         UNION ALL
