@@ -70,8 +70,20 @@ SELECT 'row ' || i, i, i * 1000000000::bigint, i / 3.0, i / 7.0, '12:00', jsonb_
 FROM generate_series(1, 50) AS i;
 INSERT INTO tenant_up_a.people (name) SELECT 'person ' || i FROM generate_series(1, 20) AS i;
 INSERT INTO tenant_up_a.labels (name) SELECT 'label ' || i FROM generate_series(1, 5) AS i;
-INSERT INTO tenant_up_a.notes (body, author_id, owner_id)
-SELECT 'note ' || p.name, p.id, 'user-' || (row_number() OVER (ORDER BY p.id) % 3) FROM tenant_up_a.people AS p;
+-- Notes are owned by the sub claim of whoever inserts them (the owner trigger
+-- sets owner_id): three end users, in turn.
+DO $$
+DECLARE
+    p record;
+    n int := 0;
+BEGIN
+    FOR p IN SELECT id, name FROM tenant_up_a.people ORDER BY name LOOP
+        PERFORM set_config('request.jwt.claims', json_build_object('sub', 'user-' || n % 3)::text, true);
+        INSERT INTO tenant_up_a.notes (body, author_id) VALUES ('note ' || p.name, p.id);
+        n := n + 1;
+    END LOOP;
+END
+$$;
 INSERT INTO tenant_up_a.notes_labels (notes_id, labels_id)
 SELECT n.id, l.id FROM tenant_up_a.notes AS n CROSS JOIN tenant_up_a.labels AS l WHERE l.name IN ('label 1', 'label 2');
 INSERT INTO tenant_up_b.customer (name, owner_id) SELECT 'customer ' || i, 'user-' || i FROM generate_series(1, 10) AS i;

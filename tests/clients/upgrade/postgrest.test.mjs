@@ -66,6 +66,6 @@ describe('an upgraded tenant over HTTP', () => {
       query: { select: ['name'], where: { name: { eq: 'person 2' } } },
     });
     assert.equal(error, null, JSON.stringify(error));
-    assert.deepEqual(data.records, [{ name: 'person 2' }]);
+    assert.deepEqual(data.data, [{ name: 'person 2' }]);
   });
 });
