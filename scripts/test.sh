@@ -10,8 +10,13 @@
 #   5. cargo test -p cot-engine             the pure engine: unit + property tests
 #   6. tests/harness/run.sh                 install the extension; pgTAP and real
 #                                           client sessions on a private cluster
+<<<<<<< HEAD
 #   7. tests/upgrade/run.sh                 the previous release upgraded to this one
 #                                           equals a fresh install; tenants upgraded
+=======
+#   6. tests/package/run.sh                 build the .deb and tarball (scripts/package.sh),
+#                                           install, use and remove the .deb
+>>>>>>> main
 #
 # A failing step does not stop the later ones (except setup, which they all
 # need): one run reports everything that is broken. The summary at the end
@@ -78,18 +83,23 @@ step "layout: module cycles, file and function sizes" \
   bash -c 'python3 scripts/checks/module_cycles.py && python3 scripts/checks/sizes.py' || true
 step "cargo test -p cot-engine" cargo test -p cot-engine || true
 step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh || true
+<<<<<<< HEAD
 step "tests/upgrade/run.sh (upgrade from the previous release)" bash tests/upgrade/run.sh || true
+=======
+step "tests/package/run.sh (.deb install)" bash tests/package/run.sh || true
+>>>>>>> main
 
 summary
 
 # One closing line that counts the tests every runner reported: the engine's
-# cargo tests, the pgTAP assertions and the Node client tests.
+# cargo tests, the pgTAP assertions, the Node client tests and the package checks.
 awk '
   /^test result: / { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i - 1); if ($i == "failed;") f += $(i - 1) } }
   /^Files=[0-9]+, Tests=[0-9]+/ { split($2, a, "="); sub(",", "", a[2]); tap += a[2] }
   /^Failed [0-9]+\/[0-9]+ subtests/ { split($2, a, "/"); tapf += a[1] }
   /^[^ ]+ pass [0-9]+$/ { p += $3 }
   /^[^ ]+ fail [0-9]+$/ { f += $3 }
+  /^package: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
   END { printf "tests: %d passed, %d failed\n", p + tap - tapf, f + tapf }
 ' "$TRANSCRIPT"
 exit "$failed"
