@@ -10,13 +10,10 @@
 #   5. cargo test -p cot-engine             the pure engine: unit + property tests
 #   6. tests/harness/run.sh                 install the extension; pgTAP and real
 #                                           client sessions on a private cluster
-<<<<<<< HEAD
 #   7. tests/upgrade/run.sh                 the previous release upgraded to this one
 #                                           equals a fresh install; tenants upgraded
-=======
-#   6. tests/package/run.sh                 build the .deb and tarball (scripts/package.sh),
+#   8. tests/package/run.sh                 build the .deb and tarball (scripts/package.sh),
 #                                           install, use and remove the .deb
->>>>>>> main
 #
 # A failing step does not stop the later ones (except setup, which they all
 # need): one run reports everything that is broken. The summary at the end
@@ -83,11 +80,8 @@ step "layout: module cycles, file and function sizes" \
   bash -c 'python3 scripts/checks/module_cycles.py && python3 scripts/checks/sizes.py' || true
 step "cargo test -p cot-engine" cargo test -p cot-engine || true
 step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh || true
-<<<<<<< HEAD
 step "tests/upgrade/run.sh (upgrade from the previous release)" bash tests/upgrade/run.sh || true
-=======
 step "tests/package/run.sh (.deb install)" bash tests/package/run.sh || true
->>>>>>> main
 
 summary
 
