@@ -46,9 +46,12 @@ fn is_plain(s: &str) -> bool {
     matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
-/// The words Postgres reserves (from `pg_get_keywords()`, categories R and T):
-/// names equal to one of them are refused even though Cot quotes every name, since
-/// every hand-written query and client would have to quote them too.
+/// The words Postgres reserves (from `pg_get_keywords()`, categories R and T).
+/// Entity and field names may be reserved words (`user`, `group`, `end`):
+/// Cot quotes every identifier it writes, as PostgREST does, and a column or
+/// view is reached after a dot or through the API, where no quoting is needed.
+/// Tenant slugs and role names may not: they are schema and role names that
+/// hand-written SQL (`SET ROLE`, `search_path`, `GRANT`) names unqualified.
 #[derive(Debug, Clone, Default)]
 pub struct Keywords(HashSet<String>);
 
@@ -106,8 +109,11 @@ pub const OWNER_COLUMN: &str = "owner_id";
 /// Postgres's own hidden columns.
 const PG_SYSTEM_COLUMNS: [&str; 7] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid", "oid"];
 
-/// Names PostgREST reads as query parameters: a column with one of these names
-/// could not be filtered over HTTP (`?limit=eq.3` is a limit, not a filter).
+/// Names PostgREST 12 reads as query parameters: a column with one of these
+/// names could not be filtered over HTTP (`?limit=eq.3` is a limit, not a
+/// filter). PostgREST reserves `select`, `columns` and `on_conflict`, and
+/// `order`, `limit`, `offset`, `and`, `or` also after an embedding's dot
+/// (`items.order`); `not` starts negated filters and logic (`not.or`).
 const POSTGREST_PARAMETERS: [&str; 9] = [
     "select",
     "order",
@@ -153,7 +159,7 @@ pub fn check_name(
             "names start with a lower-case letter a-z and contain only a-z, 0-9 and _",
         ));
     }
-    if keywords.contains(name) {
+    if matches!(kind, NameKind::Tenant | NameKind::Role) && keywords.contains(name) {
         return Err(Violation::new(
             ErrorKind::ReservedName,
             pointer,
@@ -206,14 +212,51 @@ pub fn check_name(
         }
     };
     if let Some(why) = reserved {
+        let hint = match alternative(kind, name) {
+            Some(other) => format!("choose another name, e.g. \"{other}\""),
+            None => "choose another name".to_string(),
+        };
         return Err(Violation::new(
             ErrorKind::ReservedName,
             pointer,
             format!("{noun} {shown} {why}"),
-            "choose another name",
+            hint,
         ));
     }
     Ok(Ident(name.to_string()))
+}
+
+/// A name to use instead of a refused entity or field name: one that says
+/// the same and breaks no rule.
+fn alternative(kind: NameKind, name: &str) -> Option<String> {
+    let fixed = match (kind, name) {
+        (NameKind::Field, "select") => "selection",
+        (NameKind::Field, "order") => "sort_order",
+        (NameKind::Field, "limit") => "max_items",
+        (NameKind::Field, "offset") => "start_offset",
+        (NameKind::Field, "on_conflict") => "conflict_rule",
+        (NameKind::Field, "columns") => "column_list",
+        (NameKind::Field, "and") => "conjunction",
+        (NameKind::Field, "or") => "alternative",
+        (NameKind::Field, "not") => "negated",
+        (NameKind::Field, "id") => "external_id",
+        (NameKind::Field, "created_at") => "recorded_at",
+        (NameKind::Field, "updated_at") => "changed_at",
+        (NameKind::Field, OWNER_COLUMN) => "assignee_id",
+        (NameKind::Field, "oid") => "object_id",
+        (NameKind::Field, "tableoid") => "table_oid",
+        (NameKind::Field, "ctid") => "ct_id",
+        (NameKind::Field, "xmin" | "xmax" | "cmin" | "cmax") => {
+            return Some(format!("{}_{}", &name[..1], &name[1..]))
+        }
+        (NameKind::Entity, "rpc") => "rpc_calls",
+        (NameKind::Entity, _) => {
+            let rest = name.strip_prefix("pg_")?;
+            return is_plain(rest).then(|| rest.to_string());
+        }
+        _ => return None,
+    };
+    Some(fixed.to_string())
 }
 
 /// A name as it appears in a message: quoted, cut short, control characters and
@@ -448,6 +491,68 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn reserved_words_are_entity_and_field_names_but_not_slugs() {
+        let k = pg15_keywords();
+        for n in [
+            "user",
+            "group",
+            "end",
+            "from",
+            "to",
+            "desc",
+            "table",
+            "default",
+            "null",
+            "current_user",
+            "all",
+        ] {
+            assert!(k.contains(n), "{n} is a PostgreSQL reserved word");
+            assert_eq!(field(n).unwrap().as_str(), n);
+            assert_eq!(check_name(NameKind::Entity, n, "/name", &k).unwrap().as_str(), n);
+            let slug = check_name(NameKind::Tenant, n, "/tenant", &k).unwrap_err();
+            assert_eq!(slug.kind, ErrorKind::ReservedName, "{n}");
+            assert!(check_name(NameKind::Role, n, "", &k).is_err(), "{n}");
+        }
+    }
+
+    #[test]
+    fn refused_names_suggest_one_that_works() {
+        let cases: &[(NameKind, &str, &str)] = &[
+            (NameKind::Field, "order", "sort_order"),
+            (NameKind::Field, "limit", "max_items"),
+            (NameKind::Field, "select", "selection"),
+            (NameKind::Field, "offset", "start_offset"),
+            (NameKind::Field, "on_conflict", "conflict_rule"),
+            (NameKind::Field, "columns", "column_list"),
+            (NameKind::Field, "and", "conjunction"),
+            (NameKind::Field, "or", "alternative"),
+            (NameKind::Field, "not", "negated"),
+            (NameKind::Field, "id", "external_id"),
+            (NameKind::Field, "created_at", "recorded_at"),
+            (NameKind::Field, "updated_at", "changed_at"),
+            (NameKind::Field, "owner_id", "assignee_id"),
+            (NameKind::Field, "xmin", "x_min"),
+            (NameKind::Field, "ctid", "ct_id"),
+            (NameKind::Field, "oid", "object_id"),
+            (NameKind::Field, "tableoid", "table_oid"),
+            (NameKind::Entity, "rpc", "rpc_calls"),
+            (NameKind::Entity, "pg_things", "things"),
+        ];
+        let k = pg15_keywords();
+        for (kind, name, other) in cases {
+            let v = check_name(*kind, name, "/x", &k).unwrap_err();
+            assert_eq!(v.kind, ErrorKind::ReservedName, "{name}");
+            assert_eq!(v.hint, format!("choose another name, e.g. \"{other}\""), "{name}");
+            // The alternative itself passes.
+            assert!(check_name(*kind, other, "/x", &k).is_ok(), "{other}");
+        }
+        assert_eq!(
+            check_name(NameKind::Tenant, "user", "/t", &k).unwrap_err().hint,
+            "choose another name, e.g. add a prefix or suffix"
+        );
+    }
+
+    #[test]
     fn each_bad_name_gets_its_code() {
         let cases: &[(&str, ErrorKind)] = &[
             ("", ErrorKind::InvalidName),
@@ -464,7 +569,6 @@ pub(crate) mod tests {
             ("a\u{202e}b", ErrorKind::InvalidName),
             ("café", ErrorKind::InvalidName),
             ("select", ErrorKind::ReservedName),
-            ("table", ErrorKind::ReservedName),
             ("id", ErrorKind::ReservedName),
             ("created_at", ErrorKind::ReservedName),
             ("xmin", ErrorKind::ReservedName),

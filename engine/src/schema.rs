@@ -41,10 +41,10 @@ pub fn definition_schema() -> &'static Value {
 }
 
 fn build() -> Value {
-    let name = |what: &str, max: usize| {
+    let name = |what: &str, max: usize, refused: &str| {
         json!({
             "type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": max,
-            "description": format!("{what}: a lower-case letter, then a-z, 0-9 or _; at most {max} bytes; not a reserved word")
+            "description": format!("{what}: a lower-case letter, then a-z, 0-9 or _; at most {max} bytes; {refused}")
         })
     };
     json!({
@@ -56,8 +56,8 @@ fn build() -> Value {
         "additionalProperties": false,
         "required": ["tenant", "name"],
         "properties": {
-            "tenant": name("the tenant slug", crate::names::MAX_SLUG_BYTES),
-            "name": name("the entity's name, also its table and view name", 63),
+            "tenant": name("the tenant slug", crate::names::MAX_SLUG_BYTES, "not a PostgreSQL reserved word"),
+            "name": name("the entity's name, also its table and view name", 63, "not rpc, not starting with pg_"),
             "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
             "version": {"type": "integer", "minimum": 1, "description": "read only: returned by Cot, ignored on input"},
             "referenced_by": {"type": "array", "description": "read only: returned by cot.entity() (the relations of other entities pointing here), ignored on input"},
@@ -84,7 +84,7 @@ fn build() -> Value {
                 "additionalProperties": false,
                 "required": ["name", "type"],
                 "properties": {
-                    "name": name("the field's name, also its column name", 63),
+                    "name": name("the field's name, also its column name", 63, "not a system column (id, created_at, updated_at, owner_id) nor a PostgREST query parameter (select, order, limit, offset, on_conflict, columns, and, or, not)"),
                     "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
                     "type": {"enum": SCALAR_TYPE_NAMES.iter().chain(["array", "relation"].iter()).collect::<Vec<_>>()},
                     "items": {"enum": ARRAY_ITEM_TYPE_NAMES, "description": "array fields: the item type"},
