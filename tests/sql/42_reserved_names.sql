@@ -60,11 +60,11 @@ SELECT is(cot.query('t42', 'user', '{"select": ["user", "group", "desc", {"to": 
           'cot.query: where on user, group and end, order on desc and from, to and all embedded');
 SELECT is(jsonb_array_length(cot.query('t42', 'user', '{"where": {"user": {"eq": "nobody"}}}')->'data'), 0,
           'cot.query: a where on user that matches nothing');
-SELECT is((WITH u AS (UPDATE t42."user" SET "desc" = 'changed', "end" = '2032-02-02' WHERE "user" = 'ada' RETURNING 1) SELECT count(*)::int FROM u), 1,
-          'the owner updates desc and end');
+WITH u AS (UPDATE t42."user" SET "desc" = 'changed', "end" = '2032-02-02' WHERE "user" = 'ada' RETURNING 1)
+SELECT is(count(*)::int, 1, 'the owner updates desc and end') FROM u;
 SELECT set_config('request.jwt.claims', '{"role": "cot_t42_user", "tenant": "t42", "sub": "bob"}', true);
-SELECT is((WITH u AS (UPDATE t42."user" SET "desc" = 'stolen' WHERE "user" = 'ada' RETURNING 1) SELECT count(*)::int FROM u), 0,
-          'another user updates nothing (owner rule)');
+WITH u AS (UPDATE t42."user" SET "desc" = 'stolen' WHERE "user" = 'ada' RETURNING 1)
+SELECT is(count(*)::int, 0, 'another user updates nothing (owner rule)') FROM u;
 SELECT is(cot_test.sqlstate_of($$DELETE FROM t42."user" WHERE "user" = 'ada'$$), '42501', 'a user may not delete (admin rule)');
 SELECT is(cot_test.sqlstate_of($$INSERT INTO t42."user" ("user", "end") VALUES ('eve', '1999-12-31')$$), '23514',
           'the CHECK on end holds: 23514');
