@@ -48,10 +48,11 @@ fn is_plain(s: &str) -> bool {
 
 /// The words Postgres reserves (from `pg_get_keywords()`, categories R and T).
 /// Entity and field names may be reserved words (`user`, `group`, `end`):
-/// Cot quotes every identifier it writes, as PostgREST does, and a column or
-/// view is reached after a dot or through the API, where no quoting is needed.
-/// Tenant slugs and role names may not: they are schema and role names that
-/// hand-written SQL (`SET ROLE`, `search_path`, `GRANT`) names unqualified.
+/// Cot quotes every identifier it writes, as PostgREST does, and hand-written
+/// SQL needs quotes only where such a name stands alone (`"user"`), not after
+/// a dot (`acme.user`, `u.end`). Tenant slugs and role names may not be
+/// reserved words: they are schema and role names that hand-written SQL
+/// (`SET ROLE`, `search_path`, `GRANT`) writes alone.
 #[derive(Debug, Clone, Default)]
 pub struct Keywords(HashSet<String>);
 
