@@ -252,3 +252,53 @@ fn golden_access_rules() {
         }
     }
 }
+
+/// Every whole-word occurrence of `word` in `sql` (not part of a longer
+/// name such as `group_id`) stands between double quotes.
+fn always_quoted(sql: &str, word: &str) -> bool {
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    sql.match_indices(word).all(|(at, _)| {
+        let before = sql[..at].chars().next_back();
+        let after = sql[at + word.len()..].chars().next();
+        (ident(before) || ident(after)) || (before == Some('"') && after == Some('"'))
+    })
+}
+
+#[test]
+fn reserved_words_as_names_are_always_quoted() {
+    let words = ["user", "group", "end", "from", "to", "desc", "all"];
+    let sql = entity_sql(json!({
+        "tenant": "acme", "name": "user",
+        "access": {"read": "tenant", "create": "tenant", "update": "owner", "delete": "admin"},
+        "fields": [
+            {"name": "user", "type": "text", "required": true, "unique": true, "max_length": 40, "pattern": "^[a-z]+$"},
+            {"name": "group", "type": "enum", "values": ["staff", "guests"], "default": "staff", "index": true},
+            {"name": "end", "type": "date", "min": "2000-01-01"},
+            {"name": "from", "type": "timestamp", "default": "now"},
+            {"name": "to", "type": "integer", "min": 0, "max": 10},
+            {"name": "desc", "type": "array", "items": "text"},
+            {"name": "all", "type": "relation", "kind": "many_to_one", "target": "user"}
+        ],
+        "indexes": [{"fields": ["end", "from"], "unique": true}, {"fields": ["to", "desc"]}]
+    }));
+    assert!(
+        sql.iter()
+            .any(|s| s.contains(r#"CREATE TABLE "tenant_acme"."user""#)),
+        "{sql:#?}"
+    );
+    assert!(
+        sql.iter().any(|s| s.contains(r#"UNIQUE ("end", "from")"#)),
+        "{sql:#?}"
+    );
+    for statement in &sql {
+        for word in words {
+            assert!(always_quoted(statement, word), "{word} unquoted in {statement}");
+        }
+    }
+    // The check itself: an unquoted word is caught, a longer name is not.
+    assert!(!always_quoted("SELECT user FROM t", "user"));
+    assert!(always_quoted(
+        r#"SELECT "user", user_id, "group_id" FROM t"#,
+        "user"
+    ));
+}

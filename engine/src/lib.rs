@@ -30,6 +30,7 @@ pub mod scalar;
 pub mod schema;
 pub mod sql;
 pub mod stored;
+pub mod suggest;
 pub mod token;
 pub mod types;
 pub mod validate;

@@ -6,6 +6,7 @@
 
 use crate::error::{ErrorKind, Violation};
 use crate::scalar::{ARRAY_ITEM_TYPE_NAMES, SCALAR_TYPE_NAMES};
+use crate::suggest::{self, Place};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
@@ -40,10 +41,10 @@ pub fn definition_schema() -> &'static Value {
 }
 
 fn build() -> Value {
-    let name = |what: &str, max: usize| {
+    let name = |what: &str, max: usize, refused: &str| {
         json!({
             "type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": max,
-            "description": format!("{what}: a lower-case letter, then a-z, 0-9 or _; at most {max} bytes; not a reserved word")
+            "description": format!("{what}: a lower-case letter, then a-z, 0-9 or _; at most {max} bytes; {refused}")
         })
     };
     json!({
@@ -55,8 +56,8 @@ fn build() -> Value {
         "additionalProperties": false,
         "required": ["tenant", "name"],
         "properties": {
-            "tenant": name("the tenant slug", crate::names::MAX_SLUG_BYTES),
-            "name": name("the entity's name, also its table and view name", 63),
+            "tenant": name("the tenant slug", crate::names::MAX_SLUG_BYTES, "not a PostgreSQL reserved word"),
+            "name": name("the entity's name, also its table and view name", 63, "not rpc, not starting with pg_"),
             "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
             "version": {"type": "integer", "minimum": 1, "description": "read only: returned by Cot, ignored on input"},
             "referenced_by": {"type": "array", "description": "read only: returned by cot.entity() (the relations of other entities pointing here), ignored on input"},
@@ -83,7 +84,7 @@ fn build() -> Value {
                 "additionalProperties": false,
                 "required": ["name", "type"],
                 "properties": {
-                    "name": name("the field's name, also its column name", 63),
+                    "name": name("the field's name, also its column name", 63, "not a system column (id, created_at, updated_at, owner_id) nor a PostgREST query parameter (select, order, limit, offset, on_conflict, columns, and, or, not)"),
                     "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
                     "type": {"enum": SCALAR_TYPE_NAMES.iter().chain(["array", "relation"].iter()).collect::<Vec<_>>()},
                     "items": {"enum": ARRAY_ITEM_TYPE_NAMES, "description": "array fields: the item type"},
@@ -150,7 +151,8 @@ fn is_name_location(path: &str) -> bool {
 
 /// Checks `def` against the schema. Errors on name locations about the name's
 /// text (pattern and length) are left out: the name rules report those with
-/// their own SQLSTATEs.
+/// their own SQLSTATEs. An unknown key or a value not in its list gets a HINT
+/// with the nearest valid one ([`crate::suggest`]) and the valid choices.
 pub fn check(def: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     for error in validator().iter_errors(def) {
@@ -159,36 +161,110 @@ pub fn check(def: &Value) -> Vec<Violation> {
         if is_name_location(&pointer) && matches!(keyword.as_str(), "pattern" | "maxLength" | "minLength") {
             continue;
         }
-        let hint = match keyword.as_str() {
-            "additionalProperties" | "unevaluatedProperties" => {
-                "remove the key; cot.definition_schema() lists every key a definition may have"
+        match error.kind() {
+            jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                // One violation per unknown key, located at the key itself.
+                for key in unexpected {
+                    out.push(Violation::new(
+                        ErrorKind::InvalidParameter,
+                        format!("{pointer}/{}", escape_pointer(key)),
+                        format!("unknown key {}", crate::names::shown(key)),
+                        unknown_key_hint(&pointer, key),
+                    ));
+                }
+                continue;
             }
-            "enum" if pointer.ends_with("/type") => "use one of the types listed in cot.definition_schema()",
-            _ => "see cot.definition_schema() for the allowed shape",
-        };
-        if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = error.kind() {
-            // One violation per unknown key, located at the key itself.
-            for key in unexpected {
+            jsonschema::error::ValidationErrorKind::Enum { options } => {
+                let hint = not_in_list_hint(&pointer, error.instance().as_str().unwrap_or(""), options);
                 out.push(Violation::new(
                     ErrorKind::InvalidParameter,
-                    format!("{pointer}/{}", escape_pointer(key)),
-                    format!("unknown key {}", crate::names::shown(key)),
+                    pointer,
+                    shorten(&error.to_string()),
                     hint,
                 ));
             }
-            continue;
+            _ => out.push(Violation::new(
+                ErrorKind::InvalidParameter,
+                pointer,
+                shorten(&error.to_string()),
+                "see cot.definition_schema() for the allowed shape",
+            )),
         }
-        out.push(Violation::new(
-            ErrorKind::InvalidParameter,
-            pointer,
-            shorten(&error.to_string()),
-            hint,
-        ));
         if out.len() >= 200 {
             break;
         }
     }
     out
+}
+
+/// The keys the object at `pointer` may have (read-only keys Cot returns
+/// and ignores on input left out), which aliases apply, and what the object
+/// is called in the hint.
+fn keys_at(pointer: &str) -> (Vec<&'static str>, Place, &'static str) {
+    let schema = definition_schema();
+    let parts: Vec<&str> = pointer.split('/').skip(1).collect();
+    let (properties, place, whose) = match parts.as_slice() {
+        [] => (&schema["properties"], Place::EntityKey, "a definition"),
+        ["fields", _] => (
+            &schema["$defs"]["field"]["properties"],
+            Place::FieldKey,
+            "a field",
+        ),
+        ["indexes", _] => (
+            &schema["$defs"]["index"]["properties"],
+            Place::IndexKey,
+            "an index",
+        ),
+        ["access"] => (
+            &schema["properties"]["access"]["properties"],
+            Place::AccessKey,
+            "access",
+        ),
+        _ => (&Value::Null, Place::Other, "this object"),
+    };
+    const READ_ONLY: [&str; 4] = ["version", "referenced_by", "column", "junction"];
+    let mut keys: Vec<&'static str> = properties
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .map(String::as_str)
+                .filter(|k| !READ_ONLY.contains(k))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Sorted, so the hint is the same whatever order the map keeps.
+    keys.sort_unstable();
+    (keys, place, whose)
+}
+
+fn unknown_key_hint(pointer: &str, key: &str) -> String {
+    let (keys, place, whose) = keys_at(pointer);
+    if keys.is_empty() {
+        return "remove the key; cot.definition_schema() lists every key a definition may have".to_string();
+    }
+    suggest::key_hint(key, &keys, place, whose)
+}
+
+/// The HINT for a string that is not one of `options` at `pointer`: a
+/// field's type or item type, a relation's kind or on_delete, an access rule.
+fn not_in_list_hint(pointer: &str, written: &str, options: &Value) -> String {
+    let choices: Vec<&str> = options
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let last = pointer.rsplit('/').next().unwrap_or("");
+    let (place, what) = if pointer.starts_with("/access/") {
+        (Place::Rule, "rules")
+    } else {
+        match last {
+            "type" => (Place::Type, "types"),
+            "items" => (Place::Type, "item types"),
+            "kind" => (Place::RelationKind, "kinds"),
+            "on_delete" => (Place::OnDelete, "choices"),
+            _ => (Place::Other, "choices"),
+        }
+    };
+    suggest::value_hint(written, &choices, place, what)
 }
 
 /// RFC 6901: `~` and `/` in a key are written `~0` and `~1`.
@@ -235,6 +311,170 @@ mod tests {
         let v = check(&json!({"tenant": 5, "name": "x"}));
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].pointer, "/tenant");
+    }
+
+    /// The HINT of the one violation `check` finds in a definition with this
+    /// field, and its pointer.
+    fn field_hint(field: Value) -> (String, String) {
+        let v = check(&json!({"tenant": "acme", "name": "things", "fields": [field]}));
+        assert_eq!(v.len(), 1, "{v:?}");
+        (v[0].pointer.clone(), v[0].hint.clone())
+    }
+
+    #[test]
+    fn unknown_types_and_keys_suggest_the_one_meant() {
+        let cases: &[(Value, &str, &str)] = &[
+            (
+                json!({"name": "a", "type": "string"}),
+                "/fields/0/type",
+                "did you mean \"text\"?",
+            ),
+            (
+                json!({"name": "a", "type": "int"}),
+                "/fields/0/type",
+                "did you mean \"integer\"?",
+            ),
+            (
+                json!({"name": "a", "type": "intger"}),
+                "/fields/0/type",
+                "did you mean \"integer\"?",
+            ),
+            (
+                json!({"name": "a", "type": "datetime"}),
+                "/fields/0/type",
+                "did you mean \"timestamp\"?",
+            ),
+            (
+                json!({"name": "a", "type": "bool"}),
+                "/fields/0/type",
+                "did you mean \"boolean\"?",
+            ),
+            (
+                json!({"name": "a", "type": "number"}),
+                "/fields/0/type",
+                "did you mean \"float\" (or \"decimal\"",
+            ),
+            (
+                json!({"name": "a", "type": "double"}),
+                "/fields/0/type",
+                "did you mean \"float\" (or \"decimal\"",
+            ),
+            (
+                json!({"name": "a", "type": "varchar"}),
+                "/fields/0/type",
+                "did you mean \"text\"",
+            ),
+            (
+                json!({"name": "a", "type": "varchar(10)"}),
+                "/fields/0/type",
+                "did you mean \"text\"",
+            ),
+            (
+                json!({"name": "a", "type": "money"}),
+                "/fields/0/type",
+                "did you mean \"decimal\"",
+            ),
+            (
+                json!({"name": "a", "type": "blob"}),
+                "/fields/0/type",
+                "use one of the types: text, integer,",
+            ),
+            (
+                json!({"name": "a", "type": 5}),
+                "/fields/0/type",
+                "use one of the types:",
+            ),
+            (
+                json!({"name": "a", "type": "array", "items": "string"}),
+                "/fields/0/items",
+                "did you mean \"text\"? The item types are:",
+            ),
+            (
+                json!({"name": "a", "type": "enum", "options": ["x"]}),
+                "/fields/0/options",
+                "did you mean \"values\"",
+            ),
+            (
+                json!({"name": "a", "type": "enum", "enum": ["x"]}),
+                "/fields/0/enum",
+                "did you mean \"values\"",
+            ),
+            (
+                json!({"name": "a", "type": "text", "nullable": true}),
+                "/fields/0/nullable",
+                "did you mean \"required\" (fields accept null",
+            ),
+            (
+                json!({"name": "a", "type": "text", "not_null": true}),
+                "/fields/0/not_null",
+                "did you mean \"required\"?",
+            ),
+            (
+                json!({"name": "a", "type": "text", "maxLength": 3}),
+                "/fields/0/maxLength",
+                "did you mean \"max_length\"?",
+            ),
+            (
+                json!({"name": "a", "type": "text", "colour": 3}),
+                "/fields/0/colour",
+                "remove the key; the keys of a field are: default,",
+            ),
+            (
+                json!({"name": "a", "type": "relation", "kind": "belongs_to", "target": "b"}),
+                "/fields/0/kind",
+                "did you mean \"many_to_one\"?",
+            ),
+            (
+                json!({"name": "a", "type": "relation", "kind": "many_to_one", "target": "b", "on_delete": "set null"}),
+                "/fields/0/on_delete",
+                "did you mean \"set_null\"?",
+            ),
+        ];
+        for (field, pointer, hint) in cases {
+            let (p, h) = field_hint(field.clone());
+            assert_eq!(p, *pointer, "{field}");
+            assert!(h.starts_with(hint), "{field}: {h}");
+        }
+    }
+
+    #[test]
+    fn hints_list_the_choices_but_not_read_only_keys() {
+        let (_, h) = field_hint(json!({"name": "a", "type": "text", "colour": 3}));
+        assert!(
+            h.contains("max_length") && h.contains("values") && h.contains("type"),
+            "{h}"
+        );
+        assert!(!h.contains("junction") && !h.contains("column,"), "{h}");
+        let v = check(
+            &json!({"tenant": "acme", "name": "x", "columns": [], "access": {"insert": "tenant", "read": "everyone"}}),
+        );
+        let hint = |p: &str| {
+            v.iter()
+                .find(|v| v.pointer == p)
+                .map(|v| v.hint.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            hint("/columns")
+                .starts_with("did you mean \"fields\"? The keys of a definition are: access, description,"),
+            "{v:?}"
+        );
+        assert!(!hint("/columns").contains("version"), "{v:?}");
+        assert!(
+            hint("/access/insert")
+                .starts_with("did you mean \"create\"? The keys of access are: create, delete, read, update"),
+            "{v:?}"
+        );
+        assert!(
+            hint("/access/read").starts_with("did you mean \"public\"? The rules are:"),
+            "{v:?}"
+        );
+        let v = check(&json!({"tenant": "acme", "name": "x", "indexes": [{"columns": ["a"]}]}));
+        assert!(
+            v.iter()
+                .any(|v| v.pointer == "/indexes/0/columns" && v.hint.starts_with("did you mean \"fields\"")),
+            "{v:?}"
+        );
     }
 
     #[test]

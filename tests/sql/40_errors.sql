@@ -4,7 +4,7 @@
 -- tenant names: each must end in a clean error or a working entity, never a
 -- syntax error (42601: text reached the parser unquoted) or XX000 (a panic).
 BEGIN;
-SELECT plan(277);
+SELECT plan(320);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t40')$$, 'tenant t40 created');
@@ -75,8 +75,6 @@ INSERT INTO t40_cases VALUES
   ('entity name 64 bytes',        jsonb_build_object('tenant', 't40', 'name', repeat('e', 64)), '42622', '/name'),
   ('field name 64 bytes',         pg_temp.f(jsonb_build_object('name', repeat('f', 64), 'type', 'text')), '42622', '/fields/0/name'),
   ('field name 32 x é (64 bytes)', pg_temp.f(jsonb_build_object('name', repeat('é', 32), 'type', 'text')), '42622', '/fields/0/name'),
-  ('entity select',               '{"tenant": "t40", "name": "select"}',                  '42939', '/name'),
-  ('entity table',                '{"tenant": "t40", "name": "table"}',                   '42939', '/name'),
   ('entity pg_things',            '{"tenant": "t40", "name": "pg_things"}',               '42939', '/name'),
   ('entity rpc',                  '{"tenant": "t40", "name": "rpc"}',                     '42939', '/name'),
   ('field select',                pg_temp.f('{"name": "select", "type": "text"}'),        '42939', '/fields/0/name'),
@@ -161,6 +159,49 @@ SELECT ok(cot.validate_entity(def) @> jsonb_build_array(jsonb_build_object('poin
 SELECT is((SELECT count(*)::int FROM t40_cases c, jsonb_array_elements(cot.validate_entity(c.def)) v
             WHERE v->>'message' IS NULL OR v->>'message' = '' OR v->>'hint' IS NULL OR v->>'hint' = ''), 0,
           'every violation has a message and a hint');
+
+-------------------------------------------------------------------------------
+-- Hints that say how to fix: an unknown type, key or value gets the one
+-- meant (a synonym from another system, or the nearest word for a typo) and
+-- the valid choices; a refused name gets one that works. The SQLSTATE and
+-- the pointer stay.
+-------------------------------------------------------------------------------
+CREATE TEMP TABLE t40_hints (what text, def jsonb, code text, ptr text, hint text);
+INSERT INTO t40_hints VALUES
+  ('type string',        pg_temp.f('{"name": "a", "type": "string"}'),   '22023', '/fields/0/type', 'did you mean "text"? The types are: text, integer,'),
+  ('type int',           pg_temp.f('{"name": "a", "type": "int"}'),      '22023', '/fields/0/type', 'did you mean "integer"?'),
+  ('type intger (typo)', pg_temp.f('{"name": "a", "type": "intger"}'),   '22023', '/fields/0/type', 'did you mean "integer"?'),
+  ('type datetime',      pg_temp.f('{"name": "a", "type": "datetime"}'), '22023', '/fields/0/type', 'did you mean "timestamp"?'),
+  ('type bool',          pg_temp.f('{"name": "a", "type": "bool"}'),     '22023', '/fields/0/type', 'did you mean "boolean"?'),
+  ('type number',        pg_temp.f('{"name": "a", "type": "number"}'),   '22023', '/fields/0/type', 'did you mean "float" (or "decimal" for exact values such as money)?'),
+  ('type double',        pg_temp.f('{"name": "a", "type": "double"}'),   '22023', '/fields/0/type', 'did you mean "float" (or "decimal"'),
+  ('type varchar(10)',   pg_temp.f('{"name": "a", "type": "varchar(10)"}'), '22023', '/fields/0/type', 'did you mean "text" (add "max_length" for a length limit)?'),
+  ('type money',         pg_temp.f('{"name": "a", "type": "money"}'),    '22023', '/fields/0/type', 'did you mean "decimal"'),
+  ('type blob',          pg_temp.f('{"name": "a", "type": "blob"}'),     '22023', '/fields/0/type',
+                         'use one of the types: text, integer, bigint, decimal, float, boolean, date, timestamp, time, uuid, json, enum, email, url, array, relation'),
+  ('items string',       pg_temp.f('{"name": "a", "type": "array", "items": "string"}'), '22023', '/fields/0/items', 'did you mean "text"? The item types are:'),
+  ('key options',        pg_temp.f('{"name": "a", "type": "enum", "options": ["x"]}'),   '22023', '/fields/0/options', 'did you mean "values"'),
+  ('key enum',           pg_temp.f('{"name": "a", "type": "enum", "enum": ["x"]}'),      '22023', '/fields/0/enum', 'did you mean "values"'),
+  ('key nullable',       pg_temp.f('{"name": "a", "type": "text", "nullable": false}'),  '22023', '/fields/0/nullable', 'did you mean "required" (fields accept null unless "required": true)?'),
+  ('key not_null',       pg_temp.f('{"name": "a", "type": "text", "not_null": true}'),   '22023', '/fields/0/not_null', 'did you mean "required"?'),
+  ('key maxLength',      pg_temp.f('{"name": "a", "type": "text", "maxLength": 5}'),     '22023', '/fields/0/maxLength', 'did you mean "max_length"? The keys of a field are:'),
+  ('key colour',         pg_temp.f('{"name": "a", "type": "text", "colour": 1}'),        '22023', '/fields/0/colour', 'remove the key; the keys of a field are: default, description,'),
+  ('key columns',        '{"tenant": "t40", "name": "x", "columns": []}',                '22023', '/columns', 'did you mean "fields"? The keys of a definition are:'),
+  ('rule authenticated', '{"tenant": "t40", "name": "x", "access": {"read": "authenticated"}}', '22023', '/access/read', 'did you mean "tenant" (any signed-in user of the tenant)? The rules are:'),
+  ('field order',        pg_temp.f('{"name": "order", "type": "integer"}'),  '42939', '/fields/0/name', 'choose another name, e.g. "sort_order"'),
+  ('field limit',        pg_temp.f('{"name": "limit", "type": "integer"}'),  '42939', '/fields/0/name', 'choose another name, e.g. "max_items"'),
+  ('field select',       pg_temp.f('{"name": "select", "type": "text"}'),    '42939', '/fields/0/name', 'choose another name, e.g. "selection"'),
+  ('field id',           pg_temp.f('{"name": "id", "type": "text"}'),        '42939', '/fields/0/name', 'choose another name, e.g. "external_id"');
+SELECT ok(starts_with(v->>'hint', h.hint) AND v->>'sqlstate' = h.code,
+          format('validate_entity, %s: %s at %s, hint %s', h.what, h.code, h.ptr, h.hint))
+  FROM t40_hints h, LATERAL (SELECT v FROM jsonb_array_elements(cot.validate_entity(h.def)) v WHERE v->>'pointer' = h.ptr) p
+ ORDER BY h.what;
+SELECT is((SELECT count(*)::int FROM t40_hints h
+            WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(cot.validate_entity(h.def)) v WHERE v->>'pointer' = h.ptr)), 0,
+          'every hint case has its violation at the pointer');
+SELECT ok(starts_with(e->>'hint', h.hint) AND e->>'sqlstate' = h.code, format('create_entity, %s: HINT %s', h.what, e->>'hint'))
+  FROM t40_hints h, LATERAL cot_test.error_of(format('SELECT cot.create_entity(%L::jsonb)', h.def)) e
+ ORDER BY h.what;
 
 -------------------------------------------------------------------------------
 -- Several violations at once
@@ -308,8 +349,8 @@ SELECT is_empty($$SELECT kind, left(name, 40), code FROM t40_outcome
 SELECT results_eq(
     $q$SELECT code FROM t40_outcome WHERE kind = 'entity' AND name IN ('Title', 'select', 'é', 'a''b', '$$', 'id')
        ORDER BY name COLLATE "C"$q$,
-    $$VALUES ('42602'), ('42602'), ('42602'), ('ok'), ('42939'), ('42602')$$,
-    'as entity names: $$ 42602, Title 42602, a''b 42602, id ok (only fields may not be called id), select 42939, é 42602');
+    $$VALUES ('42602'), ('42602'), ('42602'), ('ok'), ('ok'), ('42602')$$,
+    'as entity names: $$ 42602, Title 42602, a''b 42602, id ok (only fields may not be called id), select ok (reserved words are quoted), é 42602');
 SELECT results_eq(
     $$SELECT name, code FROM t40_outcome WHERE kind = 'field' AND name IN ('id', 'xmin', 'order', 'Title') ORDER BY name COLLATE "C"$$,
     $$VALUES ('Title', '42602'), ('id', '42939'), ('order', '42939'), ('xmin', '42939')$$,
@@ -320,10 +361,12 @@ SELECT is_empty($$SELECT kind, name FROM t40_outcome WHERE code = 'ok' AND kind 
                      AND NOT (name ~ '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 63)$$,
                 'only plain names of at most 63 bytes were accepted');
 SELECT results_eq($$SELECT kind, name FROM t40_outcome WHERE code = 'ok' AND kind IN ('entity', 'field') ORDER BY kind, name COLLATE "C"$$,
-                  $$VALUES ('entity', repeat('a', 63)), ('entity', 'cot'), ('entity', 'id'), ('entity', 'oid'), ('entity', 'public'),
-                           ('entity', 'tenant_x'), ('entity', 'xmin'),
-                           ('field', repeat('a', 63)), ('field', 'cot'), ('field', 'pg_class'), ('field', 'public'), ('field', 'rpc'), ('field', 'tenant_x')$$,
-                  'the hostile-list names that work: plain names that are reserved only elsewhere');
+                  $$VALUES ('entity', repeat('a', 63)), ('entity', 'all'), ('entity', 'cot'), ('entity', 'current_user'), ('entity', 'from'),
+                           ('entity', 'id'), ('entity', 'oid'), ('entity', 'order'), ('entity', 'public'), ('entity', 'select'),
+                           ('entity', 'table'), ('entity', 'tenant_x'), ('entity', 'user'), ('entity', 'xmin'),
+                           ('field', repeat('a', 63)), ('field', 'all'), ('field', 'cot'), ('field', 'current_user'), ('field', 'from'),
+                           ('field', 'pg_class'), ('field', 'public'), ('field', 'rpc'), ('field', 'table'), ('field', 'tenant_x'), ('field', 'user')$$,
+                  'the hostile-list names that work: plain names reserved only elsewhere, and PostgreSQL reserved words (quoted everywhere)');
 SELECT is_empty($$SELECT name FROM t40_outcome WHERE kind = 'entity' AND code = 'ok'
                    AND (cot.entity('t40', name)->>'name' IS DISTINCT FROM name
                         OR to_regclass(format('tenant_t40.%I', name)) IS NULL OR to_regclass(format('t40.%I', name)) IS NULL)$$,

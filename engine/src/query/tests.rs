@@ -247,3 +247,38 @@ fn related_records_take_where_order_and_limit() {
         assert_eq!(e.detail.as_deref(), Some(format!("at {at}").as_str()), "{q}");
     }
 }
+
+#[test]
+fn reserved_words_as_names_are_quoted_in_queries() {
+    let defs = [
+        json!({"tenant": "acme", "name": "group", "fields": [{"name": "end", "type": "date"}]}),
+        json!({"tenant": "acme", "name": "user", "fields": [
+            {"name": "user", "type": "text"}, {"name": "desc", "type": "text"},
+            {"name": "group", "type": "relation", "kind": "many_to_one", "target": "group"}]}),
+    ];
+    let entities: Vec<Entity> = defs
+        .iter()
+        .map(|d| {
+            validate(d, &TestEnv::new())
+                .unwrap_or_else(|v| panic!("{v:?}"))
+                .entity
+        })
+        .collect();
+    let slug = entities[0].tenant.clone();
+    let m = Model {
+        tenant: &slug,
+        entities: &entities,
+    };
+    let e = m.entity("user").unwrap();
+    let q = json!({"select": ["user", "desc", {"group": ["end"]}], "where": {"user": {"eq": "x"}}, "order": ["-desc"]});
+    let c = compile(&parse(&m, e, &q).unwrap(), &TenantNames::new(&slug), &e.name);
+    for part in [
+        r#"v0."user" = $1::text"#,
+        r#"'desc', v0."desc""#,
+        r#"FROM "acme"."group" AS v1 WHERE v1."id" = v0."group_id""#,
+        r#"FROM "acme"."user" AS v0"#,
+        r#"ORDER BY v0."desc" DESC"#,
+    ] {
+        assert!(c.sql.contains(part), "{part} not in {}", c.sql);
+    }
+}

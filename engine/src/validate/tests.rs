@@ -202,7 +202,7 @@ fn defaults_are_typed_and_checked() {
 #[test]
 fn names_keep_their_codes_inside_definitions() {
     let e = errors(
-        json!({"tenant": "Acme", "name": "select", "fields": [{"name": "x y", "type": "text"}, {"name": "id", "type": "text"}]}),
+        json!({"tenant": "Acme", "name": "rpc", "fields": [{"name": "x y", "type": "text"}, {"name": "id", "type": "text"}]}),
     );
     assert_eq!(
         e,
