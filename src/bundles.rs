@@ -9,10 +9,10 @@ use crate::catalog::meta::{self, TenantRow};
 use crate::entity::alter::{action, apply_prepared, plan_of, LockTimeout};
 use crate::entity::change::{prepare, Target};
 use crate::entity::create::{create_group, known_of, plan_group};
+use crate::entity::definable_tenant;
 use crate::entity::drop::drop_entity_now;
 use crate::entity::{stored_ident, tenant_names};
 use crate::jsonb_arg::JsonbText;
-use crate::entity::definable_tenant;
 use crate::raise::{raise, raise_violations};
 use crate::spi;
 use cot_engine::bundle::{self, MAX_BUNDLE_BYTES};
@@ -26,7 +26,6 @@ use cot_engine::stored::Header;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
-
 
 /// The tenant's model: every entity's definition with its ids, fields,
 /// relations and access rules, ordered by name. Applying it to another tenant

@@ -87,7 +87,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-
     #[test]
     fn a_required_field_without_default_is_refused_on_a_table_with_rows() {
         let new = with(json!({"name": "code", "type": "text", "required": true}));

@@ -98,7 +98,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-
     fn refusals(old: serde_json::Value, new: serde_json::Value, around: &Surroundings) -> Vec<Violation> {
         let e = phase(old, new, 10, vec![], Options::default(), |b, d| {
             b.refuse_shape_changes(d, around)
