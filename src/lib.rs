@@ -15,6 +15,7 @@ mod execute;
 mod generated_docs;
 mod jsonb_arg;
 mod permissions;
+mod plan_cache;
 mod postgrest;
 mod query;
 mod query_page;
