@@ -25,8 +25,9 @@ pub const MAX_EMBEDS: usize = 20;
 /// Records one answer may hold: the page's, and for every embed the
 /// product of the limits along its path (a single related record counts 1).
 pub const MAX_ROWS: u64 = 100_000;
-/// Bytes of the compiled statement.
-pub const MAX_STATEMENT_BYTES: usize = 64 * 1024;
+/// Bytes of the compiled statement: twice what all the fields of the widest
+/// entity a definition may have (500 fields, names of 63 bytes) take.
+pub const MAX_STATEMENT_BYTES: usize = 128 * 1024;
 /// Parameters (values of the document) of the compiled statement.
 pub const MAX_PARAMS: usize = 256;
 

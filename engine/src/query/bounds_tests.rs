@@ -7,11 +7,16 @@ use crate::names::TenantNames;
 use crate::validate::{tests::TestEnv, validate};
 use serde_json::{json, Value};
 
-/// `notes` relate to themselves three ways; `hub` has nine relations to them.
+/// `notes` relate to themselves three ways; `hub` has nine relations to
+/// them; `wide` is as wide as a definition may be (500 fields, 63-byte names).
 fn model() -> Vec<Entity> {
     let hub: Vec<Value> = (1..=9)
         .map(|i| json!({"name": format!("r{i}"), "type": "relation", "kind": "many_to_one", "target": "notes"}))
         .collect();
+    let mut wide: Vec<Value> = (0..499)
+        .map(|i| json!({"name": format!("f{i:03}{}", "x".repeat(59)), "type": "text"}))
+        .collect();
+    wide.push(json!({"name": "parent", "type": "relation", "kind": "many_to_one", "target": "wide"}));
     let defs = [
         json!({"tenant": "pub", "name": "notes", "fields": [
             {"name": "body", "type": "text"},
@@ -19,6 +24,7 @@ fn model() -> Vec<Entity> {
             {"name": "children", "type": "relation", "kind": "one_to_many", "target": "notes", "inverse": "parent"},
             {"name": "links", "type": "relation", "kind": "many_to_many", "target": "notes"}]}),
         json!({"tenant": "pub", "name": "hub", "fields": hub}),
+        json!({"tenant": "pub", "name": "wide", "fields": wide}),
     ];
     defs.iter()
         .map(|d| {
@@ -202,11 +208,21 @@ fn records_one_answer_can_hold() {
 
 #[test]
 fn statement_bytes() {
-    // IS NULL takes no parameter: only the statement grows.
+    // Every field of the widest entity a definition allows: accepted.
+    let all = run("wide", json!({})).unwrap();
+    assert!(all.sql.len() > 64 * 1024, "{}", all.sql.len());
+    // With its parent's too: past the bound.
+    let e = refused(
+        "wide",
+        json!({"select": ["*", {"parent": "*"}]}),
+        "/",
+        "131072 accepted",
+    );
+    assert!(e.message.contains("statement of"), "{}", e.message);
+    // Conditions without values grow the statement alone.
     let nulls = |n: usize| json!({"where": {"or": repeat(json!({"body": {"is_null": true}}), n)}});
-    assert!(run("notes", nulls(2000)).is_ok());
-    let e = refused("notes", nulls(4000), "/", "65536 accepted");
-    assert!(e.message.contains("bytes"), "{}", e.message);
+    assert!(run("notes", nulls(3000)).is_ok());
+    refused("notes", nulls(8000), "/", "131072 accepted");
 }
 
 #[test]
