@@ -15,6 +15,7 @@ mod execute;
 mod generated_docs;
 mod jsonb_arg;
 mod permissions;
+mod plan_cache;
 mod platform;
 mod postgrest;
 mod query;

@@ -154,7 +154,7 @@ fn compiled(tenant: &str, entity: &str, query: JsonbText) -> (cot_engine::query:
     };
     let parsed = parse(&m, e, &q).unwrap_or_else(|err| raise(err));
     (
-        compile(&parsed, &TenantNames::new(&slug), &e.name),
+        compile(&parsed, &TenantNames::new(&slug), &e.name).unwrap_or_else(|err| raise(err)),
         parsed.limit as usize,
     )
 }

@@ -10,20 +10,7 @@ use cot_engine::query::{encode_cursor, Compiled, Param};
 use cot_engine::scalar::Scalar;
 use pgrx::prelude::*;
 use serde_json::Value;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{CStr, CString};
-
-thread_local! {
-    /// Plans of page statements, by SQL text: the text holds no values, so
-    /// every call with the same shape reuses one plan. Postgres revalidates a
-    /// kept plan when a view it reads changes, and replans it for another
-    /// role or search path.
-    static PLANS: RefCell<HashMap<String, pg_sys::SPIPlanPtr>> = RefCell::new(HashMap::new());
-}
-
-/// Most plans kept per backend; past it the cache starts over.
-const MAX_PLANS: usize = 256;
 
 /// The OID of a parameter's type, named as `Scalar::cast_type` names it
 /// (`[]` for an array).
@@ -155,33 +142,46 @@ unsafe fn prepare(sql: &str, params: &[Param], options: u32) -> pg_sys::SPIPlanP
 /// # Safety
 /// SPI must be connected.
 unsafe fn plan(c: &Compiled) -> pg_sys::SPIPlanPtr {
-    let (sql, params) = (c.sql.as_str(), c.params.as_slice());
-    PLANS.with(|plans| {
-        if let Some(p) = plans.borrow().get(sql) {
-            return *p;
-        }
-        let mut plans = plans.borrow_mut();
-        if plans.len() >= MAX_PLANS {
-            for (_, p) in plans.drain() {
-                // SAFETY: a plan this cache kept, used by no one else.
-                unsafe { pg_sys::SPI_freeplan(p) };
-            }
-        }
-        // SAFETY: SPI is connected (the caller's promise); the plan is kept,
-        // so it outlives the connection.
-        let plan = unsafe {
-            let options = if c.generic_plan {
-                pg_sys::CURSOR_OPT_GENERIC_PLAN
-            } else {
-                0
-            };
-            let plan = prepare(sql, params, options);
-            pg_sys::SPI_keepplan(plan);
-            plan
-        };
-        plans.insert(sql.to_string(), plan);
-        plan
-    })
+    let options = if c.generic_plan {
+        pg_sys::CURSOR_OPT_GENERIC_PLAN
+    } else {
+        0
+    };
+    // SAFETY: SPI is connected (the caller's promise).
+    unsafe { crate::plan_cache::get_or_prepare(&c.sql, || prepare(&c.sql, &c.params, options)) }
+}
+
+/// Runs `f` with JIT off, as `SET LOCAL jit = off` would for its duration
+/// (the way a function's `SET` clause does it: a GUC nesting level, undone
+/// at the end, or by the (sub)transaction's abort on an error). The planner
+/// decides on JIT when it plans and the executor compiles when it starts;
+/// both happen inside `f`. A page statement is a small OLTP read: JIT
+/// compiling a generated one cost 10-26 ms per call, more than running it,
+/// and a statement of many embeds spent minutes compiling past
+/// `statement_timeout`, which it does not check while compiling.
+fn without_jit<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: reads this backend's copy of the `jit` setting.
+    if !unsafe { pg_sys::jit_enabled } {
+        return f();
+    }
+    // SAFETY: set_config_option and AtEOXact_GUC as fmgr_security_definer
+    // calls them for a `SET` clause; `jit` is a user-settable boolean.
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"jit".as_ptr(),
+            c"off".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        let out = f();
+        pg_sys::AtEOXact_GUC(true, level);
+        out
+    }
 }
 
 /// Runs `plan` read-only: under the caller's snapshot, as a statement inside
@@ -230,33 +230,35 @@ pub fn explain(c: &Compiled, analyze: bool) -> Value {
         if analyze { ", ANALYZE, BUFFERS" } else { "" },
         c.sql
     );
-    let text = Spi::connect(|_| {
-        // SAFETY: SPI is connected; the parameter list holds as many slots
-        // as parameters; the one row is read before the next SPI call.
-        unsafe {
-            let plan = prepare(&sql, &c.params, 0);
-            let values = args(&c.params);
-            let list = pg_sys::makeParamList(values.len() as i32);
-            let slots = (*list).params.as_mut_slice(values.len());
-            for (i, (value, param)) in values.iter().zip(&c.params).enumerate() {
-                slots[i] = pg_sys::ParamExternData {
-                    value: *value,
-                    isnull: false,
-                    pflags: pg_sys::PARAM_FLAG_CONST as u16,
-                    ptype: param_type(param),
-                };
+    let text = without_jit(|| {
+        Spi::connect(|_| {
+            // SAFETY: SPI is connected; the parameter list holds as many slots
+            // as parameters; the one row is read before the next SPI call.
+            unsafe {
+                let plan = prepare(&sql, &c.params, 0);
+                let values = args(&c.params);
+                let list = pg_sys::makeParamList(values.len() as i32);
+                let slots = (*list).params.as_mut_slice(values.len());
+                for (i, (value, param)) in values.iter().zip(&c.params).enumerate() {
+                    slots[i] = pg_sys::ParamExternData {
+                        value: *value,
+                        isnull: false,
+                        pflags: pg_sys::PARAM_FLAG_CONST as u16,
+                        ptype: param_type(param),
+                    };
+                }
+                let rc = pg_sys::SPI_execute_plan_with_paramlist(plan, list, false, 0);
+                if rc != pg_sys::SPI_OK_UTILITY as i32 || pg_sys::SPI_processed == 0 {
+                    panic!("cot: EXPLAIN failed (SPI code {rc})");
+                }
+                let table = pg_sys::SPI_tuptable;
+                let mut null = false;
+                let d = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut null);
+                let out = output(pg_sys::SPI_gettypeid((*table).tupdesc, 1), d);
+                pg_sys::SPI_freeplan(plan);
+                out
             }
-            let rc = pg_sys::SPI_execute_plan_with_paramlist(plan, list, false, 0);
-            if rc != pg_sys::SPI_OK_UTILITY as i32 || pg_sys::SPI_processed == 0 {
-                panic!("cot: EXPLAIN failed (SPI code {rc})");
-            }
-            let table = pg_sys::SPI_tuptable;
-            let mut null = false;
-            let d = pg_sys::SPI_getbinval(*(*table).vals, (*table).tupdesc, 1, &mut null);
-            let out = output(pg_sys::SPI_gettypeid((*table).tupdesc, 1), d);
-            pg_sys::SPI_freeplan(plan);
-            out
-        }
+        })
     });
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
@@ -306,12 +308,15 @@ unsafe fn key_text(d: pg_sys::Datum, ty: &Scalar) -> String {
 
 /// Runs `c` and returns its answer.
 pub fn run(c: &Compiled) -> RawJsonb {
-    let container = Spi::connect(|_| {
-        // SAFETY: SPI is connected for the closure; the tuple table is read
-        // right after the statement, before any other SPI call, and the
-        // slices into it are copied before the connection ends.
-        unsafe { assemble(c) }
+    let container = without_jit(|| {
+        Spi::connect(|_| {
+            // SAFETY: SPI is connected for the closure; the tuple table is read
+            // right after the statement, before any other SPI call, and the
+            // slices into it are copied before the connection ends.
+            unsafe { assemble(c) }
+        })
     });
+    crate::plan_cache::after_run(&c.sql);
     RawJsonb::from_container(&container)
 }
 

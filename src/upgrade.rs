@@ -4,7 +4,7 @@
 //! around the tenant's data, in the caller's transaction. After `ALTER
 //! EXTENSION cot UPDATE`, `CALL cot.upgrade_tenants()` (sql/finalize.sql)
 //! runs it for every tenant, one transaction each. What it runs is planned by
-//! `cot_engine::plan::regenerate` and recorded in `cot.migrations`.
+//! `cot_engine::regenerate` and recorded in `cot.migrations`.
 
 use crate::catalog::ledger::{self, Migration};
 use crate::catalog::{meta, roles, system};
@@ -12,7 +12,7 @@ use crate::entity::{tenant_names, validated};
 use crate::execute::Run;
 use crate::permissions::require_superuser;
 use crate::tenants::tenant_named;
-use cot_engine::plan::regenerate::{self, Tenant, TenantCatalog};
+use cot_engine::regenerate::{self, Tenant, TenantCatalog};
 use cot_engine::plan::Labels;
 use cot_engine::stored;
 use pgrx::prelude::*;

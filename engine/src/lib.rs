@@ -24,6 +24,7 @@ pub mod options;
 pub mod plan;
 pub mod plan_json;
 pub mod query;
+pub mod regenerate;
 pub mod relations;
 pub mod rpc;
 pub mod scalar;

@@ -7,7 +7,9 @@
 // comparisons (every operator on every field it applies to), random select
 // with embedded relations one level nested (half of them with their own
 // where, and arrays with their own order and limit), random orders in both syntaxes,
-// random limits, offset and keyset pagination, counts. For each, cot.query
+// random limits, offset and keyset pagination, counts. A case whose page and
+// embeds can return more records than docs/query.md's bound (recordsBound)
+// must be refused with 54000 instead. For each other case, cot.query
 // must return exactly the rows, in the order and page boundaries, that an
 // oracle returns: SQL written here from the same random tree, independently
 // of Cot's compiler, over the same API views, in the same transaction and as
@@ -628,7 +630,8 @@ function sqlObject(entity, sel, alias, ctx) {
         ? `${a}."${rel.fk}" = ${alias}.id`
         : `${a}.id IN (SELECT j."${rel.other}" FROM ${TENANT}."${rel.table}" j WHERE j."${rel.self}" = ${alias}.id)`;
       const order = sqlOrder(e.order?.keys ?? [], a);
-      const limit = e.limit === undefined ? '' : ` LIMIT ${e.limit}`;
+      // Without a limit an array holds at most DEFAULT_EMBED_LIMIT records.
+      const limit = ` LIMIT ${e.limit ?? DEFAULT_EMBED_LIMIT}`;
       // The rows in order (and cut), numbered, then aggregated by that number.
       sub = `COALESCE((SELECT jsonb_agg(x.r ORDER BY x.n) FROM (SELECT ${inner} AS r, row_number() OVER (ORDER BY ${order}) AS n
                 FROM ${TENANT}."${rel.target}" ${a} WHERE ${link}${own}${cond} ORDER BY ${order}${limit}) x), '[]'::jsonb)`;
@@ -824,6 +827,22 @@ function leafDiffs(a, b, path = '', out = []) {
 const isNumber = (v) => typeof v === 'string' && v.startsWith('#');
 const brief = (v) => (v === undefined ? 'nothing' : JSON.stringify(v).replace(/"#(-?[0-9.]+)"/g, '$1').slice(0, 200));
 
+// docs/query.md, "Limits": the records one answer can hold, written out
+// here from the documented rule (the page's limit, plus for every embed the
+// product of the limits along its path; a single record counts 1, an array
+// without a limit DEFAULT_EMBED_LIMIT), and the most that is accepted.
+const MAX_ROWS = 100_000;
+const DEFAULT_EMBED_LIMIT = 100;
+function recordsBound(entity, sel, page) {
+  const under = (ent, s, per) =>
+    (s?.embeds ?? []).reduce((sum, e) => {
+      const rel = MODEL[ent].relations[e.name];
+      const n = per * (rel.kind === 'one' ? 1 : (e.limit ?? DEFAULT_EMBED_LIMIT));
+      return sum + n + under(rel.target, e.sel, n);
+    }, 0);
+  return page + under(entity, sel, page);
+}
+
 // Runs one case; returns a failure description or null, and counts pages.
 async function runCase(conn, cs, stats) {
   const expected = await oracle(conn, cs);
@@ -836,6 +855,20 @@ async function runCase(conn, cs, stats) {
     pages = Math.ceil(n / limit);
   }
   const size = limit ?? 100;
+  // Past the bound of records: refused with 54000, whatever the data holds.
+  const bound = recordsBound(cs.entity, cs.select, size);
+  if (bound > MAX_ROWS) {
+    stats.refused++;
+    const q = queryDoc(cs, limit, {});
+    stats.last = stringifyQuery(q);
+    try {
+      await cotQuery(conn, cs.entity, q);
+    } catch (e) {
+      if (e.code === '54000' && e.message.includes(`up to ${bound} records`)) return null;
+      throw e;
+    }
+    return { what: `accepted, though it can return ${bound} records`, case: cs.i, entity: cs.entity, query: stats.last };
+  }
   let start = 0;
   let extra = {};
   if (cs.mode === 'offset') {
@@ -933,7 +966,7 @@ after(async () => {
 
 test(`${CASES} random queries: cot.query returns what hand-written SQL returns, page by page`, T, async () => {
   const t0 = Date.now();
-  const stats = { pages: 0, user: 0, superuser: 0, keyset: 0, offset: 0 };
+  const stats = { pages: 0, user: 0, superuser: 0, keyset: 0, offset: 0, refused: 0 };
   const failures = [];
   for (let i = 0; i < CASES; i++) {
     const cs = randomCase(i);
@@ -956,7 +989,8 @@ test(`${CASES} random queries: cot.query returns what hand-written SQL returns, 
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
   console.log(
     `query_differential: seed ${SEED}: ${CASES} cases (${stats.user} as ${USER_ROLE}, ${stats.superuser} as superuser; ` +
-      `${stats.keyset} keyset walks, ${stats.offset} offset starts), ${stats.pages} pages, ${failures.length} failing, ${seconds} s; ` +
+      `${stats.keyset} keyset walks, ${stats.offset} offset starts, ${stats.refused} refused past the bound of records), ` +
+      `${stats.pages} pages, ${failures.length} failing, ${seconds} s; ` +
       `data: ${data.items.length} items, ${data.vendors.length} vendors, ${data.labels.length} labels, ${data.links.length} links`,
   );
   // Every operator was tried on every type it applies to.

@@ -9,7 +9,6 @@
 pub mod entity;
 pub mod objects;
 pub mod policies;
-pub mod regenerate;
 pub mod step;
 pub mod tenant;
 

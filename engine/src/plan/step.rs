@@ -362,7 +362,7 @@ pub enum Step {
         table: Ident,
     },
     /// `DROP TRIGGER IF EXISTS`: one of Cot's triggers, before it is made
-    /// again by [`super::regenerate`].
+    /// again by [`crate::regenerate`].
     DropTriggerIfExists {
         /// Schema.
         schema: Ident,

@@ -5,12 +5,18 @@
 //! come only from definitions: a name the entity does not have is refused with
 //! the names it does have.
 
+mod bounds;
+#[cfg(test)]
+mod bounds_tests;
 mod compile;
 mod cursor;
 mod parse;
 #[cfg(test)]
 mod tests;
 
+pub use bounds::{
+    DEFAULT_EMBED_LIMIT, MAX_EMBEDS, MAX_EMBEDS_PER_SELECT, MAX_PARAMS, MAX_ROWS, MAX_STATEMENT_BYTES,
+};
 pub use compile::{compile, Compiled, Param};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use parse::parse;
@@ -122,8 +128,12 @@ pub struct Embed {
     pub order: Vec<Order>,
     /// The id, last key of the order, runs descending.
     pub id_desc: bool,
-    /// At most this many (arrays only).
+    /// At most this many: arrays always have one (the query's, else
+    /// [`DEFAULT_EMBED_LIMIT`]); `None` for a single record.
     pub limit: Option<u64>,
+    /// Where the embed is in the query document (a JSON pointer), for errors
+    /// about it.
+    pub at: String,
 }
 
 /// How related records are found from a record `v`.

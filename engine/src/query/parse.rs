@@ -9,10 +9,11 @@
 //! maps to `{operator: value}` (several operators are ANDed) or to a bare
 //! value, which means `eq`.
 
+use super::bounds::check_shape;
 use super::cursor::decode_cursor;
 use super::{
-    columns, Column, Embed, Filter, Join, Model, Op, Order, Query, Selection, DEFAULT_LIMIT, MAX_DEPTH,
-    MAX_LIMIT,
+    columns, Column, Embed, Filter, Join, Model, Op, Order, Query, Selection, DEFAULT_EMBED_LIMIT,
+    DEFAULT_LIMIT, MAX_DEPTH, MAX_LIMIT,
 };
 use crate::error::{CotError, ErrorKind};
 use crate::names::shown;
@@ -119,7 +120,7 @@ pub fn parse(model: &Model<'_>, entity: &Entity, query: &Value) -> Result<Query,
             ))
         }
     };
-    Ok(Query {
+    let query = Query {
         select,
         filter,
         order,
@@ -128,7 +129,9 @@ pub fn parse(model: &Model<'_>, entity: &Entity, query: &Value) -> Result<Query,
         offset,
         after,
         count,
-    })
+    };
+    check_shape(&query)?;
+    Ok(query)
 }
 
 /// The order as text, kept in cursors: a cursor only continues the ordering
@@ -169,11 +172,19 @@ fn selection(
         }
     };
     let mut out = Vec::new();
+    // A field named again (or `"*"` twice) adds nothing to the record (a
+    // jsonb object holds each key once), only to the statement: kept once.
+    let mut named = std::collections::HashSet::new();
+    let mut add = |out: &mut Vec<Selection>, c: Column| {
+        if named.insert(c.name.clone()) {
+            out.push(Selection::Column(c));
+        }
+    };
     for (i, item) in items.iter().enumerate() {
         let at = format!("{pointer}/{i}");
         match item {
-            Value::String(s) if s == "*" => out.extend(all_columns(e)),
-            Value::String(name) => out.push(Selection::Column(column(e, name, &at)?)),
+            Value::String(s) if s == "*" => columns(e).into_iter().for_each(|c| add(&mut out, c)),
+            Value::String(name) => add(&mut out, column(e, name, &at)?),
             Value::Object(m) if m.len() == 1 => {
                 let (name, sub) = m.iter().next().expect("one entry");
                 out.push(Selection::Embed(Box::new(embed(
@@ -310,7 +321,8 @@ fn embed(
         None => (Vec::new(), false),
     };
     let limit = match option("limit") {
-        None => None,
+        // An array holds at most DEFAULT_EMBED_LIMIT records unless told.
+        None => array.then_some(DEFAULT_EMBED_LIMIT),
         Some(v) => Some(v.as_u64().filter(|n| *n <= MAX_LIMIT).ok_or_else(|| {
             bad(
                 &at("limit"),
@@ -328,6 +340,7 @@ fn embed(
         order,
         id_desc,
         limit,
+        at: pointer.to_string(),
     })
 }
 

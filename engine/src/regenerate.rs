@@ -11,7 +11,7 @@
 //! triggers, every privilege). Every step is safe to run again: a second run
 //! changes nothing.
 
-use super::{create_entity, create_tenant, Labels, Step};
+use crate::plan::{create_entity, create_tenant, Labels, Step};
 use crate::names::{fixed, Ident, TenantNames};
 use crate::types::Entity;
 use std::collections::BTreeSet;
