@@ -11,8 +11,8 @@
 //! triggers, every privilege). Every step is safe to run again: a second run
 //! changes nothing.
 
-use crate::plan::{create_entity, create_tenant, Labels, Step};
 use crate::names::{fixed, Ident, TenantNames};
+use crate::plan::{create_entity, create_tenant, Labels, Step};
 use crate::types::Entity;
 use std::collections::BTreeSet;
 
