@@ -54,6 +54,52 @@ BEGIN
 END
 $$;
 
+-- A tenant role's token without its tenant is refused with 401 (as in
+-- finalize.sql).
+CREATE OR REPLACE FUNCTION cot.pre_request() RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    api_key text := cot.request_header('x-api-key');
+    claims jsonb;
+    profile text;
+BEGIN
+    IF api_key IS NOT NULL THEN
+        claims := cot.api_key_claims(api_key);
+        IF claims OPERATOR(pg_catalog.?) 'reject' THEN
+            IF claims OPERATOR(pg_catalog.->>) 'reject' OPERATOR(pg_catalog.=) 'PT403' THEN
+                RAISE SQLSTATE 'PT403' USING MESSAGE = claims OPERATOR(pg_catalog.->>) 'message';
+            END IF;
+            RAISE SQLSTATE 'PT401' USING MESSAGE = claims OPERATOR(pg_catalog.->>) 'message';
+        END IF;
+        PERFORM pg_catalog.set_config('role', claims OPERATOR(pg_catalog.->>) 'role', true);
+        PERFORM pg_catalog.set_config('request.jwt.claims', claims::text, true);
+        RETURN;
+    END IF;
+    -- A tenant role's token must name that tenant: a missing, foreign or
+    -- malformed tenant claim is refused here (401) rather than answered with
+    -- 200 [] for reads and a row-security error for writes. The policies
+    -- check the claim again; this only makes the mistake loud.
+    IF current_user OPERATOR(pg_catalog.~) '^cot_[a-z][a-z0-9_]*_(anon|user|admin)$'
+       AND cot.claim_tenant() IS DISTINCT FROM
+           pg_catalog.regexp_replace(current_user, '^cot_(.*)_(anon|user|admin)$', '\1') THEN
+        RAISE SQLSTATE 'PT401' USING
+            MESSAGE = 'the token''s tenant claim does not name the tenant of its role',
+            HINT = 'a token for role cot_<slug>_user carries "tenant": "<slug>"';
+    END IF;
+    IF current_user OPERATOR(pg_catalog.=) 'cot_anon' THEN
+        profile := pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "');
+        IF profile OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]{0,29}$'
+           AND pg_catalog.to_regrole('cot_' OPERATOR(pg_catalog.||) profile OPERATOR(pg_catalog.||) '_anon') IS NOT NULL THEN
+            PERFORM pg_catalog.set_config('role', 'cot_' OPERATOR(pg_catalog.||) profile OPERATOR(pg_catalog.||) '_anon', true);
+            PERFORM pg_catalog.set_config('request.jwt.claims',
+                pg_catalog.jsonb_build_object('role', 'cot_' OPERATOR(pg_catalog.||) profile OPERATOR(pg_catalog.||) '_anon',
+                                              'tenant', profile)::text, true);
+        END IF;
+    END IF;
+END
+$$;
+
 -- The secret Cot signs the tokens it mints with (as in bootstrap.sql).
 CREATE TABLE cot.jwt_secret (
     only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),

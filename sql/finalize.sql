@@ -128,6 +128,17 @@ BEGIN
         PERFORM pg_catalog.set_config('request.jwt.claims', claims::text, true);
         RETURN;
     END IF;
+    -- A tenant role's token must name that tenant: a missing, foreign or
+    -- malformed tenant claim is refused here (401) rather than answered with
+    -- 200 [] for reads and a row-security error for writes. The policies
+    -- check the claim again; this only makes the mistake loud.
+    IF current_user OPERATOR(pg_catalog.~) '^cot_[a-z][a-z0-9_]*_(anon|user|admin)$'
+       AND cot.claim_tenant() IS DISTINCT FROM
+           pg_catalog.regexp_replace(current_user, '^cot_(.*)_(anon|user|admin)$', '\1') THEN
+        RAISE SQLSTATE 'PT401' USING
+            MESSAGE = 'the token''s tenant claim does not name the tenant of its role',
+            HINT = 'a token for role cot_<slug>_user carries "tenant": "<slug>"';
+    END IF;
     IF current_user OPERATOR(pg_catalog.=) 'cot_anon' THEN
         profile := pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('search_path'), ',', 1), ' "');
         IF profile OPERATOR(pg_catalog.~) '^[a-z][a-z0-9_]{0,29}$'
