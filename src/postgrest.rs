@@ -26,19 +26,20 @@ fn require_superuser(what: &str) {
     crate::permissions::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
 }
 
-/// Every tenant's API schema, then the platform's (`cot_platform`),
-/// comma-separated, for `db-schemas`.
+/// The platform's schema (`cot_platform`), then every tenant's API schema,
+/// comma-separated, for `db-schemas`. The first is where PostgREST sends a
+/// request without `Accept-Profile`/`Content-Profile`: the platform's holds
+/// nothing a tenant role may use, so such a request is refused with a
+/// message that names no tenant (with a tenant first, another customer's
+/// slug was in "permission denied for schema ...").
 fn api_schemas() -> String {
-    let mut schemas: Vec<String> = meta::tenant_slugs()
-        .iter()
-        .map(|slug| {
-            stored::tenant_names(slug)
-                .unwrap_or_else(|e| raise(e))
-                .api_schema
-                .to_string()
-        })
-        .collect();
-    schemas.push(PLATFORM_SCHEMA.to_string());
+    let mut schemas: Vec<String> = vec![PLATFORM_SCHEMA.to_string()];
+    schemas.extend(meta::tenant_slugs().iter().map(|slug| {
+        stored::tenant_names(slug)
+            .unwrap_or_else(|e| raise(e))
+            .api_schema
+            .to_string()
+    }));
     schemas.join(",")
 }
 

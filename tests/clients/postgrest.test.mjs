@@ -269,10 +269,18 @@ function suite({ title, wiring, A, B, loginRole }) {
           assert.ok(own.has(l.orders_id) && own.has(l.products_id), `foreign link ${JSON.stringify(l)}`);
         }
       }
-      // No Accept-Profile: the first schema of db-schemas, A.
       const dflt = await api.request('/orders', { token: tok.aUser });
-      expectStatus(dflt, 200, 'A user GET /orders without a profile');
-      onlyTenant(dflt.body, 'A', 'title', 'default profile');
+      if (wiring === 'cot') {
+        // No Accept-Profile: Cot's db-schemas starts with cot_platform, which
+        // a tenant role may not use; the refusal names no tenant.
+        expectError(dflt, 403, '42501', 'A user GET /orders without a profile');
+        assert.equal(dflt.body.message, 'permission denied for schema cot_platform', said(dflt));
+        assert.doesNotMatch(dflt.text, new RegExp(`${A}|${B}`), said(dflt));
+      } else {
+        // No Accept-Profile: the first schema of db-schemas, A.
+        expectStatus(dflt, 200, 'A user GET /orders without a profile');
+        onlyTenant(dflt.body, 'A', 'title', 'default profile');
+      }
     });
 
     test('anonymous requests (no token) read only the public entity of the profile asked for', T, async () => {
