@@ -11,6 +11,7 @@
 #                         on a half-made DIR, or from an EXIT trap: it never
 #                         fails.
 #   cluster_info [DIR]    print how to connect to a running cluster.
+#   cluster_log_tail [DIR] print the end of the server log (after a failure).
 #
 # Why a private cluster: tests must not depend on (or disturb) the machine's own
 # Debian cluster, and several runs may happen side by side. Everything lives in
@@ -190,6 +191,15 @@ cluster_stop() {
     unset COT_CLUSTER_DIR COT_CLUSTER_LOG
   fi
   return 0
+}
+
+# cluster_log_tail [DIR]: the last lines of the server log, for a script that
+# failed (what the server said is often the reason).
+cluster_log_tail() {
+  local dir=${1:-${COT_CLUSTER_DIR:-}}
+  [ -n "$dir" ] && [ -f "$dir/postgres.log" ] || return 0
+  _cot_log "server log, last lines: $dir/postgres.log"
+  tail -n 25 "$dir/postgres.log" >&2 || true
 }
 
 cluster_info() {

@@ -73,10 +73,7 @@ finish() {
   local rc=$?
   trap - EXIT INT TERM
   if [ -n "${COT_CLUSTER_DIR:-}" ]; then
-    if [ "$rc" -ne 0 ] && [ -f "$COT_CLUSTER_DIR/postgres.log" ]; then
-      log "server log, last lines: $COT_CLUSTER_DIR/postgres.log"
-      tail -n 25 "$COT_CLUSTER_DIR/postgres.log" >&2 || true
-    fi
+    [ "$rc" -eq 0 ] || cluster_log_tail "$COT_CLUSTER_DIR"
     if [ "${COT_KEEP_CLUSTER:-0}" = 1 ]; then
       log "cluster left running (COT_KEEP_CLUSTER=1):"
       cluster_info "$COT_CLUSTER_DIR" "$TEST_DB" >&2

@@ -116,10 +116,7 @@ finish() {
   local rc=$?
   trap - EXIT INT TERM
   if [ -n "${COT_CLUSTER_DIR:-}" ]; then
-    if [ "$rc" -ne 0 ] && [ -f "$COT_CLUSTER_DIR/postgres.log" ]; then
-      log "server log, last lines: $COT_CLUSTER_DIR/postgres.log"
-      tail -n 25 "$COT_CLUSTER_DIR/postgres.log" >&2 || true
-    fi
+    [ "$rc" -eq 0 ] || cluster_log_tail "$COT_CLUSTER_DIR"
     cluster_stop "$COT_CLUSTER_DIR"
   fi
   # Half-way through, the machine may have the package installed or no Cot at

@@ -81,7 +81,10 @@ finish() {
   trap - EXIT
   # Whatever happened, leave this version installed.
   [ -d "$cur_pkg/usr" ] && install_package "$cur_pkg"
-  [ -n "${COT_CLUSTER_DIR:-}" ] && cluster_stop "$COT_CLUSTER_DIR"
+  if [ -n "${COT_CLUSTER_DIR:-}" ]; then
+    [ "$rc" -eq 0 ] || cluster_log_tail "$COT_CLUSTER_DIR"
+    cluster_stop "$COT_CLUSTER_DIR"
+  fi
   rm -rf "$work"
   exit "$rc"
 }
