@@ -100,14 +100,14 @@ impl Access {
 
     /// The rules a junction table of this entity gets: reading links follows
     /// reading the entity, adding and removing links follows updating it. A
-    /// junction has no owner column, so `owner` becomes `tenant` there.
+    /// link belongs to the record it starts from, so under `owner` a user
+    /// reaches only the links of records they own ([`Owner::Parent`]).
     pub fn for_junction(self) -> Access {
-        let flat = |r: Rule| if r == Rule::Owner { Rule::Tenant } else { r };
         Access {
-            read: flat(self.read),
-            create: flat(self.update),
+            read: self.read,
+            create: self.update,
             update: Rule::None,
-            delete: flat(self.update),
+            delete: self.update,
         }
     }
 }
@@ -147,6 +147,22 @@ impl Command {
     }
 }
 
+/// Where the owner of a row is found, for `owner` rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// In the row's own owner column (an entity's table).
+    Row,
+    /// In the owner column of the record the row belongs to: a junction row
+    /// belongs to the record of `parent` (in the same storage schema) whose
+    /// `id` is the row's `column`.
+    Parent {
+        /// The entity table holding the owner column.
+        parent: Ident,
+        /// The junction's column referencing it.
+        column: Ident,
+    },
+}
+
 /// A policy's condition, typed so the renderer never sees user text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Predicate {
@@ -154,4 +170,16 @@ pub enum Predicate {
     Tenant(Ident),
     /// The tenant check and `owner_id = (SELECT cot.claim_sub())`.
     TenantAndOwner(Ident),
+    /// The tenant check and `EXISTS` a record of `parent` with the row's
+    /// `column` as its id and the caller as its owner.
+    TenantAndParentOwner {
+        /// The tenant.
+        tenant: Ident,
+        /// The table the policy is on (a junction).
+        table: Ident,
+        /// The entity table holding the owner column.
+        parent: Ident,
+        /// The column of `table` referencing `parent`.
+        column: Ident,
+    },
 }

@@ -307,8 +307,17 @@ fn junction_steps(
         &e.tenant,
         &j.table,
         e.access.for_junction(),
+        &junction_owner(e, j),
     ))
     .collect()
+}
+
+/// Where a junction row's owner is: on the record it starts from.
+pub fn junction_owner(e: &Entity, j: &crate::types::Junction) -> crate::access::Owner {
+    crate::access::Owner::Parent {
+        parent: e.name.clone(),
+        column: j.source_column.clone(),
+    }
 }
 
 /// The steps that drop an entity's own junction tables (before its table).

@@ -23,7 +23,7 @@
 --     count leaks;
 --  6. the claim helpers directly, on every odd setting.
 BEGIN;
-SELECT plan(466);
+SELECT plan(474);
 -- This file plants objects and breaks policies by hand on purpose; the drift
 -- guard would refuse that DDL (tests/sql/95_drift.sql tests the guard).
 SET LOCAL cot.drift = 'allow';
@@ -80,6 +80,14 @@ SELECT lives_ok($$SELECT cot.create_entities('[
     {"tenant": "t80c", "name": "eggs", "fields": [{"name": "hen", "type": "relation", "kind": "many_to_one", "target": "hens"},
                                                    {"name": "nests", "type": "relation", "kind": "many_to_many", "target": "hens"}],
      "access": {"read": "owner", "update": "owner", "delete": "tenant"}}]')$$, 't80c: hens <-> eggs group with a cycle, owner rules on eggs');
+-- Keywords as names: PostgreSQL prints "user" and "position" quoted in the
+-- junction's owner policy, and cot.check must expect exactly that.
+SELECT lives_ok($$SELECT cot.create_entities('[
+    {"tenant": "t80c", "name": "position", "fields": [{"name": "tag", "type": "text"}], "access": {"read": "owner"}},
+    {"tenant": "t80c", "name": "user", "fields": [{"name": "tag", "type": "text"},
+                                                   {"name": "positions", "type": "relation", "kind": "many_to_many", "target": "position"}],
+     "access": {"read": "owner", "create": "owner", "update": "owner", "delete": "owner"}}]')$$, 't80c: user and position (keywords), owner rules, a junction');
+SELECT is((SELECT count(*) FROM cot.check('t80c')), 0::bigint, 'cot.check finds nothing in t80c (owner policies on junctions, keyword names)');
 
 -------------------------------------------------------------------------------
 -- Rows, seeded as superuser with fixed ids (triggers off to set owner_id
@@ -276,17 +284,19 @@ SELECT is(current_setting('request.jwt.claims', true), NULL, '... and the settin
 -------------------------------------------------------------------------------
 -- The model: every generated table (entity tables and junction tables) with
 -- the rules it must enforce, read from Cot's meta-tables. A junction follows
--- its entity: read -> read; insert and delete -> update; no update; owner
--- counts as tenant.
+-- its entity: read -> read; insert and delete -> update; no update; under
+-- owner, a link is the user's when the record it starts from (`parent`, by the
+-- junction's column `pcol`) is.
 CREATE TEMP VIEW gen_tables AS
-SELECT t.slug, e.name AS tbl, e.definition->'access' AS acc
+SELECT t.slug, e.name AS tbl, e.definition->'access' AS acc, NULL::text AS parent, NULL::text AS pcol
   FROM cot.entities e JOIN cot.tenants t ON t.id = e.tenant_id
 UNION ALL
 SELECT t.slug, r.junction_table,
-       jsonb_build_object('read',   replace(e.definition->'access'->>'read', 'owner', 'tenant'),
-                          'create', replace(e.definition->'access'->>'update', 'owner', 'tenant'),
+       jsonb_build_object('read',   e.definition->'access'->>'read',
+                          'create', e.definition->'access'->>'update',
                           'update', 'none',
-                          'delete', replace(e.definition->'access'->>'update', 'owner', 'tenant'))
+                          'delete', e.definition->'access'->>'update'),
+       e.name, e.name || '_id'
   FROM cot.relationships r JOIN cot.entities e ON e.id = r.source_entity_id JOIN cot.tenants t ON t.id = r.tenant_id
  WHERE r.junction_table IS NOT NULL;
 
@@ -312,7 +322,10 @@ SELECT 'tenant_' || g.slug AS schemaname, g.tbl::name AS tablename, ('cot_' || c
   FROM gen_tables g
   JOIN commands c ON true
   JOIN rule_groups rg ON rg.rule = g.acc->>c.rule_key
- CROSS JOIN LATERAL (SELECT CASE WHEN rg.owner_check
+ CROSS JOIN LATERAL (SELECT CASE WHEN rg.owner_check AND g.parent IS NOT NULL
+                                 THEN format(E'(( SELECT (cot.claim_tenant() = %L::text)) AND (EXISTS ( SELECT\n   FROM %I.%I\n  WHERE ((%I.id = %I.%I) AND (%I.owner_id = ( SELECT cot.claim_sub() AS claim_sub))))))',
+                                             g.slug, 'tenant_' || g.slug, g.parent, g.parent, g.tbl, g.pcol, g.parent)
+                                 WHEN rg.owner_check
                                  THEN format('(( SELECT (cot.claim_tenant() = %L::text)) AND (owner_id = ( SELECT cot.claim_sub() AS claim_sub)))', g.slug)
                                  ELSE format('( SELECT (cot.claim_tenant() = %L::text))', g.slug) END AS pred) p;
 CREATE TEMP VIEW actual_policies AS
@@ -571,7 +584,9 @@ SELECT pg_temp.matrix('t80a', 'diary', 'u1_b',               '42501', '42501', '
 SELECT pg_temp.matrix('t80a', 'diary', 'user_a_empty',       'ok 0', '42501', 'ok 0', 'ok 0');
 
 -- The junction notes_labels: read follows notes (public), adding and removing
--- links follows update (owner, which counts as tenant here), no UPDATE.
+-- links follows update (owner: a user adds and removes only the links of the
+-- notes they own), no UPDATE. The link planted is n3's (u2's); the one in
+-- place is n1's (u1's).
 CREATE FUNCTION pg_temp.junction(caller text, e_select text, e_insert text, e_update text, e_delete text) RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -582,8 +597,9 @@ BEGIN
     RETURN NEXT is(pg_temp.req(caller, 'DELETE FROM t80a.notes_labels'), e_delete, format('%s: DELETE on t80a.notes_labels -> %s', caller, e_delete));
 END $$;
 SELECT pg_temp.junction('anon_a',           'ok 1', '42501', '42501', '42501');
-SELECT pg_temp.junction('u1_a',             'ok 1', 'ok 1 changed tenant_t80a.notes_labels', '42501', 'ok 1 changed tenant_t80a.notes_labels');
-SELECT pg_temp.junction('u2_a',             'ok 1', 'ok 1 changed tenant_t80a.notes_labels', '42501', 'ok 1 changed tenant_t80a.notes_labels');
+SELECT pg_temp.junction('u1_a',             'ok 1', '42501', '42501', 'ok 1 changed tenant_t80a.notes_labels');
+SELECT pg_temp.junction('u2_a',             'ok 1', 'ok 1 changed tenant_t80a.notes_labels', '42501', 'ok 0');
+SELECT pg_temp.junction('nosub_a',          'ok 1', '42501', '42501', 'ok 0');
 SELECT pg_temp.junction('admin_a',          'ok 1', 'ok 1 changed tenant_t80a.notes_labels', '42501', 'ok 1 changed tenant_t80a.notes_labels');
 SELECT pg_temp.junction('u1_b',             '42501', '42501', '42501', '42501');
 SELECT pg_temp.junction('u1_a_claims_b',    'ok 0', '42501', '42501', 'ok 0');
@@ -692,9 +708,13 @@ SELECT is(pg_temp.req('u1_a', $$UPDATE t80a.notes SET body = body$$, true), 'ok 
 SELECT is(pg_temp.req('admin_a', $$UPDATE t80a.notes SET tag = 't80b'$$, true), 'ok 6 changed tenant_t80a.notes',
           'a tag column is data, not tenancy: A''s admin may write ''t80b'' into it');
 SELECT is(pg_temp.req('admin_a', $$UPDATE t80a.notes SET tag = 't80a'$$, true), 'ok 6 changed tenant_t80a.notes', '... and back');
--- The junction follows update = owner as tenant: u2 may link u1's note.
+-- The junction follows update = owner: a link is its note's owner's.
 SELECT is(pg_temp.req('u2_a', $$INSERT INTO t80a.notes_labels (notes_id, labels_id) VALUES ('aaaaaaaa-0000-0000-0000-000000000002', 'aaaaaaaa-1111-0000-0000-000000000002')$$),
-          'ok 1 changed tenant_t80a.notes_labels', 'u2 may link u1''s note n2 to a label (junction writes follow update, owner counted as tenant: documented)');
+          '42501', 'u2 may not link u1''s note n2 to a label (junction writes follow update = owner)');
+SELECT is(pg_temp.req('u1_a', $$INSERT INTO t80a.notes_labels (notes_id, labels_id) VALUES ('aaaaaaaa-0000-0000-0000-000000000002', 'aaaaaaaa-1111-0000-0000-000000000002')$$),
+          'ok 1 changed tenant_t80a.notes_labels', '... and u1, its owner, may');
+SELECT is(pg_temp.req('u2_a', $$DELETE FROM t80a.notes_labels WHERE notes_id = 'aaaaaaaa-0000-0000-0000-000000000001'$$),
+          'ok 0', '... nor may u2 remove the link of u1''s note n1 (nothing deleted)');
 -- The matrix's own harness catches a leak: the same requests with a policy
 -- or FORCE broken on purpose (rolled back right after).
 CREATE FUNCTION pg_temp.with_break(break text, caller text, q text) RETURNS text

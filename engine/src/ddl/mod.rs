@@ -6,6 +6,7 @@
 //! name Cot's own helpers with their schema.
 
 mod policy;
+mod printed;
 mod probe;
 mod relation;
 mod table;

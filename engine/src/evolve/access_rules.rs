@@ -28,11 +28,12 @@ impl Builder<'_> {
             return;
         }
         let (table, new) = (self.table.clone(), d.new.entity.access);
-        setup_access(self, &table, new, d.rebuild_view);
+        setup_access(self, &table, new, &access::Owner::Row, d.rebuild_view);
         if d.junction_access_change {
             for (_, r) in &d.kept_junctions {
-                let j = r.junction.as_ref().expect("many_to_many").table.clone();
-                setup_access(self, &j, new.for_junction(), false);
+                let j = r.junction.as_ref().expect("many_to_many");
+                let owner = crate::relations::junction_owner(d.new.entity, j);
+                setup_access(self, &j.table.clone(), new.for_junction(), &owner, false);
             }
         }
     }
@@ -40,9 +41,10 @@ impl Builder<'_> {
 
 /// Undoes what [`policies::steps`] made for `rules`: policies dropped, grants
 /// revoked. A view that is dropped takes its grants along, so those are left.
+/// Policy names and grants do not depend on where the owner is found.
 fn teardown_access(b: &mut Builder<'_>, table: &Ident, rules: access::Access, view_gone: bool) {
     let t = b.t.clone();
-    for step in policies::steps(&t.slug, table, rules) {
+    for step in policies::steps(&t.slug, table, rules, &access::Owner::Row) {
         match step {
             Step::CreatePolicy {
                 schema, table, name, ..
@@ -74,9 +76,15 @@ fn teardown_access(b: &mut Builder<'_>, table: &Ident, rules: access::Access, vi
 /// What [`policies::steps`] makes for `rules`, but enabling row level security
 /// (already on) and the view's grants when the view is made again (phase M
 /// grants those).
-fn setup_access(b: &mut Builder<'_>, table: &Ident, rules: access::Access, view_made: bool) {
+fn setup_access(
+    b: &mut Builder<'_>,
+    table: &Ident,
+    rules: access::Access,
+    owner: &access::Owner,
+    view_made: bool,
+) {
     let t = b.t.clone();
-    for step in policies::steps(&t.slug, table, rules) {
+    for step in policies::steps(&t.slug, table, rules, owner) {
         match step {
             Step::EnableRls { .. } => {}
             Step::Grant {
@@ -170,7 +178,14 @@ mod tests {
         let s = sql(&e);
         assert!(!s.is_empty());
         assert!(s.iter().all(|q| !q.contains(r#"TABLE "acme"."item" "#)), "{s:#?}");
-        // Owner rules are tenant rules on a junction: its policies stay.
-        assert!(s.iter().all(|q| !q.contains("item_tags")), "{s:#?}");
+        // A junction's links follow the owner of their record.
+        assert!(
+            s.iter().any(|q| q
+                .starts_with(r#"CREATE POLICY "cot_select_owner" ON "tenant_acme"."item_tags""#)
+                && q.contains(
+                    r#"EXISTS (SELECT FROM "tenant_acme"."item" WHERE "item"."id" = "item_tags"."item_id""#
+                )),
+            "{s:#?}"
+        );
     }
 }

@@ -222,8 +222,8 @@ mod tests {
         new["access"] = json!({"read": "owner"});
         with_diff(base(), new, |d| {
             assert!(d.rebuild_view && d.access_change && d.owner_after && !d.owner_before);
-            // Owner rules are tenant rules on a junction.
-            assert!(!d.junction_access_change);
+            // A junction's links follow the owner of their record.
+            assert!(d.junction_access_change);
         });
     }
 }

@@ -6,18 +6,19 @@
 //! only SELECT, INSERT, UPDATE and DELETE, and only as the rules allow.
 
 use super::{RelKind, Step};
-use crate::access::{Access, Command, Predicate, Rule};
+use crate::access::{Access, Command, Owner, Predicate, Rule};
 use crate::names::{fixed, Ident, TenantNames};
 use crate::types::Entity;
 
 /// Row-level security and grants for an entity's table and view.
 pub fn access_steps(e: &Entity) -> Vec<Step> {
-    steps(&e.tenant, &e.name, e.access)
+    steps(&e.tenant, &e.name, e.access, &Owner::Row)
 }
 
 /// The steps that turn an entity's (or junction's) rules into row-level
-/// security and grants, on its table and its view.
-pub fn steps(tenant: &Ident, table: &Ident, access: Access) -> Vec<Step> {
+/// security and grants, on its table and its view. `owner` says where an
+/// `owner` rule finds the row's owner.
+pub fn steps(tenant: &Ident, table: &Ident, access: Access, owner: &Owner) -> Vec<Step> {
     let t = TenantNames::new(tenant);
     let mut steps = vec![Step::EnableRls {
         schema: t.storage_schema.clone(),
@@ -39,7 +40,7 @@ pub fn steps(tenant: &Ident, table: &Ident, access: Access) -> Vec<Step> {
                 (
                     "_owner",
                     vec![t.user_role.clone()],
-                    Predicate::TenantAndOwner(tenant.clone()),
+                    owner_predicate(tenant, table, owner),
                 ),
                 ("_admin", vec![t.admin_role.clone()], tenant_check.clone()),
             ],
@@ -83,9 +84,23 @@ pub fn steps(tenant: &Ident, table: &Ident, access: Access) -> Vec<Step> {
     steps
 }
 
+/// The condition of a user's `owner` rule on `table`.
+fn owner_predicate(tenant: &Ident, table: &Ident, owner: &Owner) -> Predicate {
+    match owner {
+        Owner::Row => Predicate::TenantAndOwner(tenant.clone()),
+        Owner::Parent { parent, column } => Predicate::TenantAndParentOwner {
+            tenant: tenant.clone(),
+            table: table.clone(),
+            parent: parent.clone(),
+            column: column.clone(),
+        },
+    }
+}
+
 /// The grants of an entity's view alone, for when the view is made again.
+/// Grants do not depend on where the owner is found.
 pub fn view_grants(tenant: &Ident, table: &Ident, access: Access) -> Vec<Step> {
-    steps(tenant, table, access)
+    steps(tenant, table, access, &Owner::Row)
         .into_iter()
         .filter(|s| {
             matches!(
