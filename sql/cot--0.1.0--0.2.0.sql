@@ -236,3 +236,18 @@ COMMENT ON FUNCTION cot_platform.tenants() IS 'Every tenant, with its schemas an
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cot_platform FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cot_platform TO cot_platform;
+
+-- cot.tenant_of_schema answers from pg_namespace, as the caller: it no longer
+-- reads cot.tenants with the extension owner's rights (a tenant's slug was
+-- learnt by anyone who asked).
+CREATE OR REPLACE FUNCTION cot.tenant_of_schema(schema_name text) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT api.nspname::text
+      FROM pg_namespace AS api
+      JOIN pg_namespace AS storage ON storage.nspname = 'tenant_' || api.nspname
+      JOIN pg_roles AS owner ON owner.rolname = 'cot_owner'
+     WHERE schema_name IN (api.nspname, storage.nspname)
+       AND api.nspowner = owner.oid AND storage.nspowner = owner.oid
+$$;

@@ -278,11 +278,21 @@ REVOKE ALL ON FUNCTION cot.drift_found(text, text, text, text, text, text) FROM 
 
 -- The tenant whose schema this is (tenant_<slug> or <slug>), or NULL. The
 -- guards run as whoever runs DDL, and cot.tenants is not theirs to read: a
--- user creating a temporary table must not fail on it.
+-- user creating a temporary table must not fail on it. So the answer comes
+-- from the catalog every role reads anyway (a tenant is a pair of schemas
+-- <slug> and tenant_<slug> owned by cot_owner, a role made with the first tenant; no slug starts with tenant_),
+-- with no rights of its own: calling it tells nobody more than pg_namespace.
 CREATE FUNCTION cot.tenant_of_schema(schema_name text) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT t.slug FROM cot.tenants t WHERE schema_name IN (t.slug, 'tenant_' || t.slug) $$;
+AS $$
+    SELECT api.nspname::text
+      FROM pg_namespace AS api
+      JOIN pg_namespace AS storage ON storage.nspname = 'tenant_' || api.nspname
+      JOIN pg_roles AS owner ON owner.rolname = 'cot_owner'
+     WHERE schema_name IN (api.nspname, storage.nspname)
+       AND api.nspowner = owner.oid AND storage.nspowner = owner.oid
+$$;
 
 CREATE EVENT TRIGGER cot_guard_ddl ON ddl_command_end EXECUTE FUNCTION cot.guard_ddl();
 CREATE EVENT TRIGGER cot_guard_drop ON sql_drop EXECUTE FUNCTION cot.guard_drop();

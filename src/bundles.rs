@@ -41,10 +41,7 @@ fn export_schema(tenant: &str) -> JsonB {
 /// tenant already uses replaced by stable ones of this tenant.
 fn definitions_for(t: &TenantRow, bundle: &Value) -> Vec<Value> {
     let mut defs = bundle::definitions(bundle, &t.slug).unwrap_or_else(|e| raise(e));
-    let elsewhere = meta::ids_of_other_tenants(t.id, bundle::ids(&defs));
-    if !elsewhere.is_empty() {
-        bundle::move_ids(&mut defs, t.id, &elsewhere);
-    }
+    crate::entity::keep_ids_in_tenant(t.id, &mut defs);
     defs
 }
 

@@ -25,9 +25,10 @@ use std::collections::HashMap;
 const MAX_QUERY_BYTES: usize = 64 * 1024;
 
 /// The model of a tenant for the caller: `{"stamp": s}` when `stamp` is still
-/// current, else `{"stamp": s, "entities": [definitions]}`. For the tenant's
-/// roles and superusers (who may use its API schema); 42501 otherwise, the
-/// same whether or not the tenant exists.
+/// current, else `{"stamp": s, "entities": [definitions]}` with only the
+/// entities the caller may read (an admin-only entity's definition and rules
+/// are not anon's to see). For the tenant's roles and superusers (who may use
+/// its API schema); 42501 otherwise, the same whether or not the tenant exists.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn query_model(tenant: &str, stamp: &str) -> JsonB {
@@ -43,14 +44,16 @@ fn query_model(tenant: &str, stamp: &str) -> JsonB {
     if now == stamp {
         return JsonB(json!({"stamp": now}));
     }
-    JsonB(json!({"stamp": now, "entities": meta::definitions(t.id)}))
+    let entities = meta::readable_definitions(t.id, tenant, roles::caller());
+    JsonB(json!({"stamp": now, "entities": entities}))
 }
 
 thread_local! {
-    /// Validated entities per tenant, with the stamp they were read at and
-    /// the invalidation generation they are good for: validating a tenant's
-    /// definitions costs far more than a query.
-    static MODELS: RefCell<HashMap<String, CachedModel>> = RefCell::new(HashMap::new());
+    /// Validated entities per tenant and role (each role sees the entities it
+    /// may read), with the stamp they were read at and the invalidation
+    /// generation they are good for: validating a tenant's definitions costs
+    /// far more than a query.
+    static MODELS: RefCell<HashMap<(String, pg_sys::Oid), CachedModel>> = RefCell::new(HashMap::new());
     /// Bumped whenever `cot.model_signal` is invalidated (every model change
     /// announces one, see `catalog::ledger::announce_model_change`), here or in any
     /// other backend.
@@ -81,11 +84,14 @@ unsafe extern "C-unwind" fn on_relcache(_arg: pg_sys::Datum, relid: pg_sys::Oid)
 
 fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     let generation = GENERATION.with(|g| g.get());
-    let cached = MODELS.with(|m| m.borrow().get(tenant).cloned());
+    // SAFETY: reads a backend global, always set inside a transaction.
+    let role = unsafe { pg_sys::GetUserId() };
+    let key = (tenant.to_string(), role);
+    let cached = MODELS.with(|m| m.borrow().get(&key).cloned());
     if let Some((_, at, entities)) = &cached {
         if *at == generation
             && SIGNAL.with(|e| e.get()) != pg_sys::Oid::INVALID
-            && roles::may_use_schema(tenant, unsafe { pg_sys::GetUserId() })
+            && roles::may_use_schema(tenant, role)
         {
             return entities.clone();
         }
@@ -112,10 +118,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     }
     let now = answer["stamp"].as_str().unwrap_or_default().to_string();
     if let Some((_, _, entities)) = cached.filter(|c| c.0 == now) {
-        MODELS.with(|m| {
-            m.borrow_mut()
-                .insert(tenant.to_string(), (now, generation, entities.clone()))
-        });
+        MODELS.with(|m| m.borrow_mut().insert(key, (now, generation, entities.clone())));
         return entities;
     }
     let entities: Vec<Entity> = answer["entities"]
@@ -125,10 +128,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
         .map(|d| validated(&stored::for_validation(d), "stored definition").entity)
         .collect();
     let entities = std::rc::Rc::new(entities);
-    MODELS.with(|m| {
-        m.borrow_mut()
-            .insert(tenant.to_string(), (now, generation, entities.clone()))
-    });
+    MODELS.with(|m| m.borrow_mut().insert(key, (now, generation, entities.clone())));
     entities
 }
 
@@ -145,11 +145,17 @@ fn compiled(tenant: &str, entity: &str, query: JsonbText) -> (cot_engine::query:
         entities: &entities,
     };
     let Some(e) = m.entity(entity) else {
+        // The same answer for an entity that does not exist and one the
+        // caller may not read; the hint lists only what it may read.
         let known: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
         raise(error(
             ErrorKind::UndefinedObject,
             format!("entity {} does not exist in tenant \"{tenant}\"", shown(entity)),
-            format!("its entities: {}", known.join(", ")),
+            if known.is_empty() {
+                "this role may read no entity of the tenant".to_string()
+            } else {
+                format!("the entities this role may read: {}", known.join(", "))
+            },
         ));
     };
     let parsed = parse(&m, e, &q).unwrap_or_else(|err| raise(err));

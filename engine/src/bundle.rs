@@ -119,7 +119,13 @@ pub fn move_ids(defs: &mut [Value], tenant_id: uuid::Uuid, elsewhere: &[String])
     };
     for d in defs {
         swap(d);
-        for f in d["fields"].as_array_mut().into_iter().flatten() {
+        // `get_mut`: indexing would add `"fields": null` to a definition without.
+        for f in d
+            .get_mut("fields")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             swap(f);
         }
     }

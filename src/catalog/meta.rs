@@ -227,6 +227,24 @@ pub fn definitions(tenant_id: uuid::Uuid) -> Vec<Value> {
     )
 }
 
+/// The definitions of tenant `tenant_id`'s entities whose API view (in schema
+/// `api_schema`) `role` may read, by name: what `cot.query` shows a role of
+/// the model. Junction views are no entities.
+pub fn readable_definitions(tenant_id: uuid::Uuid, api_schema: &str, role: pgrx::pg_sys::Oid) -> Vec<Value> {
+    query(
+        "SELECT e.definition FROM cot.entities e \
+           JOIN pg_catalog.pg_class c ON c.relname = e.name AND c.relkind = 'v' \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $2 \
+          WHERE e.tenant_id = $1 AND pg_catalog.has_table_privilege($3, c.oid, 'SELECT') \
+          ORDER BY e.name",
+        &[pg_uuid(tenant_id).into(), api_schema.into(), role.into()],
+        |t| {
+            t.map(|row| Ok(row.get::<JsonB>(1)?.map_or(Value::Null, |j| j.0)))
+                .collect()
+        },
+    )
+}
+
 /// Which of these ids are already used by an entity or a field (ids are unique
 /// across all tenants).
 pub fn ids_in_use(ids: Vec<PgUuid>) -> Vec<String> {

@@ -39,8 +39,10 @@ pub(crate) enum Target {
 /// validates both sides. `extra_known` are entities about to be created that
 /// its relations may point at.
 pub(crate) fn prepare(def: Value, extra_known: &[relations::KnownEntity]) -> Target {
+    let tenant = tenant_of(&def, &Header::of(&def));
+    let mut def = def;
+    super::keep_ids_in_tenant(tenant.id, std::slice::from_mut(&mut def));
     let header = Header::of(&def);
-    let tenant = tenant_of(&def, &header);
     let Some(row) = stored_row(&tenant, &header) else {
         return Target::New(def);
     };
@@ -157,7 +159,7 @@ fn check_new_ids(old: &Validated, new: &Validated) {
                 ErrorKind::DuplicateObject,
                 "/fields",
                 format!("id {id} is already used"),
-                "ids are unique across all tenants; omit the id of a new field to have one generated",
+                "the tenant has a field with this id; omit the id of a new field to have one generated",
             )
         })
         .collect();

@@ -12,7 +12,7 @@ use crate::catalog::meta;
 use crate::environment::Server;
 use crate::execute::Run;
 use crate::jsonb_arg::JsonbText;
-use crate::permissions::require_define;
+use crate::permissions::{may_define, require_define};
 use crate::raise::{error, raise, raise_violations};
 use crate::spi::pg_uuid;
 use cot_engine::error::{ErrorKind, Violation};
@@ -131,13 +131,18 @@ pub(crate) fn known_of(defs: &[Value]) -> Vec<relations::KnownEntity> {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn validate_entity(def: JsonbText) -> JsonB {
-    let def = match def.parse("definition", MAX_DEFINITION_BYTES) {
+    let mut def = match def.parse("definition", MAX_DEFINITION_BYTES) {
         Ok(d) => d,
         Err(e) => {
             let v = Violation::new(e.kind, "", e.message, e.hint.unwrap_or_default());
             return JsonB(Value::Array(vec![v.to_json()]));
         }
     };
+    if let Some(slug) = stored::Header::of(&def).tenant.filter(|s| may_define(s)) {
+        if let Some(t) = meta::tenant(&slug) {
+            super::keep_ids_in_tenant(t.id, std::slice::from_mut(&mut def));
+        }
+    }
     let no_prefix = |_: usize| String::new();
     let violations = match plan(std::slice::from_ref(&def), &no_prefix) {
         Err(v) => v,
@@ -191,12 +196,15 @@ fn create_entities(defs: JsonbText) -> JsonB {
 
 /// Creates a group of entities of one tenant and returns their stored
 /// definitions (version 1), in order; problems are raised as an invalid `what`.
-pub(crate) fn create_group(defs: Vec<Value>, prefix: &dyn Fn(usize) -> String, what: &str) -> Vec<Value> {
+pub(crate) fn create_group(mut defs: Vec<Value>, prefix: &dyn Fn(usize) -> String, what: &str) -> Vec<Value> {
     // The caller's right to define entities for the tenant is checked before the
     // definitions are: someone without it learns nothing from validation errors.
     // Whether the tenant exists is not told either.
     if let Some(slug) = stored::Header::of(&defs[0]).tenant {
         require_define(&slug);
+        if let Some(t) = meta::tenant(&slug) {
+            super::keep_ids_in_tenant(t.id, &mut defs);
+        }
     }
     let group = plan(&defs, prefix).unwrap_or_else(|v| raise_violations(what, &v));
     // Checks from here on must see what concurrent definitions committed.

@@ -31,6 +31,17 @@ use cot_engine::stored::{self, StoredDefinition};
 use cot_engine::validate::{validate, Validated, MAX_DEFINITION_BYTES};
 use serde_json::Value;
 
+/// Ids are unique across the database, but which ids another tenant holds is
+/// not the caller's business: an id in `defs` that another tenant uses is
+/// replaced by a stable id of tenant `tenant_id` (the same one every time), as
+/// if it had been free. Only an id this tenant holds is "already used".
+pub(crate) fn keep_ids_in_tenant(tenant_id: uuid::Uuid, defs: &mut [Value]) {
+    let elsewhere = meta::ids_of_other_tenants(tenant_id, cot_engine::bundle::ids(defs));
+    if !elsewhere.is_empty() {
+        cot_engine::bundle::move_ids(defs, tenant_id, &elsewhere);
+    }
+}
+
 /// A name read back from the meta-tables, where only validated names are written.
 pub(crate) fn stored_ident(kind: NameKind, name: &str) -> Ident {
     stored::ident(kind, name).unwrap_or_else(|e| raise(e))

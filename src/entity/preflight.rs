@@ -25,6 +25,13 @@ pub(crate) fn check_against_database(
     let first = &group[0].valid.entity;
     // One query per entity reads everything below but the relation targets.
     let found: Vec<Preflight> = group.iter().map(preflight).collect();
+    // Whether the tenant exists is told only to who may define its entities:
+    // "not yours" and "does not exist" answer the same.
+    if !may_define(first.tenant.as_str()) {
+        let err = denied(first.tenant.as_str());
+        let v = Violation::new(err.kind, "/tenant", err.message, err.hint.unwrap_or_default());
+        return (found[0].tenant.clone(), vec![prefixed(&prefix(0), v)]);
+    }
     let Some(tenant) = found[0].tenant.clone() else {
         let v = Violation::new(
             ErrorKind::UndefinedObject,
@@ -34,11 +41,6 @@ pub(crate) fn check_against_database(
         );
         return (None, vec![prefixed(&prefix(0), v)]);
     };
-    if !may_define(first.tenant.as_str()) {
-        let err = denied(first.tenant.as_str());
-        let v = Violation::new(err.kind, "/tenant", err.message, err.hint.unwrap_or_default());
-        return (Some(tenant), vec![prefixed(&prefix(0), v)]);
-    }
     let mut out = relation_targets(group, &tenant, prefix);
     let made: Vec<Vec<_>> = group.iter().map(|p| created_relations(p).collect()).collect();
     out.extend(group::name_clashes(&made, prefix));

@@ -1069,7 +1069,10 @@ function suite({ title, wiring, A, B, loginRole }) {
       const pub = await q(undefined, { entity: 'notices', query: { select: ['title'] } });
       expectStatus(pub, 200, 'anon POST /rpc/query notices');
       assert.deepEqual(names(pub.body.data, 'title'), ['A welcome']);
-      expectError(await q(undefined, { entity: 'orders' }), 401, '42501', 'anon /rpc/query orders');
+      // An entity anon may not read is not in its model: as if it did not exist.
+      const hidden = await q(undefined, { entity: 'orders' });
+      expectError(hidden, 400, '42704', 'anon /rpc/query orders');
+      assert.equal(hidden.body.hint, 'the entities this role may read: notices', said(hidden));
       // Another tenant's user on A's schema: not even EXECUTE.
       expectError(await q(tok.bUser, { entity: 'orders' }), 403, '42501', "B's user on A's /rpc/query");
       // A bad query: 400, Cot's SQLSTATE, the pointer in details.

@@ -237,14 +237,16 @@ fn embed(
             format!("its relations: {}", known.join(", "))
         }));
     };
+    // The model holds only the entities the caller may read.
     let Some(target) = model.entity(r.target.as_str()) else {
         return Err(CotError::new(
-            ErrorKind::UndefinedObject,
+            ErrorKind::InsufficientPrivilege,
             format!(
-                "relation \"{name}\" points at entity \"{}\", which is gone",
+                "relation \"{name}\" points at entity \"{}\", which this role may not read",
                 r.target
             ),
-        ));
+        )
+        .detail(format!("at {pointer}")));
     };
     let join = match r.kind {
         RelationKind::ManyToOne | RelationKind::OneToOne => Join::One {
