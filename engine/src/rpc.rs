@@ -34,10 +34,13 @@ pub enum Rpc {
     /// `query(entity text, query jsonb DEFAULT '{}') RETURNS jsonb`: the
     /// QueryBuilder (`cot.query`), for the tenant's anon, user and admin roles.
     Query,
+    /// `history(entity text, id text) RETURNS jsonb`: every version of a
+    /// record (`cot.history`), for whoever may read the record.
+    History,
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 11] = [
+pub const ALL: [Rpc; 12] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -49,12 +52,13 @@ pub const ALL: [Rpc; 11] = [
     Rpc::ExportSchema,
     Rpc::ApplySchema,
     Rpc::Query,
+    Rpc::History,
 ];
 
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
 /// tenant's admin role is granted EXECUTE on these (the functions check the
 /// tenant themselves).
-pub const COT_FUNCTIONS: [&str; 13] = [
+pub const COT_FUNCTIONS: [&str; 15] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -68,6 +72,8 @@ pub const COT_FUNCTIONS: [&str; 13] = [
     "cot.apply_schema(text, jsonb, jsonb)",
     "cot.check(text)",
     "cot.explain_query(text, text, jsonb, boolean)",
+    "cot.changes(text, bigint, integer)",
+    "cot.set_history_retention(text, interval)",
 ];
 
 impl Rpc {
@@ -85,6 +91,7 @@ impl Rpc {
             Rpc::ExportSchema => "export_schema",
             Rpc::ApplySchema => "apply_schema",
             Rpc::Query => "query",
+            Rpc::History => "history",
         }
     }
 
@@ -113,6 +120,7 @@ impl Rpc {
             "A cot.schema/1 bundle, as export_schema returns it.",
         );
         const ENTITY: Arg = Arg::text("entity", "The entity to read.");
+        const ID: Arg = Arg::text("id", "The record's id (a uuid).");
         const QUERY: Arg = Arg::json(
             "query",
             false,
@@ -127,6 +135,7 @@ impl Rpc {
             Rpc::Entities | Rpc::ExportSchema => &[],
             Rpc::ApplySchema => &[BUNDLE, OPTIONS],
             Rpc::Query => &[ENTITY, QUERY],
+            Rpc::History => &[ENTITY, ID],
         }
     }
 
@@ -165,6 +174,7 @@ impl Rpc {
             Rpc::ExportSchema => "Every entity of the tenant as one bundle (cot.export_schema)",
             Rpc::ApplySchema => "Make the tenant's entities those of a bundle: create, change, drop (cot.apply_schema)",
             Rpc::Query => "Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query)",
+            Rpc::History => "Every version of a record, with who changed what and when, for an entity with history (cot.history)",
         }
     }
 
@@ -191,6 +201,7 @@ impl Rpc {
                 | Rpc::Entities
                 | Rpc::ExportSchema
                 | Rpc::Query
+                | Rpc::History
         )
     }
 
@@ -215,12 +226,13 @@ impl Rpc {
             Rpc::ExportSchema => "SELECT cot.export_schema($tenant)",
             Rpc::ApplySchema => "SELECT cot.apply_schema($tenant, bundle, options)",
             Rpc::Query => "SELECT cot.query($tenant, entity, cot.json_arg(query))",
+            Rpc::History => "SELECT cot.history($tenant, entity, id::uuid)",
         }
     }
 
     /// For every role of the tenant (`query`), or for its admin alone.
     pub fn for_every_role(self) -> bool {
-        matches!(self, Rpc::Query)
+        matches!(self, Rpc::Query | Rpc::History)
     }
 }
 
