@@ -271,8 +271,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    log text := format('%I._changes', TG_TABLE_SCHEMA);
-    claims jsonb;
+    log text := quote_ident(TG_TABLE_SCHEMA) || '._changes';
     actor jsonb;
     role_name text := current_setting('role');
 BEGIN
@@ -283,18 +282,12 @@ BEGIN
     -- A wake-up for consumers, without data: PostgreSQL sends one per channel
     -- and payload (the tenant) per transaction, at commit.
     PERFORM pg_notify('cot_changes', substr(TG_TABLE_SCHEMA, 8));
-    BEGIN
-        claims := NULLIF(current_setting('request.jwt.claims', true), '')::jsonb;
-    EXCEPTION WHEN OTHERS THEN
-        claims := NULL;
-    END;
-    IF jsonb_typeof(claims) IS DISTINCT FROM 'object' THEN
-        claims := '{}';
-    END IF;
+    -- The claim helper reads malformed claims as none, without the cost of
+    -- an exception block (a subtransaction per statement).
     actor := jsonb_strip_nulls(jsonb_build_object(
-        'sub', claims ->> 'sub',
+        'sub', cot.jwt_claim('sub'),
         'role', CASE WHEN role_name = 'none' THEN session_user::text ELSE role_name END,
-        'key', claims ->> 'key'));
+        'key', cot.jwt_claim('key')));
     IF TG_OP = 'INSERT' THEN
         EXECUTE format('INSERT INTO %s (entity, record_id, op, new, actor)
                         SELECT $1, "N".%I, ''insert'', to_jsonb("N"), $2 FROM cot_new AS "N"', log, TG_ARGV[1])
