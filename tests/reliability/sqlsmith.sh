@@ -5,7 +5,9 @@
 #   tests/reliability/sqlsmith.sh                 20 minutes
 #   tests/reliability/sqlsmith.sh --minutes N     N minutes
 #   tests/reliability/sqlsmith.sh --short         90 seconds (what CI runs)
-#   options: --seed N (first seed; default the time), --keep (leave the cluster)
+#   options: --seed N (first seed; default the time), --keep (leave the cluster),
+#            --pin-library (a private copy of cot.so for this cluster: for long
+#            runs on a machine where other builds get installed meanwhile)
 #   COT_SKIP_INSTALL=1: use the extension already installed (else it is built
 #   and installed first, like tests/harness/run.sh)
 #
@@ -36,6 +38,8 @@ TENANTS=(rel_a rel_b rel_c)
 
 # shellcheck source=tests/harness/cluster.sh
 source "$ROOT/tests/harness/cluster.sh"
+# shellcheck source=tests/reliability/lib.sh
+source "$ROOT/tests/reliability/lib.sh"
 log() { printf '\033[1m[sqlsmith]\033[0m %s\n' "$*" >&2; }
 q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
@@ -43,6 +47,7 @@ minutes=20
 seconds=
 seed=$(date +%s)
 keep=0
+pin=0
 while [ $# -gt 0 ]; do
   case "$1" in
   --short) seconds=90 ;;
@@ -55,6 +60,7 @@ while [ $# -gt 0 ]; do
     shift
     ;;
   --keep) keep=1 ;;
+  --pin-library) pin=1 ;;
   -h | --help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
@@ -133,6 +139,7 @@ CSV="$COT_CLUSTER_DIR/csvlog/postgres.csv"
 log "database $DB: tenants ${TENANTS[*]}, login roles for sqlsmith"
 q -d postgres -c "CREATE DATABASE $DB"
 q -d "$DB" -c 'CREATE EXTENSION cot'
+[ "$pin" = 0 ] || pin_library "$DB"
 for t in "${TENANTS[@]}"; do
   q -d "$DB" -v tenant="$t" -v rows=200 -f tests/reliability/fixture.sql
 done
@@ -149,6 +156,7 @@ ALTER ROLE smith_b_anon SET request.jwt.claims = '$(claims rel_b anon rel_b)';
 ALTER ROLE smith_a_as_b SET request.jwt.claims = '$(claims rel_a user rel_b)';
 SQL
 
+lib_before=$(lib_stamp)
 # --- the runs ----------------------------------------------------------------
 targets=(postgres smith_a_user postgres smith_a_admin postgres smith_b_anon smith_a_as_b)
 deadline=$((SECONDS + seconds))
@@ -190,6 +198,7 @@ q -d "$DB" -At -F ' ' -c "SELECT calls, funcname FROM pg_stat_user_functions WHE
                            ORDER BY calls DESC, funcname" >"$WORK/cot_calls_by_function"
 # The collector writes asynchronously; stop the server so the log is complete.
 _cot_as_owner "$COT_PG_BINDIR/pg_ctl" stop -D "$COT_CLUSTER_DIR/data" -m fast -w >/dev/null
+lib_check "$lib_before"
 rc=0
 python3 tests/reliability/smith_report.py "$CSV" "$queries" "$turns" "$WORK/failures.txt" || rc=$?
 read -r calls functions <"$WORK/cot_calls" || true
