@@ -40,6 +40,11 @@ const OUT = env.SOAK_OUT; // where the JSON of the run goes
 const BOUND_THROUGHPUT = Number(env.SOAK_MIN_THROUGHPUT_RATIO ?? 0.5);
 const BOUND_POSTGREST_MB = Number(env.SOAK_MAX_POSTGREST_GROWTH_MB ?? 64);
 const BOUND_BACKEND_MB = Number(env.SOAK_MAX_BACKEND_GROWTH_MB ?? 32);
+// The schema loop's session grows by what PL/pgSQL keeps per table its
+// trigger functions fired on (cot.system_columns, cot.owner_column: one
+// compiled copy and its plans per table, kept after the table is dropped):
+// 74 KB per entity created, filled and dropped when measured.
+const BOUND_DDL_KB_PER_CYCLE = Number(env.SOAK_MAX_DDL_GROWTH_KB_PER_CYCLE ?? 100);
 const APP = 'cot-soak-postgrest';
 
 // Outcomes a request may have: the status it gets in normal operation, and
@@ -152,7 +157,8 @@ async function memory(su, postgrestPid) {
     api_rss_kb: sum(api, 'rss'),
     api_pss_kb: sum(api, 'pss'),
     api_anon_kb: sum(api, 'anon'),
-    kept_max_anon_kb: Math.max(0, ...kept.map((b) => b.anon ?? 0)),
+    sql_max_anon_kb: Math.max(0, ...kept.filter((b) => b.app === SQL_APP).map((b) => b.anon ?? 0)),
+    ddl_anon_kb: kept.find((b) => b.app === DDL_APP)?.anon ?? 0,
     // private memory of every followed session, by pid
     per_backend: Object.fromEntries(sessions.map((b) => [b.pid, b.anon])),
   };
@@ -251,6 +257,8 @@ async function worker(ops, deadline) {
 }
 
 // Create, fill, alter and drop an entity in DDL_TENANT, over and over.
+let cycles = 0; // schema loop rounds done
+let ddlPid = null; // the schema loop's session
 async function schemaLoop(su, deadline) {
   let n = 0;
   const sqlOp = async (kind, sql, params) => {
@@ -276,6 +284,7 @@ async function schemaLoop(su, deadline) {
     def.fields.push({ name: 'note', type: 'text' });
     await sqlOp('alter_entity', 'SELECT cot.alter_entity($1::jsonb)', [JSON.stringify(def)]);
     await sqlOp('drop_entity', 'SELECT cot.drop_entity($1, $2)', [DDL_TENANT, name]);
+    cycles += 1;
     await sleep(1000);
   }
 }
@@ -300,15 +309,24 @@ function judge(samples) {
     else if (ratio < 0.8) warnings.push(`${line}: declined`);
   }
   // Memory: growth from the end of the first interval to the end of the run.
-  const a = samples[1]?.memory ?? samples[0]?.memory;
-  const z = samples.at(-1)?.memory;
+  const first = samples[1] ?? samples[0];
+  const a = first && { ...first.memory, cycles: first.cycles };
+  const z = samples.at(-1) && { ...samples.at(-1).memory, cycles: samples.at(-1).cycles };
   if (a && z) {
     const pgrst = (z.postgrest?.rss ?? 0) - (a.postgrest?.rss ?? 0);
     if (pgrst / 1024 > BOUND_POSTGREST_MB) problems.push(`PostgREST RSS grew ${mb(pgrst)} MB, more than ${BOUND_POSTGREST_MB} MB`);
     for (const [pid, anon] of Object.entries(z.per_backend)) {
       const before = a.per_backend[pid];
-      if (before !== undefined && (anon - before) / 1024 > BOUND_BACKEND_MB) {
-        problems.push(`backend ${pid}: private memory grew ${mb(anon - before)} MB, more than ${BOUND_BACKEND_MB} MB`);
+      if (before === undefined) continue;
+      const grew = anon - before;
+      if (Number(pid) === ddlPid) {
+        const rounds = z.cycles - a.cycles;
+        const perRound = grew / Math.max(rounds, 1);
+        if (rounds >= 10 && perRound > BOUND_DDL_KB_PER_CYCLE) {
+          problems.push(`schema loop session: private memory grew ${perRound.toFixed(0)} KB per round over ${rounds} rounds, more than ${BOUND_DDL_KB_PER_CYCLE} KB`);
+        }
+      } else if (grew / 1024 > BOUND_BACKEND_MB) {
+        problems.push(`session ${pid}: private memory grew ${mb(grew)} MB, more than ${BOUND_BACKEND_MB} MB`);
       }
     }
   }
@@ -334,12 +352,13 @@ async function main() {
   const ddl = new pg.Client({ ...connInfo(DB), application_name: DDL_APP });
   await ddl.connect();
   ddl.on('error', onBroken);
+  ddlPid = (await ddl.query('SELECT pg_backend_pid() AS p')).rows[0].p;
   const samples = [];
   const started = Date.now();
   const deadline = started + SECONDS * 1000;
   console.log(`soak: ${SECONDS}s, ${WORKERS} workers, tenants ${TENANTS.join(', ')}, PostgREST pid ${child.pid}; every ${INTERVAL}s:`);
-  console.log('                      PostgREST  its sessions (MB)         SQL and DDL sessions');
-  console.log('   t(s)   ops/s      RSS MB      n    RSS    PSS  private  private MB (largest)');
+  console.log('                      PostgREST  its sessions (MB)        private MB of sessions:');
+  console.log('   t(s)   ops/s      RSS MB      n    RSS    PSS  private  SQL (largest)  schema loop  rounds');
   const ops = operations(url, tenants, sqlPool);
   const load = Promise.all([...Array.from({ length: WORKERS }, () => worker(ops, deadline)), schemaLoop(ddl, deadline)]);
   let last = started;
@@ -348,11 +367,11 @@ async function main() {
     const now = Date.now();
     const m = await memory(su, child.pid).catch(onBroken);
     if (!m) break;
-    const s = { t: Math.round((now - started) / 1000), ops: interval.ops, ops_per_s: interval.ops / ((now - last) / 1000), by_kind: interval.byKind, memory: m };
+    const s = { t: Math.round((now - started) / 1000), cycles, ops: interval.ops, ops_per_s: interval.ops / ((now - last) / 1000), by_kind: interval.byKind, memory: m };
     interval = { ops: 0, byKind: {} };
     last = now;
     samples.push(s);
-    console.log(`${String(s.t).padStart(7)} ${s.ops_per_s.toFixed(0).padStart(7)} ${mb(m.postgrest?.rss ?? 0).padStart(11)} ${String(m.api_backends).padStart(6)} ${mb(m.api_rss_kb).padStart(6)} ${mb(m.api_pss_kb).padStart(6)} ${mb(m.api_anon_kb).padStart(8)} ${mb(m.kept_max_anon_kb).padStart(20)}`);
+    console.log(`${String(s.t).padStart(7)} ${s.ops_per_s.toFixed(0).padStart(7)} ${mb(m.postgrest?.rss ?? 0).padStart(11)} ${String(m.api_backends).padStart(6)} ${mb(m.api_rss_kb).padStart(6)} ${mb(m.api_pss_kb).padStart(6)} ${mb(m.api_anon_kb).padStart(8)} ${mb(m.sql_max_anon_kb).padStart(14)} ${mb(m.ddl_anon_kb).padStart(12)} ${String(s.cycles).padStart(7)}`);
   }
   if (!broken) await load;
   child.kill('SIGTERM');
