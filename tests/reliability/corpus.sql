@@ -48,3 +48,53 @@ INSERT INTO fuzz.inputs (tenant, entity, field, role, doc, def, options, secret)
   ('', '', '', '', '[]', '{}', '{}', '');
 GRANT USAGE ON SCHEMA fuzz TO PUBLIC;
 GRANT SELECT ON fuzz.inputs TO PUBLIC;
+
+-- Wrappers that call Cot and answer with the SQLSTATE instead of failing:
+-- sqlsmith stops generating calls that keep failing, and a call of Cot with
+-- random arguments nearly always fails. Through these it keeps calling Cot
+-- with whatever values it finds (the inputs above, definitions in
+-- cot.entities, names in the catalog), in any query shape. An internal
+-- error (XX000) or a syntax error (42601) from Cot is raised again, so that
+-- the server log and the report see it.
+DO $do$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN SELECT * FROM (VALUES
+        ('query', 'tenant text, entity text, doc jsonb', 'cot.query(tenant, entity, doc)'),
+        ('validate_entity', 'def jsonb', 'cot.validate_entity(def)'),
+        ('plan_entity', 'def jsonb, options jsonb', 'cot.plan_entity(def, coalesce(options, ''{}''))'),
+        ('create_entity', 'def jsonb', 'cot.create_entity(def)'),
+        ('create_entities', 'defs jsonb', 'cot.create_entities(defs)'),
+        ('alter_entity', 'def jsonb, options jsonb', 'cot.alter_entity(def, coalesce(options, ''{}''))'),
+        ('drop_entity', 'tenant text, entity text, options jsonb', 'cot.drop_entity(tenant, entity, coalesce(options, ''{}''))'),
+        ('apply_schema', 'tenant text, bundle jsonb, options jsonb', 'cot.apply_schema(tenant, bundle, coalesce(options, ''{}''))'),
+        ('export_schema', 'tenant text', 'cot.export_schema(tenant)'),
+        ('entity', 'tenant text, entity text', 'cot.entity(tenant, entity)'),
+        ('record_schema', 'tenant text, entity text', 'cot.record_schema(tenant, entity)'),
+        ('openapi', 'tenant text, options jsonb', 'cot.openapi(tenant, coalesce(options, ''{}''))'),
+        ('typescript', 'tenant text', 'cot.typescript(tenant)'),
+        ('check', 'tenant text', '(SELECT count(*) FROM cot.check(tenant))'),
+        ('create_api_key', 'tenant text, role text, options jsonb', 'cot.create_api_key(tenant, role, coalesce(options, ''{}''))'),
+        ('api_key_claims', 'key text', 'cot.api_key_claims(key)'),
+        ('issue_token', 'tenant text, role text, sub text', 'cot.issue_token(tenant, role, sub)'),
+        ('set_claims', 'claims text', 'set_config(''request.jwt.claims'', claims, true)'),
+        ('jwt_claim', 'name text', 'cot.jwt_claim(name)'),
+        ('create_tenant', 'slug text, settings jsonb', 'cot.create_tenant(slug, coalesce(settings, ''{}''))'),
+        ('drop_tenant', 'slug text', 'cot.drop_tenant(slug, true)')
+    ) AS v(name, args, call) LOOP
+        EXECUTE format($f$
+            CREATE FUNCTION fuzz.try_%s(%s) RETURNS text
+            LANGUAGE plpgsql AS $body$
+            BEGIN
+                PERFORM %s;
+                RETURN 'ok';
+            EXCEPTION
+                WHEN internal_error OR syntax_error THEN RAISE;
+                WHEN OTHERS THEN RETURN SQLSTATE;
+            END
+            $body$$f$, f.name, f.args, f.call);
+    END LOOP;
+END
+$do$;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA fuzz TO PUBLIC;

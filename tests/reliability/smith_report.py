@@ -24,7 +24,16 @@ COLUMNS = [
     "query", "query_pos", "location", "application_name", "backend_type",
     "leader_pid", "query_id",
 ]
-COT = re.compile(r"\bcot\s*\.", re.IGNORECASE)
+# A call of one of Cot's functions (not a mention of one of its tables).
+COT_CALL = re.compile(r"\bcot\s*\.\s*\"?[a-z_0-9]+\"?\s*\(", re.IGNORECASE)
+
+
+def from_cot(row):
+    """Whether an error came from Cot: raised in Rust (pgrx reports the .rs
+    file as the location), or with a call of Cot in its context or statement."""
+    if ".rs:" in row.get("location", ""):
+        return True
+    return any(COT_CALL.search(row.get(k, "")) for k in ("context", "query", "internal_query"))
 
 
 def main(path, queries, turns, failures_path):
@@ -50,11 +59,13 @@ def main(path, queries, turns, failures_path):
             by_state[state] += 1
             first_message.setdefault(state, message)
             if state == "XX000":
-                text = " ".join(row.get(k, "") for k in ("query", "context", "internal_query"))
-                if COT.search(text):
+                if from_cot(row):
                     cot_internal.append(row)
                 else:
                     other_internal[message] += 1
+            elif state == "42601" and COT_CALL.search(row.get("context", "")):
+                # A syntax error inside Cot's call: SQL that Cot wrote.
+                cot_internal.append(row)
 
     errors = sum(by_state.values())
     print(f"sqlsmith: {queries} queries in {turns} turns, {errors} errors "
@@ -63,7 +74,7 @@ def main(path, queries, turns, failures_path):
     for state, n in by_state.most_common():
         print(f"  {state}  {n:8d}  {first_message[state][:100]}")
     print(f"server crashes: {len(crashes)}")
-    print(f"XX000 from statements calling Cot: {len(cot_internal)}")
+    print(f"XX000 from Cot (raised in Cot, or by a statement calling it) and 42601 from inside Cot: {len(cot_internal)}")
     if other_internal:
         print(f"XX000 elsewhere (PostgreSQL itself): {sum(other_internal.values())}")
         for message, n in other_internal.most_common(10):

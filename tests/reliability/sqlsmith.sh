@@ -202,8 +202,8 @@ lib_check "$lib_before"
 rc=0
 python3 tests/reliability/smith_report.py "$CSV" "$queries" "$turns" "$WORK/failures.txt" || rc=$?
 read -r calls functions <"$WORK/cot_calls" || true
-echo "calls of Cot's functions: ${calls:-0}, to ${functions:-0} functions (most called:" \
-  "$(head -n 8 "$WORK/cot_calls_by_function" | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }'))"
+echo "calls of Cot's functions: ${calls:-0}, to ${functions:-0} functions:" \
+  "$(awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }' "$WORK/cot_calls_by_function")"
 if [ "$keep" = 1 ]; then
   _cot_as_owner "$COT_PG_BINDIR/pg_ctl" start -D "$COT_CLUSTER_DIR/data" -l "$COT_CLUSTER_LOG" \
     -o "-p $PGPORT" -w -t 60 >/dev/null
