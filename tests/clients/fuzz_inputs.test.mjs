@@ -209,8 +209,8 @@ test('API keys and tokens: random keys, headers, key options and token requests'
         break;
       default:
         await call('keys', i, [], 'SELECT cot.issue_token($1, $2, $3, $4)',
-          [r.pick([...TENANTS, null, 'ghost']), r.pick(['anon', 'user', 'admin', 'platform', 'root']),
-            r.pick([null, 'user-1', '', 'x'.repeat(300)]), r.pick([1, 3600, 86400, 86401, 0, -1, 2147483647])]);
+          [r.pick([...TENANTS, null, 'ghost']), r.pick(['anon', 'user', 'admin', 'platform', 'root', null]),
+            r.pick([null, 'user-1', '', 'x'.repeat(300)]), r.pick([1, 3600, 86400, 86401, 0, -1, 2147483647, null])]);
     }
   }
   await check('keys');

@@ -29,11 +29,16 @@ COT_CALL = re.compile(r"\bcot\s*\.\s*\"?[a-z_0-9]+\"?\s*\(", re.IGNORECASE)
 
 
 def from_cot(row):
-    """Whether an error came from Cot: raised in Rust (pgrx reports the .rs
-    file as the location), or with a call of Cot in its context or statement."""
-    if ".rs:" in row.get("location", ""):
+    """Whether an internal error came from Cot: raised in Rust (pgrx gives
+    the .rs file as the location), or with a call of Cot in its context
+    (inside a call of Cot), or in a statement calling Cot when the log has
+    no location in PostgreSQL's own C code to say otherwise."""
+    location = row.get("location", "")
+    if ".rs:" in location:
         return True
-    return any(COT_CALL.search(row.get(k, "")) for k in ("context", "query", "internal_query"))
+    if any(COT_CALL.search(row.get(k, "")) for k in ("context", "internal_query")):
+        return True
+    return bool(COT_CALL.search(row.get("query", ""))) and not re.search(r"\.c:\d+$", location)
 
 
 def main(path, queries, turns, failures_path):
@@ -62,7 +67,7 @@ def main(path, queries, turns, failures_path):
                 if from_cot(row):
                     cot_internal.append(row)
                 else:
-                    other_internal[message] += 1
+                    other_internal[(message, row.get("location", ""))] += 1
             elif state == "42601" and COT_CALL.search(row.get("context", "")):
                 # A syntax error inside Cot's call: SQL that Cot wrote.
                 cot_internal.append(row)
@@ -76,9 +81,9 @@ def main(path, queries, turns, failures_path):
     print(f"server crashes: {len(crashes)}")
     print(f"XX000 from Cot (raised in Cot, or by a statement calling it) and 42601 from inside Cot: {len(cot_internal)}")
     if other_internal:
-        print(f"XX000 elsewhere (PostgreSQL itself): {sum(other_internal.values())}")
-        for message, n in other_internal.most_common(10):
-            print(f"  {n:6d}  {message[:120]}")
+        print(f"XX000 raised by PostgreSQL itself: {sum(other_internal.values())}")
+        for (message, location), n in other_internal.most_common(10):
+            print(f"  {n:6d}  {message[:90]} ({location})")
 
     with open(failures_path, "w", encoding="utf-8") as out:
         for row in crashes + cot_internal:
