@@ -168,7 +168,9 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   user=${targets[$((i % ${#targets[@]}))]}
   left=$((deadline - SECONDS))
   turn=$((left < CHUNK ? left : CHUNK))
-  [ "$turn" -ge 5 ] || break
+  # A turn shorter than half a chunk may end before sqlsmith has loaded the
+  # schema (several seconds on a busy machine): leave the rest unused.
+  [ "$turn" -ge $((CHUNK / 2)) ] || break
   s=$((seed + i))
   out="$WORK/turn_$i.err"
   # SIGINT makes sqlsmith print its report ("queries: N", errors) and exit 1.
@@ -178,7 +180,12 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   rc=$?
   set -e
   n=$(sed -n 's/^queries: \([0-9]*\)$/\1/p' "$out" | tail -n 1)
-  if [ -z "$n" ]; then
+  if [ -z "$n" ] && [ "$rc" -eq 124 ] && ! grep -q 'Loading routine parameters...done' "$out"; then
+    # Interrupted while still reading the catalog (its SIGINT handler, which
+    # prints the report, is installed after that): no query was sent.
+    log "turn $((turns + 1)): $user, seed $s: the turn ended before sqlsmith had read the schema"
+    n=0
+  elif [ -z "$n" ]; then
     log "sqlsmith as $user (seed $s) gave no report (exit $rc):"
     tail -n 20 "$out" >&2
     exit 1
