@@ -39,3 +39,5 @@ pub mod validate;
 #[cfg(test)]
 mod ddl_tests;
 pub mod docs;
+#[cfg(test)]
+mod inputs_fuzz;

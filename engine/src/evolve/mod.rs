@@ -300,6 +300,8 @@ pub fn evolve(
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 /// Relations renamed by this change that other entities' one-to-many
