@@ -11,6 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeAll, connect, connectMany, createDatabase, dropDatabase } from './lib/db.mjs';
+import { start } from './lib/postgrest.mjs';
 
 const TENANT = 'chg';
 let db;
@@ -142,5 +143,32 @@ test('random writers and a concurrent reader: every committed change exactly onc
   } finally {
     done = true;
     await closeAll([...writers, reader]);
+  }
+});
+
+test('/rpc/history over PostgREST: the owner reads every version, another user none, anon is refused the entity', { timeout: 120_000 }, async () => {
+  await su.query('SELECT cot.create_entity($1::jsonb)', [JSON.stringify({
+    tenant: TENANT, name: 'memos', history: true, fields: [{ name: 'body', type: 'text' }],
+    access: { read: 'owner', create: 'owner', update: 'owner', delete: 'owner' },
+  })]);
+  const api = await start(db, { schemas: [TENANT], wiring: 'cot', loginRole: 'changes_authenticator' });
+  try {
+    const user = (sub) => api.jwt({ role: `cot_${TENANT}_user`, tenant: TENANT, sub });
+    const made = await api.request('/memos', { method: 'POST', token: user('ann'), profile: TENANT, body: { body: 'v1' }, prefer: 'return=representation' });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const id = made.body[0].id;
+    const patched = await api.request(`/memos?id=eq.${id}`, { method: 'PATCH', token: user('ann'), profile: TENANT, body: { body: 'v2' } });
+    assert.equal(patched.status, 204, JSON.stringify(patched.body));
+    const mine = await api.request(`/rpc/history?entity=memos&id=${id}`, { token: user('ann'), profile: TENANT });
+    assert.equal(mine.status, 200, JSON.stringify(mine.body));
+    assert.deepEqual(mine.body.map((v) => [v.op, v.record.body, v.actor.sub]), [['insert', 'v1', 'ann'], ['update', 'v2', 'ann']]);
+    const theirs = await api.request(`/rpc/history?entity=memos&id=${id}`, { token: user('bo'), profile: TENANT });
+    assert.equal(theirs.status, 200, JSON.stringify(theirs.body));
+    assert.deepEqual(theirs.body, [], 'a record bo may not read: no version, as for one that does not exist');
+    const anon = await api.request(`/rpc/history?entity=memos&id=${id}`, { profile: TENANT });
+    assert.equal(anon.status, 200, JSON.stringify(anon.body));
+    assert.deepEqual(anon.body, [], 'anon has no grant on memos: no version');
+  } finally {
+    await api.stop();
   }
 });
