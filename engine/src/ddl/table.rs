@@ -175,7 +175,12 @@ pub(super) fn text_array(values: &[String]) -> String {
 }
 
 pub(super) fn check_expr(col: &Ident, check: &Check) -> String {
-    let c = quote_ident(col);
+    check_condition(&quote_ident(col), check)
+}
+
+/// The condition of `check` on the value `c` (a quoted column, or an
+/// expression in parentheses).
+pub(super) fn check_condition(c: &str, check: &Check) -> String {
     match check {
         Check::MinLength(n) => format!("char_length({c}) >= {n}"),
         Check::MaxLength(n) => format!("char_length({c}) <= {n}"),

@@ -213,7 +213,7 @@ fn a_tighter_limit_is_counted_against_the_rows() {
         base(),
         new.clone(),
         10,
-        vec![(Probe::FailsCheck(ident("title"), check), 3)],
+        vec![(Probe::FailsCheck(ident("title"), None, check), 3)],
         Options::default(),
     );
     assert_eq!(e.refusals[0].kind, ErrorKind::CheckViolation);

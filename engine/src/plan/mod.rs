@@ -9,6 +9,7 @@
 pub mod entity;
 pub mod objects;
 pub mod policies;
+mod rule;
 pub mod step;
 pub mod tenant;
 
