@@ -243,3 +243,8 @@ COMMENT ON FUNCTION cot_platform.tenants() IS 'Every tenant, with its schemas an
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cot_platform FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cot_platform TO cot_platform;
+
+-- The tenant /rpc/typescript wrapper answers Accept: text/plain (a PostgREST
+-- media type handler); cot.upgrade_tenants() makes the wrappers.
+CREATE DOMAIN cot."text/plain" AS text;
+COMMENT ON DOMAIN cot."text/plain" IS 'text answered as text/plain by PostgREST (the tenant /rpc/typescript wrapper returns it)';

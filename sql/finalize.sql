@@ -36,6 +36,12 @@ RETURN CASE WHEN pg_catalog.jsonb_typeof(value) OPERATOR(pg_catalog.=) 'string'
             ELSE value END;
 COMMENT ON FUNCTION cot.json_arg(jsonb) IS 'A jsonb argument of a tenant /rpc/ wrapper, with a JSON string holding an object or array (as PostgREST passes GET arguments) read as that value';
 
+-- The media type of the tenant /rpc/typescript wrapper: PostgREST 12 answers
+-- `Accept: text/plain` only for a function returning a domain of that name
+-- (a media type handler); with any other Accept it is JSON, a string.
+CREATE DOMAIN cot."text/plain" AS text;
+COMMENT ON DOMAIN cot."text/plain" IS 'text answered as text/plain by PostgREST (the tenant /rpc/typescript wrapper returns it)';
+
 CREATE FUNCTION cot.with_tenant(definition jsonb, tenant text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE pg_catalog.jsonb_typeof(definition)

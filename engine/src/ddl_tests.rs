@@ -126,8 +126,9 @@ fn golden_tenant() {
     let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
     let t = TenantNames::new(&slug);
     let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
-    // Four statements per wrapper; query has two more grants.
-    let rpc_lines = 4 * crate::rpc::ALL.len() + 2;
+    // Four statements per wrapper; query has two more grants, openapi and
+    // typescript one more each.
+    let rpc_lines = 4 * crate::rpc::ALL.len() + 4;
     let (head, rest) = sql.split_at(9);
     let (rpc, tail) = rest.split_at(rpc_lines);
     assert_eq!(
@@ -157,7 +158,8 @@ fn golden_tenant() {
         ]
     );
     // Every definition wrapper is executable by the admin role alone.
-    let (definitions, query) = rpc.split_at(rpc_lines - 6);
+    let (definitions, rest) = rpc.split_at(rpc_lines - 16);
+    let (query, docs) = rest.split_at(6);
     for chunk in definitions.chunks(4) {
         assert!(chunk[0].starts_with(r#"CREATE FUNCTION "acme"."#), "{}", chunk[0]);
         assert!(chunk[2].ends_with("FROM PUBLIC"), "{}", chunk[2]);
@@ -173,6 +175,22 @@ fn golden_tenant() {
             r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_anon""#,
             r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_user""#,
             r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_admin""#,
+        ]
+    );
+    // The API's documentation, by its user and admin roles.
+    assert_eq!(
+        docs,
+        [
+            r#"CREATE FUNCTION "acme"."openapi"(options jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.openapi(''acme'', cot.json_arg(options))'"#,
+            r#"ALTER FUNCTION "acme"."openapi"(jsonb) OWNER TO "cot_owner""#,
+            r#"REVOKE ALL ON FUNCTION "acme"."openapi"(jsonb) FROM PUBLIC"#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."openapi"(jsonb) TO "cot_acme_user""#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."openapi"(jsonb) TO "cot_acme_admin""#,
+            r#"CREATE FUNCTION "acme"."typescript"() RETURNS cot."text/plain" LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.typescript(''acme'')::cot."text/plain"'"#,
+            r#"ALTER FUNCTION "acme"."typescript"() OWNER TO "cot_owner""#,
+            r#"REVOKE ALL ON FUNCTION "acme"."typescript"() FROM PUBLIC"#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."typescript"() TO "cot_acme_user""#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."typescript"() TO "cot_acme_admin""#,
         ]
     );
     assert_eq!(

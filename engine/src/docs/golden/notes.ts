@@ -208,6 +208,16 @@ export type Database = {
         Args: { entity: string; query?: Json }
         Returns: { data: { [key: string]: Json | undefined }[]; next_cursor: string | null; count: number | null }
       }
+      /** The OpenAPI 3.1 document of this API: every entity's paths, records and request bodies (cot.openapi) */
+      openapi: {
+        Args: { options?: Json }
+        Returns: Json
+      }
+      /** TypeScript types of this API for @supabase/postgrest-js (cot.typescript); Accept: text/plain for the text itself */
+      typescript: {
+        Args: Record<PropertyKey, never>
+        Returns: string
+      }
     }
     Enums: {
       [_ in never]: never
