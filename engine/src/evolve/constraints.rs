@@ -107,7 +107,7 @@ fn refuse_failing_rows(
     renamed_from: &HashMap<Ident, Vec<String>>,
 ) {
     match &c.kind {
-        ConstraintKind::Check(col, check) => {
+        ConstraintKind::Check(col, check, _) => {
             let Some(value) = old_value(d, col) else {
                 return;
             };

@@ -10,11 +10,11 @@ impl Check {
     /// The rule a value must follow, as a phrase after "must be".
     pub fn rule_text(&self) -> String {
         match self {
-            Check::MinLength(n) => format!("at least {n} characters long"),
-            Check::MaxLength(n) => format!("at most {n} characters long"),
+            Check::MinLength(n) => format!("at least {} long", characters(*n)),
+            Check::MaxLength(n) => format!("at most {} long", characters(*n)),
             Check::Pattern(p) => match format_name(p) {
                 Some(name) => format!("a valid {name}"),
-                None => format!("text matching the pattern {}", quoted(p)),
+                None => format!("text matching the pattern \"{p}\""),
             },
             Check::Min(l, _) => format!("at least {}", l.text()),
             Check::Max(l, _) => format!("at most {}", l.text()),
@@ -23,7 +23,7 @@ impl Check {
             Check::ArrayOneOf(values) => format!("a list whose items are each one of {}", listed(values)),
             Check::ArrayPattern(p) => match format_name(p) {
                 Some(name) => format!("a list whose items are each a valid {name}"),
-                None => format!("a list whose items each match the pattern {}", quoted(p)),
+                None => format!("a list whose items each match the pattern \"{p}\""),
             },
         }
     }
@@ -61,6 +61,15 @@ fn format_name(p: &str) -> Option<&'static str> {
     }
 }
 
+/// `1 character`, `200 characters`.
+fn characters(n: u64) -> String {
+    if n == 1 {
+        "1 character".into()
+    } else {
+        format!("{n} characters")
+    }
+}
+
 /// A value in double quotes, as JSON writes it.
 fn quoted(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
@@ -81,6 +90,12 @@ mod tests {
         let cases = [
             (Check::MaxLength(200), "at most 200 characters long", "max_length"),
             (Check::MinLength(2), "at least 2 characters long", "min_length"),
+            (Check::MinLength(1), "at least 1 character long", "min_length"),
+            (
+                Check::Pattern("^[^\\\\]+$".into()),
+                "text matching the pattern \"^[^\\\\]+$\"",
+                "pattern",
+            ),
             (Check::Min(Literal::Int(0), Scalar::Integer), "at least 0", "min"),
             (
                 Check::Max(Literal::Decimal("9.5".into()), Scalar::Integer),
