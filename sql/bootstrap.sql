@@ -154,12 +154,19 @@ BEGIN
                       HINT = 'create a new record instead';
         END IF;
         NEW.created_at := OLD.created_at;
+        -- A schema change writing rows (enum values renamed) is not an edit
+        -- of the record: cot.ddl_by_cot() is true only while Cot runs its
+        -- own statements, and no setting can make it so.
+        IF cot.ddl_by_cot() THEN
+            NEW.updated_at := OLD.updated_at;
+            RETURN NEW;
+        END IF;
     END IF;
     NEW.updated_at := pg_catalog.now();
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write, and keeps the id';
+COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write but Cot''s own schema changes, and keeps the id';
 
 -- The same for junction tables of many-to-many relations, which have created_at only.
 CREATE FUNCTION cot.junction_columns() RETURNS trigger

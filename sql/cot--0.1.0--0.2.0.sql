@@ -28,12 +28,19 @@ BEGIN
                       HINT = 'create a new record instead';
         END IF;
         NEW.created_at := OLD.created_at;
+        -- A schema change writing rows (enum values renamed) is not an edit
+        -- of the record: cot.ddl_by_cot() is true only while Cot runs its
+        -- own statements, and no setting can make it so.
+        IF cot.ddl_by_cot() THEN
+            NEW.updated_at := OLD.updated_at;
+            RETURN NEW;
+        END IF;
     END IF;
     NEW.updated_at := pg_catalog.now();
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write, and keeps the id';
+COMMENT ON FUNCTION cot.system_columns() IS 'Trigger on every Cot table: sets created_at on insert and updated_at on every write but Cot''s own schema changes, and keeps the id';
 
 -- The drift guard recognises a restore (check_function_bodies = off) only for
 -- a superuser (as in finalize.sql).
@@ -355,3 +362,57 @@ AS 'MODULE_PATHNAME', 'set_history_retention_wrapper';
 REVOKE ALL ON FUNCTION cot.changes(text, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.set_history_retention(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.prune_history(text, integer) FROM PUBLIC;
+
+-- The tenant /rpc/typescript wrapper answers Accept: text/plain (a PostgREST
+-- media type handler); cot.upgrade_tenants() makes the wrappers.
+CREATE DOMAIN cot."text/plain" AS text;
+COMMENT ON DOMAIN cot."text/plain" IS 'text answered as text/plain by PostgREST (the tenant /rpc/typescript wrapper returns it)';
+
+-- The CHECK constraints of tenants made from 0.2.0 on name the field and its rule when
+-- a row breaks them: CHECK (cot.check_rule(<condition>, tableoid, <field id>,
+-- <rule in words>)). check_rule is an SQL function without SET or SECURITY
+-- DEFINER, so PostgreSQL inlines it into the constraint: a row that passes
+-- costs a CASE (bench/checks.sh), and only a failing one calls
+-- cot.rule_broken, which raises 23514 with the field's current name (read by
+-- its id, which survives renames) and the rule in DETAIL, what PostgREST
+-- forwards as `details`. The table's oid keeps the lookup to the fields of
+-- the table being written: nobody learns a name they could not read.
+CREATE FUNCTION cot.rule_broken(tbl oid, field uuid, rule text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    entity text;
+    column_name text;
+BEGIN
+    SELECT e.name, f.name INTO entity, column_name
+      FROM cot.fields AS f
+      JOIN cot.entities AS e ON e.id = f.entity_id
+      JOIN cot.tenants AS t ON t.id = e.tenant_id
+      JOIN pg_catalog.pg_class AS c ON c.oid = tbl
+     WHERE f.id = field
+       AND c.relname = e.name
+       AND c.relnamespace = pg_catalog.to_regnamespace('tenant_' || t.slug);
+    IF entity IS NULL THEN
+        -- A field being made in this very transaction, or a table that is
+        -- not the field's: the rule alone.
+        SELECT c.relname INTO entity FROM pg_catalog.pg_class AS c WHERE c.oid = tbl;
+        RAISE EXCEPTION 'new row for "%" breaks a rule of its fields', entity
+            USING ERRCODE = '23514', DETAIL = 'a value must be ' || rule || '.', TABLE = entity;
+    END IF;
+    RAISE EXCEPTION 'new row for "%" breaks the rule of field "%"', entity, column_name
+        USING ERRCODE = '23514',
+              DETAIL = '"' || column_name || '" must be ' || rule || '.',
+              HINT = 'The rules of every field are in the API''s OpenAPI document (GET /rpc/openapi).',
+              TABLE = entity, COLUMN = column_name;
+END
+$$;
+COMMENT ON FUNCTION cot.rule_broken(oid, uuid, text) IS 'Raises 23514 naming the field and its rule: called by cot.check_rule when a row breaks a CHECK of a generated table';
+
+CREATE FUNCTION cot.check_rule(ok boolean, tbl oid, field uuid, rule text) RETURNS boolean
+LANGUAGE sql VOLATILE
+AS $$ SELECT CASE WHEN ok IS NOT FALSE THEN true ELSE cot.rule_broken(tbl, field, rule) END $$;
+COMMENT ON FUNCTION cot.check_rule(boolean, oid, uuid, text) IS 'The CHECK of a generated table: true when the condition is not false, else raises 23514 naming the field and the rule (inlined by PostgreSQL)';
+-- Tenants made by 0.1.0 keep their plain CHECK constraints (PostgreSQL's own
+-- message) until a rule changes: cot.upgrade_tenants() leaves constraints
+-- alone, since making them again would scan every table (docs/releases.md).

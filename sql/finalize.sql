@@ -42,6 +42,58 @@ RETURN CASE WHEN pg_catalog.jsonb_typeof(value) OPERATOR(pg_catalog.=) 'string'
             ELSE value END;
 COMMENT ON FUNCTION cot.json_arg(jsonb) IS 'A jsonb argument of a tenant /rpc/ wrapper, with a JSON string holding an object or array (as PostgREST passes GET arguments) read as that value';
 
+-- The CHECK constraints of generated tables name the field and its rule when
+-- a row breaks them: CHECK (cot.check_rule(<condition>, tableoid, <field id>,
+-- <rule in words>)). check_rule is an SQL function without SET or SECURITY
+-- DEFINER, so PostgreSQL inlines it into the constraint: a row that passes
+-- costs a CASE (bench/checks.sh), and only a failing one calls
+-- cot.rule_broken, which raises 23514 with the field's current name (read by
+-- its id, which survives renames) and the rule in DETAIL, what PostgREST
+-- forwards as `details`. The table's oid keeps the lookup to the fields of
+-- the table being written: nobody learns a name they could not read.
+CREATE FUNCTION cot.rule_broken(tbl oid, field uuid, rule text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    entity text;
+    column_name text;
+BEGIN
+    SELECT e.name, f.name INTO entity, column_name
+      FROM cot.fields AS f
+      JOIN cot.entities AS e ON e.id = f.entity_id
+      JOIN cot.tenants AS t ON t.id = e.tenant_id
+      JOIN pg_catalog.pg_class AS c ON c.oid = tbl
+     WHERE f.id = field
+       AND c.relname = e.name
+       AND c.relnamespace = pg_catalog.to_regnamespace('tenant_' || t.slug);
+    IF entity IS NULL THEN
+        -- A field being made in this very transaction, or a table that is
+        -- not the field's: the rule alone.
+        SELECT c.relname INTO entity FROM pg_catalog.pg_class AS c WHERE c.oid = tbl;
+        RAISE EXCEPTION 'new row for "%" breaks a rule of its fields', entity
+            USING ERRCODE = '23514', DETAIL = 'a value must be ' || rule || '.', TABLE = entity;
+    END IF;
+    RAISE EXCEPTION 'new row for "%" breaks the rule of field "%"', entity, column_name
+        USING ERRCODE = '23514',
+              DETAIL = '"' || column_name || '" must be ' || rule || '.',
+              HINT = 'The rules of every field are in the API''s OpenAPI document (GET /rpc/openapi).',
+              TABLE = entity, COLUMN = column_name;
+END
+$$;
+COMMENT ON FUNCTION cot.rule_broken(oid, uuid, text) IS 'Raises 23514 naming the field and its rule: called by cot.check_rule when a row breaks a CHECK of a generated table';
+
+CREATE FUNCTION cot.check_rule(ok boolean, tbl oid, field uuid, rule text) RETURNS boolean
+LANGUAGE sql VOLATILE
+AS $$ SELECT CASE WHEN ok IS NOT FALSE THEN true ELSE cot.rule_broken(tbl, field, rule) END $$;
+COMMENT ON FUNCTION cot.check_rule(boolean, oid, uuid, text) IS 'The CHECK of a generated table: true when the condition is not false, else raises 23514 naming the field and the rule (inlined by PostgreSQL)';
+
+-- The media type of the tenant /rpc/typescript wrapper: PostgREST 12 answers
+-- `Accept: text/plain` only for a function returning a domain of that name
+-- (a media type handler); with any other Accept it is JSON, a string.
+CREATE DOMAIN cot."text/plain" AS text;
+COMMENT ON DOMAIN cot."text/plain" IS 'text answered as text/plain by PostgREST (the tenant /rpc/typescript wrapper returns it)';
+
 CREATE FUNCTION cot.with_tenant(definition jsonb, tenant text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE pg_catalog.jsonb_typeof(definition)

@@ -16,13 +16,13 @@ fn golden_entity() {
     let sql = entity_sql(json!({
         "tenant": "acme", "name": "orders", "description": "Customer's orders",
         "fields": [
-            {"name": "title", "type": "text", "required": true, "min_length": 1, "max_length": 200, "pattern": "^[^\\\\]+$"},
-            {"name": "status", "type": "enum", "values": ["draft", "it's paid"], "default": "draft", "index": true},
-            {"name": "total", "type": "decimal", "precision": 12, "scale": 2, "min": 0, "max": "9999999999.99"},
-            {"name": "email", "type": "email", "unique": true},
-            {"name": "tags", "type": "array", "items": "text", "default": ["a"], "index": true},
-            {"name": "due", "type": "date", "default": "today", "min": "2000-01-01"},
-            {"name": "at", "type": "timestamp", "default": "now"},
+            {"id": "01900000-0000-7000-8000-000000000001", "name": "title", "type": "text", "required": true, "min_length": 1, "max_length": 200, "pattern": "^[^\\\\]+$"},
+            {"id": "01900000-0000-7000-8000-000000000002", "name": "status", "type": "enum", "values": ["draft", "it's paid"], "default": "draft", "index": true},
+            {"id": "01900000-0000-7000-8000-000000000003", "name": "total", "type": "decimal", "precision": 12, "scale": 2, "min": 0, "max": "9999999999.99"},
+            {"id": "01900000-0000-7000-8000-000000000004", "name": "email", "type": "email", "unique": true},
+            {"id": "01900000-0000-7000-8000-000000000005", "name": "tags", "type": "array", "items": "text", "default": ["a"], "index": true},
+            {"id": "01900000-0000-7000-8000-000000000006", "name": "due", "type": "date", "default": "today", "min": "2000-01-01"},
+            {"id": "01900000-0000-7000-8000-000000000007", "name": "at", "type": "timestamp", "default": "now"},
         ],
         "indexes": [{"fields": ["status", "created_at"]}, {"fields": ["title", "due"], "unique": true}]
     }));
@@ -39,17 +39,17 @@ fn golden_entity() {
   "created_at" timestamptz NOT NULL DEFAULT now(),
   "updated_at" timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT "orders_pkey" PRIMARY KEY ("id"),
-  CONSTRAINT "orders_title_min_length" CHECK (char_length("title") >= 1),
-  CONSTRAINT "orders_title_max_length" CHECK (char_length("title") <= 200),
-  CONSTRAINT "orders_title_pattern" CHECK ("title" ~ E'^[^\\\\]+$'),
-  CONSTRAINT "orders_status_values" CHECK ("status" = ANY (ARRAY['draft', 'it''s paid']::text[])),
-  CONSTRAINT "orders_total_min" CHECK ("total" >= '0'::numeric),
-  CONSTRAINT "orders_total_max" CHECK ("total" <= '9999999999.99'::numeric),
-  CONSTRAINT "orders_email_max_length" CHECK (char_length("email") <= 254),
-  CONSTRAINT "orders_email_format" CHECK ("email" ~ E'^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'),
+  CONSTRAINT "orders_title_min_length" CHECK (cot.check_rule(char_length("title") >= 1, tableoid, '01900000-0000-7000-8000-000000000001'::uuid, 'at least 1 character long')),
+  CONSTRAINT "orders_title_max_length" CHECK (cot.check_rule(char_length("title") <= 200, tableoid, '01900000-0000-7000-8000-000000000001'::uuid, 'at most 200 characters long')),
+  CONSTRAINT "orders_title_pattern" CHECK (cot.check_rule("title" ~ E'^[^\\\\]+$', tableoid, '01900000-0000-7000-8000-000000000001'::uuid, E'text matching the pattern "^[^\\\\]+$"')),
+  CONSTRAINT "orders_status_values" CHECK (cot.check_rule("status" = ANY (ARRAY['draft', 'it''s paid']::text[]), tableoid, '01900000-0000-7000-8000-000000000002'::uuid, 'one of "draft", "it''s paid"')),
+  CONSTRAINT "orders_total_min" CHECK (cot.check_rule("total" >= '0'::numeric, tableoid, '01900000-0000-7000-8000-000000000003'::uuid, 'at least 0')),
+  CONSTRAINT "orders_total_max" CHECK (cot.check_rule("total" <= '9999999999.99'::numeric, tableoid, '01900000-0000-7000-8000-000000000003'::uuid, 'at most 9999999999.99')),
+  CONSTRAINT "orders_email_max_length" CHECK (cot.check_rule(char_length("email") <= 254, tableoid, '01900000-0000-7000-8000-000000000004'::uuid, 'at most 254 characters long')),
+  CONSTRAINT "orders_email_format" CHECK (cot.check_rule("email" ~ E'^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$', tableoid, '01900000-0000-7000-8000-000000000004'::uuid, 'a valid email address')),
   CONSTRAINT "orders_email_key" UNIQUE ("email"),
-  CONSTRAINT "orders_tags_items" CHECK (CASE WHEN array_ndims("tags") IS NULL THEN true WHEN array_ndims("tags") <> 1 THEN false ELSE array_position("tags", NULL) IS NULL END),
-  CONSTRAINT "orders_due_min" CHECK ("due" >= '2000-01-01'::date),
+  CONSTRAINT "orders_tags_items" CHECK (cot.check_rule(CASE WHEN array_ndims("tags") IS NULL THEN true WHEN array_ndims("tags") <> 1 THEN false ELSE array_position("tags", NULL) IS NULL END, tableoid, '01900000-0000-7000-8000-000000000005'::uuid, 'a list of one dimension without null items')),
+  CONSTRAINT "orders_due_min" CHECK (cot.check_rule("due" >= '2000-01-01'::date, tableoid, '01900000-0000-7000-8000-000000000006'::uuid, 'at least 2000-01-01')),
   CONSTRAINT "orders_title_due_key" UNIQUE ("title", "due")
 )"#,
         r#"CREATE INDEX "orders_status_idx" ON "tenant_acme"."orders" ("status")"#,
@@ -126,8 +126,9 @@ fn golden_tenant() {
     let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
     let t = TenantNames::new(&slug);
     let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
-    // Four statements per wrapper; query and history have two more grants.
-    let rpc_lines = 4 * crate::rpc::ALL.len() + 4;
+    // Four statements per wrapper; query and history have two more grants,
+    // openapi and typescript one more each.
+    let rpc_lines = 4 * crate::rpc::ALL.len() + 6;
     let (head, rest) = sql.split_at(9);
     let (rpc, tail) = rest.split_at(rpc_lines);
     assert_eq!(
@@ -157,8 +158,9 @@ fn golden_tenant() {
         ]
     );
     // Every definition wrapper is executable by the admin role alone.
-    let (definitions, for_all) = rpc.split_at(rpc_lines - 12);
-    let (query, history) = for_all.split_at(6);
+    let (definitions, rest) = rpc.split_at(rpc_lines - 22);
+    let (query, rest) = rest.split_at(6);
+    let (history, docs) = rest.split_at(6);
     for chunk in definitions.chunks(4) {
         assert!(chunk[0].starts_with(r#"CREATE FUNCTION "acme"."#), "{}", chunk[0]);
         assert!(chunk[2].ends_with("FROM PUBLIC"), "{}", chunk[2]);
@@ -174,6 +176,22 @@ fn golden_tenant() {
             r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_anon""#,
             r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_user""#,
             r#"GRANT EXECUTE ON FUNCTION "acme"."query"(text, jsonb) TO "cot_acme_admin""#,
+        ]
+    );
+    // The API's documentation, by its user and admin roles.
+    assert_eq!(
+        docs,
+        [
+            r#"CREATE FUNCTION "acme"."openapi"(options jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.openapi(''acme'', cot.json_arg(options))'"#,
+            r#"ALTER FUNCTION "acme"."openapi"(jsonb) OWNER TO "cot_owner""#,
+            r#"REVOKE ALL ON FUNCTION "acme"."openapi"(jsonb) FROM PUBLIC"#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."openapi"(jsonb) TO "cot_acme_user""#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."openapi"(jsonb) TO "cot_acme_admin""#,
+            r#"CREATE FUNCTION "acme"."typescript"() RETURNS cot."text/plain" LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.typescript(''acme'')::cot."text/plain"'"#,
+            r#"ALTER FUNCTION "acme"."typescript"() OWNER TO "cot_owner""#,
+            r#"REVOKE ALL ON FUNCTION "acme"."typescript"() FROM PUBLIC"#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."typescript"() TO "cot_acme_user""#,
+            r#"GRANT EXECUTE ON FUNCTION "acme"."typescript"() TO "cot_acme_admin""#,
         ]
     );
     assert_eq!(
@@ -213,9 +231,18 @@ fn hostile_text_only_reaches_sql_as_literals() {
         ]}),
     );
     let quoted = crate::sql::quote_literal(evil);
+    // The rules in words carry it too, each as one literal.
+    let rules = [
+        crate::plan::Check::OneOf(vec![evil.into()]).rule_text(),
+        crate::plan::Check::Pattern(evil.into()).rule_text(),
+    ]
+    .map(|r| crate::sql::quote_literal(&r));
     for stmt in &sql {
         // Remove every correctly quoted occurrence; no raw fragment may remain.
-        let stripped = stmt.replace(&quoted, "<lit>");
+        let mut stripped = stmt.replace(&quoted, "<lit>");
+        for r in &rules {
+            stripped = stripped.replace(r, "<lit>");
+        }
         assert!(!stripped.contains("DROP TABLE"), "{stmt}");
         assert!(!stripped.contains("$$"), "{stmt}");
     }

@@ -1,12 +1,15 @@
 //! The functions each tenant's API schema offers over PostgREST's `/rpc/`:
-//! the definition functions, and `query`. Cot's own functions live in `cot`,
+//! the definition functions, `query`, and the API's generated documentation
+//! (`openapi`, `typescript`). Cot's own functions live in `cot`,
 //! which PostgREST never exposes (every SECURITY DEFINER function stays outside
 //! the exposed schemas), so each tenant gets thin SECURITY INVOKER wrappers,
 //! `<slug>.create_entity(definition)` and so on, that fix the tenant and call
 //! the `cot` function as the caller. Only the tenant's admin role may execute
 //! the definition functions; `query` is for all three of its roles, and reads
-//! as the caller, so grants and row security decide what it returns. The `cot`
-//! function checks again.
+//! as the caller, so grants and row security decide what it returns; the
+//! documentation is for its admin and user roles, who may call the API it
+//! describes (anonymous visitors see only what is public, and the document
+//! names every entity). The `cot` function checks again.
 
 /// A wrapper in a tenant's API schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +40,27 @@ pub enum Rpc {
     /// `history(entity text, id text) RETURNS jsonb`: every version of a
     /// record (`cot.history`), for whoever may read the record.
     History,
+    /// `openapi(options jsonb DEFAULT '{}') RETURNS jsonb`: the OpenAPI
+    /// document of the tenant's API (`cot.openapi`), for its admin and user roles.
+    OpenApi,
+    /// `typescript() RETURNS text`: client types (`cot.typescript`), for its
+    /// admin and user roles.
+    TypeScript,
+}
+
+/// Who of a tenant's roles may execute a wrapper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The admin role alone.
+    Admin,
+    /// The admin and user roles.
+    Members,
+    /// The anon, user and admin roles.
+    Everyone,
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 12] = [
+pub const ALL: [Rpc; 14] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -53,6 +73,8 @@ pub const ALL: [Rpc; 12] = [
     Rpc::ApplySchema,
     Rpc::Query,
     Rpc::History,
+    Rpc::OpenApi,
+    Rpc::TypeScript,
 ];
 
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
@@ -92,6 +114,8 @@ impl Rpc {
             Rpc::ApplySchema => "apply_schema",
             Rpc::Query => "query",
             Rpc::History => "history",
+            Rpc::OpenApi => "openapi",
+            Rpc::TypeScript => "typescript",
         }
     }
 
@@ -126,13 +150,19 @@ impl Rpc {
             false,
             "The query document (docs/query.md): select, where, order, limit, offset, cursor, count; {} by default.",
         );
+        const DOC_OPTIONS: Arg = Arg::json(
+            "options",
+            false,
+            "{\"server_url\": \"https://api.example.com\"} names the server in the document; {} by default.",
+        );
         match self {
             Rpc::ValidateEntity | Rpc::CreateEntity => &[DEFINITION],
             Rpc::CreateEntities => &[DEFINITIONS],
             Rpc::PlanEntity | Rpc::AlterEntity => &[DEFINITION, OPTIONS],
             Rpc::DropEntity => &[NAME, OPTIONS],
             Rpc::Entity => &[NAME],
-            Rpc::Entities | Rpc::ExportSchema => &[],
+            Rpc::Entities | Rpc::ExportSchema | Rpc::TypeScript => &[],
+            Rpc::OpenApi => &[DOC_OPTIONS],
             Rpc::ApplySchema => &[BUNDLE, OPTIONS],
             Rpc::Query => &[ENTITY, QUERY],
             Rpc::History => &[ENTITY, ID],
@@ -175,6 +205,8 @@ impl Rpc {
             Rpc::ApplySchema => "Make the tenant's entities those of a bundle: create, change, drop (cot.apply_schema)",
             Rpc::Query => "Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query)",
             Rpc::History => "Every version of a record, with who changed what and when, for an entity with history (cot.history)",
+            Rpc::OpenApi => "The OpenAPI 3.1 document of this API: every entity's paths, records and request bodies (cot.openapi)",
+            Rpc::TypeScript => "TypeScript types of this API for @supabase/postgrest-js (cot.typescript); Accept: text/plain for the text itself",
         }
     }
 
@@ -186,6 +218,8 @@ impl Rpc {
                 "TABLE (id uuid, name text, label text, description text, fields bigint, version integer, \
                  created_at timestamptz, updated_at timestamptz)"
             }
+            // PostgREST answers Accept: text/plain with a domain of that name.
+            Rpc::TypeScript => "cot.\"text/plain\"",
             _ => "jsonb",
         }
     }
@@ -202,6 +236,8 @@ impl Rpc {
                 | Rpc::ExportSchema
                 | Rpc::Query
                 | Rpc::History
+                | Rpc::OpenApi
+                | Rpc::TypeScript
         )
     }
 
@@ -227,12 +263,18 @@ impl Rpc {
             Rpc::ApplySchema => "SELECT cot.apply_schema($tenant, bundle, options)",
             Rpc::Query => "SELECT cot.query($tenant, entity, cot.json_arg(query))",
             Rpc::History => "SELECT cot.history($tenant, entity, id::uuid)",
+            Rpc::OpenApi => "SELECT cot.openapi($tenant, cot.json_arg(options))",
+            Rpc::TypeScript => "SELECT cot.typescript($tenant)::cot.\"text/plain\"",
         }
     }
 
-    /// For every role of the tenant (`query`), or for its admin alone.
-    pub fn for_every_role(self) -> bool {
-        matches!(self, Rpc::Query | Rpc::History)
+    /// Who of the tenant's roles may execute it.
+    pub fn audience(self) -> Audience {
+        match self {
+            Rpc::Query | Rpc::History => Audience::Everyone,
+            Rpc::OpenApi | Rpc::TypeScript => Audience::Members,
+            _ => Audience::Admin,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 -- runs a request (the login role, then SET ROLE to the request's role, the
 -- request settings, the pre-request function, the query).
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE t85_auth LOGIN NOINHERIT;
@@ -108,7 +108,12 @@ SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::re
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.prosecdef), 0,
           'none of them is SECURITY DEFINER (those stay outside exposed schemas)');
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace
-           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 12, 'all owned by cot_owner, with query and history');
+           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 14, 'all owned by cot_owner, with query, history, openapi and typescript');
+SELECT ok(has_function_privilege('cot_t85a_user', 't85a.openapi(jsonb)', 'EXECUTE')
+          AND has_function_privilege('cot_t85a_admin', 't85a.typescript()', 'EXECUTE')
+          AND NOT has_function_privilege('cot_t85a_anon', 't85a.openapi(jsonb)', 'EXECUTE')
+          AND NOT has_function_privilege('cot_t85b_user', 't85a.typescript()', 'EXECUTE'),
+          'openapi and typescript: for the tenant''s users and admins, not anon nor another tenant');
 SELECT ok(has_function_privilege('cot_t85a_admin', 't85a.create_entity(jsonb)', 'EXECUTE'), 'the admin role may execute them');
 SELECT ok(NOT has_function_privilege('cot_t85a_user', 't85a.create_entity(jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('cot_t85a_anon', 't85a.entities()', 'EXECUTE')

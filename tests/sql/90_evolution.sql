@@ -409,7 +409,7 @@ SELECT is(pg_temp.costly(cot.plan_entity(pg_temp.with_field(pg_temp.def('items')
           ARRAY['rename_value:table_rewrite', 'validate_constraint:validating_scan'],
           '... renaming back is planned as a rewrite (the UPDATE) and a validating scan');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'status', '{"values": ["draft", "settled"]}')),
-          '23514 invalid entity change: 1 rows break the new rule on "status" (items_status_values)',
+          '23514 invalid entity change: 1 rows break the new rule on "status" (items_status_values): it must be one of "draft", "settled"',
           'removing an enum value 1 row holds: 23514 with the count');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'status', '{"values": ["draft", "settled", "shipped"]}'),
                           '{"rename_values": {"status": {"nope": "settled"}}}'),
@@ -422,13 +422,13 @@ SELECT is(pg_temp.settled('items'), 'none 0 0', '... settled');
 
 -- Limits tightened against the rows.
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 60}')),
-          '23514 invalid entity change: 1 rows break the new rule on "score" (items_score_max)', 'max 100 -> 60 with 100 in a row: 23514, 1 row');
+          '23514 invalid entity change: 1 rows break the new rule on "score" (items_score_max): it must be at most 60', 'max 100 -> 60 with 100 in a row: 23514, 1 row');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 10}')),
-          '23514 invalid entity change: 2 rows break the new rule on "score" (items_score_max)', 'max 100 -> 10: 2 rows');
+          '23514 invalid entity change: 2 rows break the new rule on "score" (items_score_max): it must be at most 10', 'max 100 -> 10: 2 rows');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'code', '{"min_length": 2}')),
-          '23514 invalid entity change: 3 rows break the new rule on "code" (items_code_min_length)', 'min_length 2 on one-letter codes: 3 rows');
+          '23514 invalid entity change: 3 rows break the new rule on "code" (items_code_min_length): it must be at least 2 characters long', 'min_length 2 on one-letter codes: 3 rows');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'code', '{"pattern": "^A"}')),
-          '23514 invalid entity change: 1 rows break the new rule on "code" (items_code_pattern)', 'pattern ^A with one B: 1 row');
+          '23514 invalid entity change: 1 rows break the new rule on "code" (items_code_pattern): it must be text matching the pattern "^A"', 'pattern ^A with one B: 1 row');
 SELECT is(pg_temp.costly(cot.plan_entity(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 1000}'))),
           ARRAY['validate_constraint:validating_scan'], 'max 100 -> 1000: the new CHECK is validated (a scan)');
 SELECT lives_ok($$SELECT cot.alter_entity(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 1000}'))$$, '... made');
@@ -609,7 +609,7 @@ SELECT is(cot_test.error_of(format('SELECT cot.alter_entity(%L::jsonb)',
                              'message', 'invalid entity change: 3 problems, the first: dropping field "sku" would lose the values of 3 rows',
                              'detail', E'/fields: dropping field "sku" would lose the values of 3 rows\n'
                                        '/fields/11/type: field "flag" cannot change from boolean to date\n'
-                                       '/fields: 3 rows break the new rule on "score" (items_score_max)'),
+                                       '/fields/9/max: 3 rows break the new rule on "score" (items_score_max): it must be at most 10'),
           'three problems at once: all listed in DETAIL');
 
 -- The ledger of items.

@@ -132,30 +132,38 @@ pub fn openapi(names: &TenantNames, entities: &[(Entity, Labels)], options: &Ope
 
 /// Paths under `/rpc/`: the wrappers of `crate::rpc` in the tenant's schema.
 /// `query` is for every role of the tenant (anonymous requests too, as its
-/// anon role); the definition functions for its admins. Reading ones answer
+/// anon role); `openapi` and `typescript` for its users and admins; the
+/// definition functions for its admins. Reading ones answer
 /// GET as well (their arguments in the query string; a JSON argument as its
 /// text).
 fn rpc_paths(names: &TenantNames) -> Map<String, Value> {
     let tenant = names.slug.as_str();
-    use crate::rpc::{Rpc, ALL};
+    use crate::rpc::{Audience, Rpc, ALL};
     let mut paths = Map::new();
     for f in ALL {
-        let who = if f.for_every_role() {
-            format!(
-                "every role of tenant {tenant}, anonymous requests included ({}); it reads as the caller, so the \
-                 caller's grants and the row-level policies decide what it returns",
-                names.anon_role
-            )
-        } else {
-            format!(
-                "the admins of tenant {tenant} only (JWT role {})",
-                names.admin_role
-            )
-        };
-        let rule = if f.for_every_role() {
-            Rule::Public
-        } else {
-            Rule::Admin
+        let (who, rule) = match f.audience() {
+            Audience::Everyone => (
+                format!(
+                    "every role of tenant {tenant}, anonymous requests included ({}); it reads as the caller, so the \
+                     caller's grants and the row-level policies decide what it returns",
+                    names.anon_role
+                ),
+                Rule::Public,
+            ),
+            Audience::Members => (
+                format!(
+                    "the users and admins of tenant {tenant} (JWT role {} or {})",
+                    names.user_role, names.admin_role
+                ),
+                Rule::Tenant,
+            ),
+            Audience::Admin => (
+                format!(
+                    "the admins of tenant {tenant} only (JWT role {})",
+                    names.admin_role
+                ),
+                Rule::Admin,
+            ),
         };
         let arg_schema = |a: &crate::rpc::Arg| {
             if a.json {
@@ -183,6 +191,9 @@ fn rpc_paths(names: &TenantNames) -> Map<String, Value> {
                 "data": {"type": "array", "items": {"type": "object"}, "description": "The records, each with the fields selected."},
                 "next_cursor": {"type": ["string", "null"], "description": "Pass as cursor for the next page; null on the last."},
                 "count": {"type": ["integer", "null"], "description": "Every matching record, when count was asked."}}}),
+            ),
+            Rpc::TypeScript => Some(
+                json!({"type": "string", "description": "TypeScript source; with Accept: text/plain, the text itself."}),
             ),
             _ => Some(json!({"description": "JSON"})),
         };

@@ -109,6 +109,7 @@ fn functions(out: &mut String) {
             Rpc::Query => {
                 "{ data: { [key: string]: Json | undefined }[]; next_cursor: string | null; count: number | null }"
             }
+            Rpc::TypeScript => "string",
             _ => "Json",
         };
         let _ = writeln!(

@@ -3,6 +3,7 @@
 //! many-to-many relations (phase K), once the table's own changes are done.
 
 use super::*;
+use crate::literal::DefaultValue;
 
 impl Builder<'_> {
     /// Phase H: new fields, then the owner column the first owner rule needs.
@@ -37,13 +38,16 @@ impl Builder<'_> {
         }
         // A volatile default is computed for every existing row; a constant
         // one is stored once in the catalog.
-        let volatile = matches!(f.default, Some(crate::literal::DefaultValue::NewUuid));
+        let volatile = matches!(f.default, Some(DefaultValue::NewUuid));
         let class = if volatile && self.has_rows {
             Class::Rewrite
         } else {
             Class::Metadata
         };
-        self.push(step, class);
+        match f.default.as_ref().filter(|_| self.has_rows) {
+            Some(d) => self.push_noted(step, class, existing_rows_get(d)),
+            None => self.push(step, class),
+        }
     }
 
     /// The owner column and the trigger that fills it on insert.
@@ -78,6 +82,18 @@ impl Builder<'_> {
                 }
             }
         }
+    }
+}
+
+/// What the rows already in the table hold in a new column with default `d`.
+fn existing_rows_get(d: &DefaultValue) -> String {
+    match d {
+        DefaultValue::Now => {
+            "existing rows get the time of this change (now() is evaluated once, for every row)".into()
+        }
+        DefaultValue::Today => "existing rows get the date of this change".into(),
+        DefaultValue::NewUuid => "existing rows each get a new uuid".into(),
+        DefaultValue::Literal(l) => format!("existing rows get the default {}", l.to_json()),
     }
 }
 

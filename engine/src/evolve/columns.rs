@@ -66,18 +66,21 @@ impl Builder<'_> {
     }
 
     /// The caller's enum value renames: each must name an enum field of the
-    /// new side, a value it had and a value it now has.
+    /// new side and a value it now has, and for a field that was an enum a
+    /// value it had. A field becoming an enum maps its old values in their
+    /// text form (`{"1": "low"}` from an integer): the type change has made
+    /// them text by now.
     fn rename_values(&mut self, d: &Diff<'_>) -> HashMap<Ident, Vec<String>> {
         let mut renamed_from: HashMap<Ident, Vec<String>> = HashMap::new();
         let options = self.options;
         for (field, from, to) in &options.rename_values {
             let target = d.new.entity.fields.iter().find(|f| f.name.as_str() == field);
-            let old_values = target
-                .and_then(|f| d.old_fields.get(&f.id))
-                .and_then(|of| enum_values(&of.ty));
+            let old_field = target.and_then(|f| d.old_fields.get(&f.id));
+            // A value the old field may hold: any text, unless it was an enum.
+            let had = old_field.is_some_and(|of| enum_values(&of.ty).is_none_or(|ov| ov.contains(from)));
             let new_values = target.and_then(|f| enum_values(&f.ty));
-            match (target, old_values, new_values) {
-                (Some(f), Some(ov), Some(nv)) if ov.contains(from) && nv.contains(to) => {
+            match (target, new_values) {
+                (Some(f), Some(nv)) if had && nv.contains(to) => {
                     renamed_from.entry(f.name.clone()).or_default().push(from.clone());
                     let step = Step::RenameValue {
                         schema: self.t.storage_schema.clone(),
@@ -87,19 +90,20 @@ impl Builder<'_> {
                         from: from.clone(),
                         to: to.clone(),
                     };
-                    // Every row is written: the values live in the rows.
-                    let class = if self.has_rows {
-                        Class::Rewrite
+                    // The rows holding the value are written (the system
+                    // columns trigger keeps their updated_at for Cot's own
+                    // statements).
+                    if self.has_rows {
+                        self.push_noted(step, Class::Rewrite, "rows holding the old value are written again; their updated_at is kept");
                     } else {
-                        Class::Metadata
-                    };
-                    self.push(step, class);
+                        self.push(step, Class::Metadata);
+                    }
                 }
                 _ => self.refuse(
                     ErrorKind::InvalidParameter,
                     format!("/rename_values/{field}"),
                     format!("cannot rename value \"{from}\" of \"{field}\" to \"{to}\""),
-                    "name an enum field of the new definition, a value it had and a value it now has",
+                    "name an enum field of the new definition, a value it had (any value, when it was not an enum) and a value it now has",
                 ),
             }
         }
@@ -213,5 +217,36 @@ mod tests {
             e.refusals[0].message,
             "cannot rename value \"shut\" of \"status\" to \"closed\""
         );
+    }
+
+    #[test]
+    fn a_field_becoming_an_enum_maps_its_old_values_in_text_form() {
+        let old = json!({"tenant": "acme", "name": "item", "fields": [
+            {"id": "01900000-0000-7000-8000-000000000002", "name": "priority", "type": "integer"}]});
+        let mut new = old.clone();
+        new["fields"][0]["type"] = json!("enum");
+        new["fields"][0]["values"] = json!(["low", "high"]);
+        let options = Options {
+            rename_values: vec![
+                ("priority".into(), "1".into(), "low".into()),
+                ("priority".into(), "2".into(), "urgent".into()),
+            ],
+            ..Options::default()
+        };
+        let mut from = HashMap::new();
+        let e = phase(old, new, 10, vec![], options, |b, d| from = b.change_columns(d));
+        assert_eq!(from, HashMap::from([(ident("priority"), vec!["1".to_string()])]));
+        assert_eq!(
+            sql(&e),
+            vec![r#"UPDATE "tenant_acme"."item" SET "priority" = 'low' WHERE "priority" = '1'"#]
+        );
+        assert!(e.changes[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("updated_at is kept"));
+        // "urgent" is not a new value.
+        assert_eq!(e.refusals.len(), 1);
+        assert_eq!(e.refusals[0].pointer, "/rename_values/priority");
     }
 }

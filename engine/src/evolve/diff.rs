@@ -30,9 +30,6 @@ pub(super) struct Diff<'a> {
     pub(super) added: Vec<&'a Field>,
     /// Old fields whose id the new side lacks, in old definition order.
     pub(super) dropped: Vec<&'a Field>,
-    /// New names of kept fields whose column type changes: their old values
-    /// cannot be tested against a new rule.
-    pub(super) retyped: Vec<Ident>,
     /// Old relations by id.
     pub(super) old_relations: HashMap<uuid::Uuid, &'a crate::types::Relation>,
     /// (old, new) many-to-many relations on both sides: their junctions stay.
@@ -108,7 +105,6 @@ impl<'a> Diff<'a> {
             renames,
             added,
             dropped,
-            retyped,
             old_relations,
             kept_junctions,
             rebuild_view,
@@ -184,7 +180,6 @@ mod tests {
             let names = |fs: &[&Field]| fs.iter().map(|f| f.name.to_string()).collect::<Vec<_>>();
             assert_eq!(names(&d.added), ["note"]);
             assert_eq!(names(&d.dropped), ["note"]);
-            assert_eq!(d.retyped, vec![ident("qty")]);
             assert!(d.rebuild_view && d.fns_change);
         });
     }

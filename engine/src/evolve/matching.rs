@@ -55,7 +55,7 @@ pub(super) fn renamed_kind(kind: &ConstraintKind, r: &HashMap<Ident, Ident>) -> 
     match kind {
         ConstraintKind::PrimaryKey(c) => ConstraintKind::PrimaryKey(rename_all(c, r)),
         ConstraintKind::Unique(c) => ConstraintKind::Unique(rename_all(c, r)),
-        ConstraintKind::Check(c, check) => ConstraintKind::Check(one(c), check.clone()),
+        ConstraintKind::Check(c, check, id) => ConstraintKind::Check(one(c), check.clone(), *id),
         ConstraintKind::ForeignKey {
             column,
             schema,

@@ -64,15 +64,28 @@ pub enum Probe {
     Values(Ident),
     /// Rows with no value in the column.
     Nulls(Ident),
-    /// Rows the check rejects.
-    FailsCheck(Ident, Check),
-    /// Rows whose values in the columns repeat another row's.
-    Duplicates(Vec<Ident>),
+    /// Rows the check rejects, of the column's value as it is or as a type
+    /// change converts it.
+    FailsCheck(Ident, Option<Cast>, Check),
+    /// Rows whose values in the columns (as they are or converted) repeat
+    /// another row's.
+    Duplicates(Vec<(Ident, Option<Cast>)>),
     /// Rows whose value does not convert to the type (Postgres type text).
     NotCastable(Ident, String),
     /// Rows whose value converts but loses something (in any item, for an
     /// array column).
     Loses(Ident, Loss, bool),
+}
+
+/// A column's value as a type change converts it: a new rule on a retyped
+/// column is counted against the converted values, before the change runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cast {
+    /// The new type (Postgres type text).
+    pub sql_type: String,
+    /// Some values may not convert: those count as NULL (they are refused or
+    /// set to NULL by the type change itself).
+    pub fallible: bool,
 }
 
 /// A probe and the table it counts in.
@@ -199,6 +212,16 @@ impl<'a> Builder<'a> {
             class,
             rows: None,
             note: None,
+        });
+    }
+
+    /// Adds a step with what it does to the rows already there.
+    fn push_noted(&mut self, step: Step, class: Class, note: impl Into<String>) {
+        self.out.changes.push(Change {
+            step,
+            class,
+            rows: None,
+            note: Some(note.into()),
         });
     }
 

@@ -69,12 +69,22 @@ impl Builder<'_> {
                 "values set to NULL or rounded",
             );
         } else {
-            let class = if conv.rewrite {
-                Class::Rewrite
+            if conv.rewrite && self.has_rows {
+                self.push_noted(
+                    step,
+                    Class::Rewrite,
+                    "every row is written again, under ACCESS EXCLUSIVE; updated_at is kept",
+                );
             } else {
-                Class::Metadata
-            };
-            self.push(step, class);
+                self.push(
+                    step,
+                    if conv.rewrite {
+                        Class::Rewrite
+                    } else {
+                        Class::Metadata
+                    },
+                );
+            }
         }
         if let Some(default) = &f.default {
             let action = ColumnAction::SetDefault(user_default(f, default));

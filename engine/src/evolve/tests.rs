@@ -213,7 +213,7 @@ fn a_tighter_limit_is_counted_against_the_rows() {
         base(),
         new.clone(),
         10,
-        vec![(Probe::FailsCheck(ident("title"), check), 3)],
+        vec![(Probe::FailsCheck(ident("title"), None, check), 3)],
         Options::default(),
     );
     assert_eq!(e.refusals[0].kind, ErrorKind::CheckViolation);
@@ -225,7 +225,7 @@ fn a_tighter_limit_is_counted_against_the_rows() {
         s,
         vec![
             r#"ALTER TABLE "tenant_acme"."item" DROP CONSTRAINT "item_title_max_length""#,
-            r#"ALTER TABLE "tenant_acme"."item" ADD CONSTRAINT "item_title_max_length" CHECK (char_length("title") <= 10) NOT VALID"#,
+            r#"ALTER TABLE "tenant_acme"."item" ADD CONSTRAINT "item_title_max_length" CHECK (cot.check_rule(char_length("title") <= 10, tableoid, '01900000-0000-7000-8000-000000000002'::uuid, 'at most 10 characters long')) NOT VALID"#,
             r#"ALTER TABLE "tenant_acme"."item" VALIDATE CONSTRAINT "item_title_max_length""#,
         ]
     );
@@ -233,7 +233,7 @@ fn a_tighter_limit_is_counted_against_the_rows() {
     let e = run(base(), new, 0, vec![], Options::default());
     assert_eq!(
         sql(&e)[1],
-        r#"ALTER TABLE "tenant_acme"."item" ADD CONSTRAINT "item_title_max_length" CHECK (char_length("title") <= 10)"#
+        r#"ALTER TABLE "tenant_acme"."item" ADD CONSTRAINT "item_title_max_length" CHECK (cot.check_rule(char_length("title") <= 10, tableoid, '01900000-0000-7000-8000-000000000002'::uuid, 'at most 10 characters long'))"#
     );
 }
 

@@ -48,7 +48,7 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
         for (suffix, check) in checks(f) {
             constraints.push(Constraint {
                 name: names.take(&[table.as_str(), f.name.as_str(), suffix]),
-                kind: ConstraintKind::Check(f.name.clone(), check),
+                kind: ConstraintKind::Check(f.name.clone(), check, f.id),
             });
         }
         if f.unique {

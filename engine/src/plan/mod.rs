@@ -10,6 +10,7 @@ pub mod entity;
 pub mod history;
 pub mod objects;
 pub mod policies;
+mod rule;
 pub mod step;
 pub mod tenant;
 

@@ -131,8 +131,10 @@ pub enum ConstraintKind {
     PrimaryKey(Vec<Ident>),
     /// UNIQUE over columns.
     Unique(Vec<Ident>),
-    /// CHECK.
-    Check(Ident, Check),
+    /// CHECK on a column, held by the field with this id: a failing row is
+    /// reported by `cot.check_rule` with the field's current name and the
+    /// rule in words (the id, unlike a name, survives renames).
+    Check(Ident, Check, uuid::Uuid),
     /// FOREIGN KEY (column) REFERENCES schema.table (id) ON DELETE action.
     ForeignKey {
         /// The referencing column.

@@ -3,6 +3,7 @@
 
 use super::{CommentTarget, Step};
 use crate::names::{owner_role, Ident, TenantNames};
+use crate::rpc::Audience;
 
 /// The steps that create a tenant. `create_owner` when the owner role does not
 /// exist yet in this cluster.
@@ -65,16 +66,16 @@ pub fn create_tenant(
 }
 
 /// The tenant's `/rpc/` functions: created, owned by the owner role,
-/// executable by the tenant's admin role alone, or (`query`) by its three.
+/// executable by the roles of each one's [`Audience`].
 fn rpc_steps(t: &TenantNames) -> Vec<Step> {
     let schema = &t.api_schema;
     crate::rpc::ALL
         .iter()
         .flat_map(|&function| {
-            let to: Vec<Ident> = if function.for_every_role() {
-                t.roles().into_iter().cloned().collect()
-            } else {
-                vec![t.admin_role.clone()]
+            let to: Vec<Ident> = match function.audience() {
+                Audience::Everyone => t.roles().into_iter().cloned().collect(),
+                Audience::Members => vec![t.user_role.clone(), t.admin_role.clone()],
+                Audience::Admin => vec![t.admin_role.clone()],
             };
             [
                 Step::CreateRpcFunction {

@@ -215,29 +215,72 @@ fn id_column() -> Column {
     }
 }
 
+/// One key of an order: a column, its direction, and for an enum sorted by
+/// its declared order, the values (the key is then the value's place in
+/// them, an integer).
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    column: &'a Column,
+    desc: bool,
+    values: Option<&'a [String]>,
+}
+
+impl Key<'_> {
+    /// The key's value in a row of `alias`: the column, or
+    /// `array_position(ARRAY[the values], column)`. The values are the
+    /// definition's, not the caller's: written as literals, they are part of
+    /// the statement's shape, like the column names.
+    fn expr(&self, alias: &str) -> String {
+        let c = col(alias, &self.column.name);
+        match self.values {
+            None => c,
+            Some(values) => {
+                let items: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
+                format!("array_position(ARRAY[{}]::text[], {c})", items.join(", "))
+            }
+        }
+    }
+
+    /// The type of the key's value.
+    fn ty(&self) -> FieldType {
+        match self.values {
+            None => self.column.ty.clone(),
+            Some(_) => FieldType::Scalar(Scalar::Integer),
+        }
+    }
+}
+
 /// The keys of an order: its columns, then the id, each with its direction.
-fn order_keys<'a>(order: &'a [Order], id: &'a Column, id_desc: bool) -> Vec<(&'a Column, bool)> {
+fn order_keys<'a>(order: &'a [Order], id: &'a Column, id_desc: bool) -> Vec<Key<'a>> {
     order
         .iter()
-        .map(|o| (&o.column, o.desc))
-        .chain([(id, id_desc)])
+        .map(|o| Key {
+            column: &o.column,
+            desc: o.desc,
+            values: o.by_values.as_deref(),
+        })
+        .chain([Key {
+            column: id,
+            desc: id_desc,
+            values: None,
+        }])
         .collect()
 }
 
 /// `ORDER BY` text for `keys`, each written by `of` (its place, its column).
 /// Directions sort as Postgres does by default (NULLs count as larger than any
 /// value), so a plain btree index serves either; the id is never NULL.
-fn order_by(keys: &[(&Column, bool)], of: impl Fn(usize, &Column) -> String) -> String {
+fn order_by(keys: &[Key<'_>], of: impl Fn(usize, &Key<'_>) -> String) -> String {
     keys.iter()
         .enumerate()
-        .map(|(i, (c, desc))| {
-            let direction = match (*desc, c.name.as_str() == "id") {
+        .map(|(i, k)| {
+            let direction = match (k.desc, k.column.name.as_str() == "id") {
                 (true, false) => "DESC NULLS FIRST",
                 (false, false) => "ASC NULLS LAST",
                 (true, true) => "DESC",
                 (false, true) => "ASC",
             };
-            format!("{} {direction}", of(i, c))
+            format!("{} {direction}", of(i, k))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -292,14 +335,14 @@ fn embed(e: &Embed, outer: &str, depth: usize, t: &TenantNames, p: &mut Params) 
     let sub_keys: Vec<String> = keys
         .iter()
         .enumerate()
-        .map(|(i, (c, _))| format!("{} AS k{}", col(&alias, &c.name), i + 1))
+        .map(|(i, k)| format!("{} AS k{}", k.expr(&alias), i + 1))
         .collect();
     format!(
         "(SELECT COALESCE(jsonb_agg({sub}.r ORDER BY {}), '[]'::jsonb) FROM (SELECT {obj} AS r, {} FROM {from} WHERE {link}{filter} \
          ORDER BY {} LIMIT {limit}) AS {sub})",
         order_by(&keys, |i, _| format!("{sub}.k{}", i + 1)),
         sub_keys.join(", "),
-        order_by(&keys, |_, c| col(&alias, &c.name)),
+        order_by(&keys, |_, k| k.expr(&alias)),
     )
 }
 
@@ -311,43 +354,44 @@ fn keyset(q: &Query, after: &[Value], alias: &str, p: &mut Params) -> String {
     let keys = order_keys(&q.order, &id, q.id_desc);
     // One direction, no NULLs possible: a row comparison, which an index on
     // the leading column serves directly.
-    let same_direction = keys.iter().all(|k| k.1 == keys[0].1);
-    if same_direction && keys.iter().all(|k| k.0.not_null) && after.iter().all(|v| !v.is_null()) {
-        let cols: Vec<String> = keys.iter().map(|k| col(alias, &k.0.name)).collect();
+    let same_direction = keys.iter().all(|k| k.desc == keys[0].desc);
+    if same_direction && keys.iter().all(|k| k.column.not_null) && after.iter().all(|v| !v.is_null()) {
+        let cols: Vec<String> = keys.iter().map(|k| k.expr(alias)).collect();
         let vals: Vec<String> = keys
             .iter()
             .zip(after)
-            .map(|(k, v)| p.value(cast(&k.0.ty), value_text(v), "/cursor"))
+            .map(|(k, v)| p.value(cast(&k.ty()), value_text(v), "/cursor"))
             .collect();
-        let op = if keys[0].1 { "<" } else { ">" };
+        let op = if keys[0].desc { "<" } else { ">" };
         return format!("({}) {op} ({})", cols.join(", "), vals.join(", "));
     }
     let mut disjuncts = Vec::new();
     for i in 0..keys.len() {
-        let (c, desc) = keys[i];
+        let k = keys[i];
         let x = &after[i];
-        let lhs = col(alias, &c.name);
-        let later = match (desc, x.is_null()) {
+        let lhs = k.expr(alias);
+        let ty = cast(&k.ty());
+        let later = match (k.desc, x.is_null()) {
             (false, true) => continue,
-            (false, false) if c.not_null => {
-                format!("{lhs} > {}", p.value(cast(&c.ty), value_text(x), "/cursor"))
+            (false, false) if k.column.not_null => {
+                format!("{lhs} > {}", p.value(ty, value_text(x), "/cursor"))
             }
             (false, false) => format!(
                 "({lhs} > {} OR {lhs} IS NULL)",
-                p.value(cast(&c.ty), value_text(x), "/cursor")
+                p.value(ty, value_text(x), "/cursor")
             ),
             (true, true) => format!("{lhs} IS NOT NULL"),
-            (true, false) => format!("{lhs} < {}", p.value(cast(&c.ty), value_text(x), "/cursor")),
+            (true, false) => format!("{lhs} < {}", p.value(ty, value_text(x), "/cursor")),
         };
         let mut parts: Vec<String> = keys[..i]
             .iter()
             .zip(after)
-            .map(|((c, _), x)| {
-                let lhs = col(alias, &c.name);
+            .map(|(k, x)| {
+                let lhs = k.expr(alias);
                 if x.is_null() {
                     format!("{lhs} IS NULL")
                 } else {
-                    format!("{lhs} = {}", p.value(cast(&c.ty), value_text(x), "/cursor"))
+                    format!("{lhs} = {}", p.value(cast(&k.ty()), value_text(x), "/cursor"))
                 }
             })
             .collect();
@@ -389,7 +433,7 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Result<Compiled, C
     let key_columns: Vec<String> = keys
         .iter()
         .enumerate()
-        .map(|(i, (c, _))| format!("{} AS k{}", col(alias, &c.name), i + 1))
+        .map(|(i, k)| format!("{} AS k{}", k.expr(alias), i + 1))
         .collect();
     let page = format!(
         "SELECT {record} AS r, {} FROM {view} AS {alias}{} ORDER BY {} LIMIT {}{}",
@@ -399,7 +443,7 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Result<Compiled, C
         } else {
             format!(" WHERE {}", conds.join(" AND "))
         },
-        order_by(&keys, |_, c| col(alias, &c.name)),
+        order_by(&keys, |_, k| k.expr(alias)),
         q.limit + 1,
         if q.offset > 0 {
             format!(" OFFSET {}", q.offset)
@@ -429,10 +473,10 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Result<Compiled, C
         params: p.0,
         keys: keys
             .iter()
-            .map(|(c, _)| match &c.ty {
-                FieldType::Scalar(s) => s.clone(),
+            .map(|k| match k.ty() {
+                FieldType::Scalar(s) => s,
                 // The parser refuses to sort on arrays.
-                FieldType::Array(s) => s.clone(),
+                FieldType::Array(s) => s,
             })
             .collect(),
         limit: q.limit,

@@ -261,6 +261,9 @@ pub struct Order {
     pub column: Column,
     /// Descending.
     pub desc: bool,
+    /// An enum sorted by its declared values (`"by": "values"`), not
+    /// alphabetically: the values, in order.
+    pub by_values: Option<Vec<String>>,
 }
 
 /// The JSON text with every number that a double cannot hold exactly (more

@@ -139,7 +139,14 @@ pub fn parse(model: &Model<'_>, entity: &Entity, query: &Value) -> Result<Query,
 pub(super) fn signature(order: &[Order], id_desc: bool) -> String {
     order
         .iter()
-        .map(|o| format!("{}{}", if o.desc { "-" } else { "" }, o.column.name))
+        .map(|o| {
+            format!(
+                "{}{}{}",
+                if o.desc { "-" } else { "" },
+                o.column.name,
+                if o.by_values.is_some() { "@values" } else { "" }
+            )
+        })
         .chain([if id_desc {
             "-id".to_string()
         } else {
@@ -475,10 +482,10 @@ fn order(e: &Entity, v: &Value, pointer: &str) -> Result<(Vec<Order>, bool), Cot
     let mut out: Vec<Order> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let at = format!("{pointer}/{i}");
-        let (name, desc) = match item {
+        let (name, desc, by_values) = match item {
             Value::String(s) => match s.strip_prefix('-') {
-                Some(n) => (n.to_string(), true),
-                None => (s.clone(), false),
+                Some(n) => (n.to_string(), true, false),
+                None => (s.clone(), false, false),
             },
             Value::Object(m) => {
                 let name = m
@@ -497,17 +504,39 @@ fn order(e: &Entity, v: &Value, pointer: &str) -> Result<(Vec<Order>, bool), Cot
                         ))
                     }
                 };
-                (name, desc)
+                let by_values = match m.get("by").map(|b| b.as_str()) {
+                    None | Some(Some("value")) => false,
+                    Some(Some("values")) => true,
+                    Some(_) => {
+                        return Err(bad(
+                            &at,
+                            "by is \"value\" (the default: text sorts alphabetically) or \"values\" (an enum in its declared order)".into(),
+                            "e.g. {\"field\": \"priority\", \"by\": \"values\", \"dir\": \"desc\"}",
+                        ))
+                    }
+                };
+                (name, desc, by_values)
             }
             _ => {
                 return Err(bad(
                     &at,
-                    "an order item is \"field\", \"-field\" or {field, dir}".into(),
+                    "an order item is \"field\", \"-field\" or {field, dir, by}".into(),
                     "e.g. [\"-created_at\"]",
                 ))
             }
         };
         let column = column(e, &name, &at)?;
+        let by_values = match (&column.ty, by_values) {
+            (_, false) => None,
+            (FieldType::Scalar(Scalar::Enum(values)), true) => Some(values.clone()),
+            (_, true) => {
+                return Err(bad(
+                    &at,
+                    format!("field \"{name}\" is not an enum: it has no declared order"),
+                    "\"by\": \"values\" sorts an enum field in the order of its values",
+                ))
+            }
+        };
         if matches!(column.ty, FieldType::Array(_) | FieldType::Scalar(Scalar::Json)) {
             return Err(bad(
                 &at,
@@ -521,7 +550,11 @@ fn order(e: &Entity, v: &Value, pointer: &str) -> Result<(Vec<Order>, bool), Cot
         if out.iter().any(|o| o.column.name == column.name) {
             continue;
         }
-        out.push(Order { column, desc });
+        out.push(Order {
+            column,
+            desc,
+            by_values,
+        });
     }
     // The id follows the last column's direction: with one direction, the
     // keyset condition is a row comparison an index serves (a descending

@@ -12,6 +12,7 @@ fn model() -> Vec<Entity> {
             {"name": "title", "type": "text", "required": true},
             {"name": "total", "type": "decimal", "precision": 10, "scale": 2},
             {"name": "labels", "type": "array", "items": "text"},
+            {"name": "priority", "type": "enum", "values": ["low", "mid", "high"]},
             {"name": "customer", "type": "relation", "kind": "many_to_one", "target": "customer"},
             {"name": "tags", "type": "relation", "kind": "many_to_many", "target": "tag"}]}),
         json!({"tenant": "acme", "name": "tag", "fields": [{"name": "label", "type": "text"}]}),
@@ -94,7 +95,10 @@ fn limits_and_offsets_are_numbers_and_counts_join_the_page() {
 fn unknown_fields_name_the_known_ones() {
     let e = run(json!({"where": {"nope": 1}})).unwrap_err();
     assert_eq!(e.kind, crate::error::ErrorKind::UndefinedColumn);
-    assert!(e.hint.unwrap().contains("title, total, labels, customer_id"));
+    assert!(e
+        .hint
+        .unwrap()
+        .contains("title, total, labels, priority, customer_id"));
     let e = run(json!({"select": ["title", {"buyer": "*"}]})).unwrap_err();
     assert!(e.hint.unwrap().contains("customer, tags"));
     assert!(run(json!({"order": ["labels"]})).is_err());
@@ -280,4 +284,56 @@ fn reserved_words_as_names_are_quoted_in_queries() {
     ] {
         assert!(c.sql.contains(part), "{part} not in {}", c.sql);
     }
+}
+
+#[test]
+fn an_enum_sorts_by_its_declared_values_when_asked() {
+    let c =
+        run(json!({"select": ["title"], "order": [{"field": "priority", "by": "values", "dir": "desc"}]}))
+            .unwrap();
+    let key = r#"array_position(ARRAY['low', 'mid', 'high']::text[], v0."priority")"#;
+    assert!(
+        c.sql.contains(&format!("{key} AS k1"))
+            && c.sql.contains(&format!("ORDER BY {key} DESC NULLS FIRST")),
+        "{}",
+        c.sql
+    );
+    assert_eq!(c.keys[0], Scalar::Integer, "the cursor holds the value's place");
+    assert_eq!(c.signature, "-priority@values,-id");
+    // Without "by", text order, as before.
+    let c = run(json!({"order": ["priority"]})).unwrap();
+    assert!(
+        c.sql.contains(r#"ORDER BY v0."priority" ASC NULLS LAST"#),
+        "{}",
+        c.sql
+    );
+    // Only an enum has a declared order.
+    let e = run(json!({"order": [{"field": "title", "by": "values"}]})).unwrap_err();
+    assert!(e.message.contains("is not an enum"), "{}", e.message);
+    let e = run(json!({"order": [{"field": "priority", "by": "size"}]})).unwrap_err();
+    assert!(e.message.starts_with("by is"), "{}", e.message);
+}
+
+#[test]
+fn a_cursor_continues_an_enum_in_its_declared_order() {
+    let first = run(json!({"order": [{"field": "priority", "by": "values"}], "limit": 1})).unwrap();
+    let cursor = super::cursor::encode_cursor(
+        &first.signature,
+        &json!([2, "01900000-0000-7000-8000-000000000001"]),
+    );
+    let next =
+        run(json!({"order": [{"field": "priority", "by": "values"}], "limit": 1, "cursor": cursor})).unwrap();
+    assert!(
+        next.sql
+            .contains(r#"array_position(ARRAY['low', 'mid', 'high']::text[], v0."priority") > $1::integer"#),
+        "{}",
+        next.sql
+    );
+    // A cursor of the alphabetical order does not continue this one.
+    let plain = run(json!({"order": ["priority"], "limit": 1})).unwrap();
+    let other = super::cursor::encode_cursor(
+        &plain.signature,
+        &json!(["low", "01900000-0000-7000-8000-000000000001"]),
+    );
+    assert!(run(json!({"order": [{"field": "priority", "by": "values"}], "cursor": other})).is_err());
 }

@@ -70,4 +70,14 @@ describe('an upgraded tenant over HTTP', () => {
     assert.equal(error, null, JSON.stringify(error));
     assert.deepEqual(data?.data, [{ name: 'person 2' }], JSON.stringify(data));
   });
+
+  test('GET /rpc/openapi and /rpc/typescript serve an upgraded tenant its documents', T, async () => {
+    const doc = await api.request('/rpc/openapi', { token: tokens.user, profile: 'up_a' });
+    assert.equal(doc.status, 200, doc.text.slice(0, 500));
+    assert.equal(doc.body.openapi, '3.1.0');
+    assert.ok(doc.body.paths['/people'], Object.keys(doc.body.paths).join(' '));
+    const ts = await api.request('/rpc/typescript', { token: tokens.admin, profile: 'up_a', headers: { Accept: 'text/plain' } });
+    assert.equal(ts.status, 200, ts.text.slice(0, 500));
+    assert.match(ts.text, /^\/\/ Types of the PostgREST API of Cot tenant up_a/);
+  });
 });

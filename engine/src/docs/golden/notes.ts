@@ -213,6 +213,16 @@ export type Database = {
         Args: { entity: string; id: string }
         Returns: Json
       }
+      /** The OpenAPI 3.1 document of this API: every entity's paths, records and request bodies (cot.openapi) */
+      openapi: {
+        Args: { options?: Json }
+        Returns: Json
+      }
+      /** TypeScript types of this API for @supabase/postgrest-js (cot.typescript); Accept: text/plain for the text itself */
+      typescript: {
+        Args: Record<PropertyKey, never>
+        Returns: string
+      }
     }
     Enums: {
       [_ in never]: never
