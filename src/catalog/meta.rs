@@ -232,10 +232,13 @@ pub fn definitions(tenant_id: uuid::Uuid) -> Vec<Value> {
 /// the model. Junction views are no entities.
 pub fn readable_definitions(tenant_id: uuid::Uuid, api_schema: &str, role: pgrx::pg_sys::Oid) -> Vec<Value> {
     query(
+        // By name, not by a pg_class row read in this snapshot: a view made
+        // again by a change that committed since has a new oid, for which
+        // has_table_privilege answers NULL (concurrency_reads.test.mjs).
         "SELECT e.definition FROM cot.entities e \
-           JOIN pg_catalog.pg_class c ON c.relname = e.name AND c.relkind = 'v' \
-           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $2 \
-          WHERE e.tenant_id = $1 AND pg_catalog.has_table_privilege($3, c.oid, 'SELECT') \
+          WHERE e.tenant_id = $1 \
+            AND coalesce(pg_catalog.has_table_privilege($3, \
+                  pg_catalog.to_regclass(pg_catalog.format('%I.%I', $2::text, e.name)), 'SELECT'), false) \
           ORDER BY e.name",
         &[pg_uuid(tenant_id).into(), api_schema.into(), role.into()],
         |t| {
