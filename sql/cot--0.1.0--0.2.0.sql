@@ -368,11 +368,10 @@ REVOKE ALL ON FUNCTION cot.prune_history(text, integer) FROM PUBLIC;
 CREATE DOMAIN cot."text/plain" AS text;
 COMMENT ON DOMAIN cot."text/plain" IS 'text answered as text/plain by PostgREST (the tenant /rpc/typescript wrapper returns it)';
 
--- The CHECK constraints of tenants made from 0.2.0 on name the field and its rule when
--- a row breaks them: CHECK (cot.check_rule(<condition>, tableoid, <field id>,
--- <rule in words>)). check_rule is an SQL function without SET or SECURITY
--- DEFINER, so PostgreSQL inlines it into the constraint: a row that passes
--- costs a CASE (bench/checks.sh), and only a failing one calls
+-- The CHECK constraints of tenants made from 0.2.0 on name the field and its rule
+-- when a row breaks them: CHECK (CASE WHEN (<condition>) IS NOT FALSE THEN
+-- true ELSE cot.rule_broken(tableoid, <field id>, <rule in words>) END). A
+-- row that passes costs the CASE (bench/checks.sh); a failing one reaches
 -- cot.rule_broken, which raises 23514 with the field's current name (read by
 -- its id, which survives renames) and the rule in DETAIL, what PostgREST
 -- forwards as `details`. The table's oid keeps the lookup to the fields of
@@ -407,12 +406,7 @@ BEGIN
               TABLE = entity, COLUMN = column_name;
 END
 $$;
-COMMENT ON FUNCTION cot.rule_broken(oid, uuid, text) IS 'Raises 23514 naming the field and its rule: called by cot.check_rule when a row breaks a CHECK of a generated table';
-
-CREATE FUNCTION cot.check_rule(ok boolean, tbl oid, field uuid, rule text) RETURNS boolean
-LANGUAGE sql VOLATILE
-AS $$ SELECT CASE WHEN ok IS NOT FALSE THEN true ELSE cot.rule_broken(tbl, field, rule) END $$;
-COMMENT ON FUNCTION cot.check_rule(boolean, oid, uuid, text) IS 'The CHECK of a generated table: true when the condition is not false, else raises 23514 naming the field and the rule (inlined by PostgreSQL)';
+COMMENT ON FUNCTION cot.rule_broken(oid, uuid, text) IS 'Raises 23514 naming the field and its rule: the CHECKs of generated tables call it when a row breaks one';
 -- Tenants made by 0.1.0 keep their plain CHECK constraints (PostgreSQL's own
 -- message) until a rule changes: cot.upgrade_tenants() leaves constraints
 -- alone, since making them again would scan every table (docs/releases.md).

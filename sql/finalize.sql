@@ -42,11 +42,10 @@ RETURN CASE WHEN pg_catalog.jsonb_typeof(value) OPERATOR(pg_catalog.=) 'string'
             ELSE value END;
 COMMENT ON FUNCTION cot.json_arg(jsonb) IS 'A jsonb argument of a tenant /rpc/ wrapper, with a JSON string holding an object or array (as PostgREST passes GET arguments) read as that value';
 
--- The CHECK constraints of generated tables name the field and its rule when
--- a row breaks them: CHECK (cot.check_rule(<condition>, tableoid, <field id>,
--- <rule in words>)). check_rule is an SQL function without SET or SECURITY
--- DEFINER, so PostgreSQL inlines it into the constraint: a row that passes
--- costs a CASE (bench/checks.sh), and only a failing one calls
+-- The CHECK constraints of generated tables name the field and its rule
+-- when a row breaks them: CHECK (CASE WHEN (<condition>) IS NOT FALSE THEN
+-- true ELSE cot.rule_broken(tableoid, <field id>, <rule in words>) END). A
+-- row that passes costs the CASE (bench/checks.sh); a failing one reaches
 -- cot.rule_broken, which raises 23514 with the field's current name (read by
 -- its id, which survives renames) and the rule in DETAIL, what PostgREST
 -- forwards as `details`. The table's oid keeps the lookup to the fields of
@@ -81,12 +80,7 @@ BEGIN
               TABLE = entity, COLUMN = column_name;
 END
 $$;
-COMMENT ON FUNCTION cot.rule_broken(oid, uuid, text) IS 'Raises 23514 naming the field and its rule: called by cot.check_rule when a row breaks a CHECK of a generated table';
-
-CREATE FUNCTION cot.check_rule(ok boolean, tbl oid, field uuid, rule text) RETURNS boolean
-LANGUAGE sql VOLATILE
-AS $$ SELECT CASE WHEN ok IS NOT FALSE THEN true ELSE cot.rule_broken(tbl, field, rule) END $$;
-COMMENT ON FUNCTION cot.check_rule(boolean, oid, uuid, text) IS 'The CHECK of a generated table: true when the condition is not false, else raises 23514 naming the field and the rule (inlined by PostgreSQL)';
+COMMENT ON FUNCTION cot.rule_broken(oid, uuid, text) IS 'Raises 23514 naming the field and its rule: the CHECKs of generated tables call it when a row breaks one';
 
 -- The media type of the tenant /rpc/typescript wrapper: PostgREST 12 answers
 -- `Accept: text/plain` only for a function returning a domain of that name

@@ -488,9 +488,9 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
 -- (they run as whoever runs DDL anywhere in the database; they only read),
 -- and cot.json_arg, which the /rpc/ wrappers call as their caller (it reads
 -- nothing: a JSON string holding an object becomes that object), the
--- CHECK helpers every writer calls: cot.check_rule (inlined) and
--- cot.rule_broken (raises; reads the name of a field of the table given),
--- and cot.history, which answers a tenant role only what it may read as itself.
+-- CHECK helper every writer may reach: cot.rule_broken (raises; reads the
+-- name of a field of the table given), and cot.history, which answers a
+-- tenant role only what it may read as itself.
 -- Any other function executable by PUBLIC must be reviewed and added here.
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'cot'::regnamespace
@@ -499,7 +499,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                                     'junction_columns', 'owner_column', 'array_items_match', 'definition_schema',
                                     'request_header', 'api_key_claims', 'pre_request',
                                     'guard_ddl', 'guard_drop', 'drift_mode', 'tenant_of_schema', 'ddl_by_cot', 'query', 'query_model',
-                                    'json_arg', 'check_rule', 'rule_broken', 'history')), NULL,
+                                    'json_arg', 'rule_broken', 'history')), NULL,
           'no other Cot function is executable by PUBLIC');
 SELECT is((SELECT array_agg(c.relname::text) FROM pg_class c
             WHERE c.relnamespace = 'cot'::regnamespace AND c.relkind IN ('r', 'v', 'S')

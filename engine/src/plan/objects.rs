@@ -132,7 +132,7 @@ pub enum ConstraintKind {
     /// UNIQUE over columns.
     Unique(Vec<Ident>),
     /// CHECK on a column, held by the field with this id: a failing row is
-    /// reported by `cot.check_rule` with the field's current name and the
+    /// reported by `cot.rule_broken` with the field's current name and the
     /// rule in words (the id, unlike a name, survives renames).
     Check(Ident, Check, uuid::Uuid),
     /// FOREIGN KEY (column) REFERENCES schema.table (id) ON DELETE action.
