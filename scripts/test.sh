@@ -10,9 +10,17 @@
 #   5. cargo test -p cot-engine             the pure engine: unit + property tests
 #   6. tests/harness/run.sh                 install the extension; pgTAP and real
 #                                           client sessions on a private cluster
-#   7. tests/upgrade/run.sh                 the previous release upgraded to this one
+#   7. tests/reliability/crash.sh           kill -9 of Cot's calls at their steps, an
+#                                           immediate shutdown under load; recovery is
+#                                           consistent and loses no acknowledged commit
+#                                           (short mode; COT_LONG=1 for the long one)
+#   8. tests/reliability/sqlsmith.sh --short  90 s of random SQL (sqlsmith): no crash, no
+#                                           internal error from Cot
+#   9. bench/soak.sh --minutes 2            mixed load through PostgREST: only expected
+#                                           outcomes, throughput and memory within bounds
+#  10. tests/upgrade/run.sh                 the previous release upgraded to this one
 #                                           equals a fresh install; tenants upgraded
-#   8. tests/package/run.sh                 build the .deb and tarball (scripts/package.sh),
+#  11. tests/package/run.sh                 build the .deb and tarball (scripts/package.sh),
 #                                           install, use and remove the .deb
 #
 # A failing step does not stop the later ones (except setup, which they all
@@ -80,6 +88,12 @@ step "layout: module cycles, file and function sizes" \
   bash -c 'python3 scripts/checks/module_cycles.py && python3 scripts/checks/sizes.py' || true
 step "cargo test -p cot-engine" cargo test -p cot-engine || true
 step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh || true
+# The next three use the extension the harness installed, each on its own
+# cluster (kills are expected in the crash suite's log; docs/reliability.md,
+# docs/reliability-load.md).
+step "tests/reliability/crash.sh (crash recovery)" env COT_SKIP_INSTALL=1 bash tests/reliability/crash.sh || true
+step "tests/reliability/sqlsmith.sh --short (random SQL)" env COT_SKIP_INSTALL=1 bash tests/reliability/sqlsmith.sh --short || true
+step "bench/soak.sh --minutes 2 (mixed load through PostgREST)" env COT_SKIP_INSTALL=1 bash bench/soak.sh --minutes 2 || true
 step "tests/upgrade/run.sh (upgrade from the previous release)" bash tests/upgrade/run.sh || true
 step "tests/package/run.sh (.deb install)" bash tests/package/run.sh || true
 

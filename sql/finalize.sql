@@ -13,6 +13,12 @@ REVOKE ALL ON FUNCTION cot.castable(anyelement, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.export_schema(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.check(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.explain_query(text, text, jsonb, boolean) FROM PUBLIC;
+-- The change log: cot.changes and the retention for superusers and tenant
+-- admins (granted per tenant), pruning for superusers; cot.history stays
+-- PUBLIC and answers each role only what it may read.
+REVOKE ALL ON FUNCTION cot.changes(text, bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.set_history_retention(text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.prune_history(text, integer) FROM PUBLIC;
 -- cot.query runs as its caller (grants and row security decide what it sees)
 -- and cot.query_model lets only the tenant's roles read the model: both stay
 -- executable by PUBLIC, so every tenant role (anon too) can query.

@@ -48,6 +48,12 @@ fn check(
             }
         }
     }
+    // The change log is the tenant's, in no definition (docs/changes.md).
+    known.push(format!(
+        "{}.{}",
+        names.storage_schema,
+        cot_engine::plan::history::CHANGE_LOG
+    ));
     for rel in system::managed_relations(vec![
         names.api_schema.to_string(),
         names.storage_schema.to_string(),

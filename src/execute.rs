@@ -4,7 +4,7 @@
 //! steps; nothing is caught.
 
 use crate::raise::raise;
-use crate::settings::FAIL_AFTER_STEP;
+use crate::settings::{FAIL_AFTER_STEP, PAUSE_AFTER_STEP, PAUSE_LOCK};
 use crate::spi;
 use cot_engine::ddl::render;
 use cot_engine::error::{CotError, ErrorKind};
@@ -39,7 +39,16 @@ impl Drop for Running {
     }
 }
 
-fn check_failpoint(done: i32, fail_after: i32) {
+fn check_failpoint(done: i32, fail_after: i32, pause_after: i32) {
+    if done == pause_after {
+        // Waits while a test session holds the lock, then lets it go at once:
+        // the pause leaves no lock behind.
+        spi::query(
+            "SELECT pg_catalog.pg_advisory_lock($1, $2), pg_catalog.pg_advisory_unlock($1, $2)",
+            &[PAUSE_LOCK.0.into(), PAUSE_LOCK.1.into()],
+            |_| Ok(()),
+        );
+    }
     if done == fail_after {
         raise(
             CotError::new(
@@ -51,18 +60,21 @@ fn check_failpoint(done: i32, fail_after: i32) {
     }
 }
 
-/// The statements one Cot call runs, counted for `cot.test_fail_after_step`.
+/// The statements one Cot call runs, counted for `cot.test_fail_after_step`
+/// and `cot.test_pause_after_step`.
 pub struct Run {
     done: i32,
     fail_after: i32,
+    pause_after: i32,
 }
 
 impl Run {
-    /// A new run; reads the failpoint setting once.
+    /// A new run; reads the failpoint and pause settings once.
     pub fn new() -> Self {
         Run {
             done: 0,
             fail_after: FAIL_AFTER_STEP.get(),
+            pause_after: PAUSE_AFTER_STEP.get(),
         }
     }
 
@@ -74,11 +86,11 @@ impl Run {
             .iter()
             .map(|step| json!({"step": step.kind_name()}))
             .collect();
-        let (mut done, fail_after) = (self.done, self.fail_after);
+        let (mut done, fail_after, pause_after) = (self.done, self.fail_after, self.pause_after);
         let _running = Running::start();
         spi::run_statements(&sql, || {
             done += 1;
-            check_failpoint(done, fail_after);
+            check_failpoint(done, fail_after, pause_after);
         });
         self.done = done;
         (plan, sql)
@@ -92,6 +104,6 @@ impl Run {
 
     fn tick(&mut self) {
         self.done += 1;
-        check_failpoint(self.done, self.fail_after);
+        check_failpoint(self.done, self.fail_after, self.pause_after);
     }
 }

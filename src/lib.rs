@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 
 mod bundles;
 mod catalog;
+mod changes;
 mod claims;
 mod drift;
 mod entity;
@@ -33,6 +34,7 @@ mod webhooks;
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+pgrx::extension_sql_file!("../sql/changes.sql", name = "changes", requires = ["bootstrap"]);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

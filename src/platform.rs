@@ -39,11 +39,20 @@ fn set_jwt_secret(secret: &str) {
 #[search_path(pg_catalog, pg_temp)]
 fn issue_token(
     tenant: Option<&str>,
-    role: &str,
+    // Option, not &str: the function is not STRICT (tenant may be NULL), and
+    // pgrx answers a NULL for a plain argument with XX000.
+    role: Option<&str>,
     sub: default!(Option<&str>, "NULL"),
-    ttl_seconds: default!(i32, 3600),
+    ttl_seconds: default!(Option<i32>, 3600),
 ) -> String {
     require_platform("issue tokens");
+    let (Some(role), Some(ttl_seconds)) = (role, ttl_seconds) else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "role and ttl_seconds must not be NULL",
+            "cot.issue_token(tenant, role, sub, ttl_seconds): role is anon, user, admin or platform",
+        ));
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

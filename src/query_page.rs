@@ -184,9 +184,13 @@ fn without_jit<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Runs `plan` read-only: under the caller's snapshot, as a statement inside
-/// a STABLE function would. The rows stay in `SPI_tuptable` until the next
-/// SPI call or the end of the connection.
+/// Runs `plan` under a snapshot taken once the plan's locks are held, as a
+/// plain SELECT does: read-only SPI would reuse the calling statement's
+/// snapshot, taken before a wait for a table being rewritten, and a rewritten
+/// table's rows (stamped with the rewriting transaction) would all be
+/// invisible to it (concurrency_reads.test.mjs). The statement is a SELECT;
+/// the rows stay in `SPI_tuptable` until the next SPI call or the end of the
+/// connection.
 ///
 /// # Safety
 /// SPI must be connected; the rows must not be used after either.
@@ -194,7 +198,7 @@ unsafe fn execute<'a>(plan: pg_sys::SPIPlanPtr, params: &[Param]) -> &'a [pg_sys
     unsafe {
         let mut values = args(params);
         let nulls = vec![b' ' as std::ffi::c_char; values.len()];
-        let rc = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), true, 0);
+        let rc = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), nulls.as_ptr(), false, 0);
         if rc != pg_sys::SPI_OK_SELECT as i32 {
             panic!("cot: a query statement failed (SPI code {rc})");
         }

@@ -7,6 +7,16 @@ use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 /// a failure at any step leaves nothing behind. Superuser only.
 pub static FAIL_AFTER_STEP: GucSetting<i32> = GucSetting::<i32>::new(0);
 
+/// `cot.test_pause_after_step`: when > 0, a Cot function waits right after its
+/// N-th statement for the advisory lock [`PAUSE_LOCK`], which a test session
+/// holds; the crash tests (`tests/reliability/`) find the backend waiting
+/// there and kill it mid-call. Nobody holding the lock: no wait. Superuser only.
+pub static PAUSE_AFTER_STEP: GucSetting<i32> = GucSetting::<i32>::new(0);
+
+/// The advisory lock `cot.test_pause_after_step` waits for:
+/// `pg_advisory_lock(4419444, 1)` (4419444 is "Cot", as for the tenant locks).
+pub const PAUSE_LOCK: (i32, i32) = (4419444, 1);
+
 /// `cot.lock_timeout`: milliseconds a schema change waits for a lock on a
 /// table before it fails with `55P03`. A waiting ALTER queues every later
 /// reader of the table behind it, so failing fast (and retrying) beats waiting.
@@ -24,6 +34,16 @@ pub fn register() {
         c"Fail on purpose after this many statements of a Cot function (0: never).",
         c"For tests of atomicity: every step of create_tenant, create_entity, drop_entity and drop_tenant can be made to fail.",
         &FAIL_AFTER_STEP,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"cot.test_pause_after_step",
+        c"Wait for pg_advisory_lock(4419444, 1) after this many statements of a Cot function (0: never).",
+        c"For crash tests: a session holding that lock stops every Cot call at this step, so the backend can be killed mid-call.",
+        &PAUSE_AFTER_STEP,
         0,
         i32::MAX,
         GucContext::Suset,

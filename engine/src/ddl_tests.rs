@@ -126,8 +126,8 @@ fn golden_tenant() {
     let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
     let t = TenantNames::new(&slug);
     let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
-    // Four statements per wrapper; query has two more grants.
-    let rpc_lines = 4 * crate::rpc::ALL.len() + 2;
+    // Four statements per wrapper; query and history have two more grants.
+    let rpc_lines = 4 * crate::rpc::ALL.len() + 4;
     let (head, rest) = sql.split_at(9);
     let (rpc, tail) = rest.split_at(rpc_lines);
     assert_eq!(
@@ -157,7 +157,8 @@ fn golden_tenant() {
         ]
     );
     // Every definition wrapper is executable by the admin role alone.
-    let (definitions, query) = rpc.split_at(rpc_lines - 6);
+    let (definitions, for_all) = rpc.split_at(rpc_lines - 12);
+    let (query, history) = for_all.split_at(6);
     for chunk in definitions.chunks(4) {
         assert!(chunk[0].starts_with(r#"CREATE FUNCTION "acme"."#), "{}", chunk[0]);
         assert!(chunk[2].ends_with("FROM PUBLIC"), "{}", chunk[2]);
@@ -176,6 +177,14 @@ fn golden_tenant() {
         ]
     );
     assert_eq!(
+        history[0],
+        r#"CREATE FUNCTION "acme"."history"(entity text, id text) RETURNS jsonb LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.history(''acme'', entity, id::uuid)'"#
+    );
+    assert!(history[3..]
+        .iter()
+        .zip(["anon", "user", "admin"])
+        .all(|(g, r)| g.ends_with(&format!("TO \"cot_acme_{r}\""))));
+    assert_eq!(
         tail,
         vec![
             r#"COMMENT ON SCHEMA "acme" IS 'Acme: REST API (Cot tenant acme)'"#,
@@ -186,11 +195,12 @@ fn golden_tenant() {
     let (fns, drop) = drop.split_at(crate::rpc::ALL.len());
     assert_eq!(fns[0], r#"DROP FUNCTION "acme"."validate_entity"(jsonb)"#);
     assert_eq!(drop[0], r#"DROP SCHEMA "acme" CASCADE"#);
+    assert_eq!(drop[1], r#"DROP TABLE IF EXISTS "tenant_acme"."_changes""#);
     assert_eq!(
-        drop[2],
+        drop[3],
         r#"DROP OWNED BY "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#
     );
-    assert_eq!(drop[5], r#"DROP ROLE "cot_acme_anon""#);
+    assert_eq!(drop[6], r#"DROP ROLE "cot_acme_anon""#);
 }
 
 #[test]

@@ -37,6 +37,9 @@ pub struct EntityDef {
     /// Who may do what; every rule defaults to `admin`.
     #[serde(default)]
     pub access: crate::access::Access,
+    /// Record history: changes go to the tenant's change log.
+    #[serde(default)]
+    pub history: bool,
 }
 
 /// A field as written by the user.

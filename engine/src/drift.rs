@@ -134,6 +134,17 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
                 let i = find(&mut out, schema, table, false);
                 out[i].triggers.insert("cot_owner_column".into());
             }
+            Step::CreateHistoryTrigger {
+                schema,
+                table,
+                command,
+                ..
+            } => {
+                let i = find(&mut out, schema, table, false);
+                out[i]
+                    .triggers
+                    .insert(crate::plan::history::trigger_name(*command).to_string());
+            }
             Step::SetViewDefault {
                 schema,
                 view,

@@ -40,3 +40,5 @@ pub mod webhook;
 #[cfg(test)]
 mod ddl_tests;
 pub mod docs;
+#[cfg(test)]
+mod inputs_fuzz;

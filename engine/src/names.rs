@@ -26,9 +26,11 @@ impl Ident {
     /// For names Cot composes from already validated parts and fixed words
     /// (schemas, roles, constraint names). Checked even so: a bug here must not
     /// reach SQL.
+    /// A leading `_` is allowed here alone: it marks Cot's own tables in a
+    /// tenant schema (the change log), which no entity name can take.
     fn composed(s: String) -> Ident {
         assert!(
-            is_plain(&s) && s.len() <= MAX_IDENT_BYTES,
+            (is_plain(&s) || s.strip_prefix('_').is_some_and(is_plain)) && s.len() <= MAX_IDENT_BYTES,
             "composed identifier {s:?} breaks the naming rules"
         );
         Ident(s)

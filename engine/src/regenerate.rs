@@ -121,6 +121,7 @@ fn before_table(
     let schema = &t.storage_schema;
     let mut steps: Vec<Step> = ["cot_system_columns", "cot_owner_column"]
         .into_iter()
+        .chain(crate::plan::history::TRIGGERS)
         .map(|name| Step::DropTriggerIfExists {
             schema: schema.clone(),
             table: table.clone(),

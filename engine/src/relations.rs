@@ -309,6 +309,7 @@ fn junction_steps(
         e.access.for_junction(),
         &junction_owner(e, j),
     ))
+    .chain(crate::plan::history::junction_steps(e, j))
     .collect()
 }
 

@@ -46,11 +46,14 @@ pub enum Rpc {
     WebhookDeliveries,
     /// `replay_webhook(delivery_id text) RETURNS jsonb`.
     ReplayWebhook,
+    /// `history(entity text, id text) RETURNS jsonb`: every version of a
+    /// record (`cot.history`), for whoever may read the record.
+    History,
 }
 
-/// Every wrapper, in the order they are created (`query`, the one for every
-/// role, last).
-pub const ALL: [Rpc; 17] = [
+/// Every wrapper, in the order they are created (those for every role,
+/// `query` and `history`, last).
+pub const ALL: [Rpc; 18] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -68,12 +71,13 @@ pub const ALL: [Rpc; 17] = [
     Rpc::WebhookDeliveries,
     Rpc::ReplayWebhook,
     Rpc::Query,
+    Rpc::History,
 ];
 
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
 /// tenant's admin role is granted EXECUTE on these (the functions check the
 /// tenant themselves).
-pub const COT_FUNCTIONS: [&str; 19] = [
+pub const COT_FUNCTIONS: [&str; 21] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -93,6 +97,8 @@ pub const COT_FUNCTIONS: [&str; 19] = [
     "cot.delete_webhook(uuid)",
     "cot.webhook_deliveries(text, jsonb)",
     "cot.replay_webhook(uuid)",
+    "cot.changes(text, bigint, integer)",
+    "cot.set_history_retention(text, interval)",
 ];
 
 impl Rpc {
@@ -116,6 +122,7 @@ impl Rpc {
             Rpc::DeleteWebhook => "delete_webhook",
             Rpc::WebhookDeliveries => "webhook_deliveries",
             Rpc::ReplayWebhook => "replay_webhook",
+            Rpc::History => "history",
         }
     }
 
@@ -144,6 +151,7 @@ impl Rpc {
             "A cot.schema/1 bundle, as export_schema returns it.",
         );
         const ENTITY: Arg = Arg::text("entity", "The entity to read.");
+        const ID: Arg = Arg::text("id", "The record's id (a uuid).");
         const QUERY: Arg = Arg::json(
             "query",
             false,
@@ -181,6 +189,7 @@ impl Rpc {
             Rpc::Entities | Rpc::ExportSchema => &[],
             Rpc::ApplySchema => &[BUNDLE, OPTIONS],
             Rpc::Query => &[ENTITY, QUERY],
+            Rpc::History => &[ENTITY, ID],
         }
     }
 
@@ -225,6 +234,7 @@ impl Rpc {
             Rpc::DeleteWebhook => "Delete a webhook and its delivery log (cot.delete_webhook)",
             Rpc::WebhookDeliveries => "The delivery log: state, HTTP status, attempts, last error, next attempt (cot.webhook_deliveries)",
             Rpc::ReplayWebhook => "Send a delivery again (cot.replay_webhook)",
+            Rpc::History => "Every version of a record, with who changed what and when, for an entity with history (cot.history)",
         }
     }
 
@@ -254,6 +264,7 @@ impl Rpc {
                 | Rpc::Query
                 | Rpc::Webhooks
                 | Rpc::WebhookDeliveries
+                | Rpc::History
         )
     }
 
@@ -284,12 +295,13 @@ impl Rpc {
             Rpc::DeleteWebhook => "SELECT cot.delete_webhook(id::uuid)",
             Rpc::WebhookDeliveries => "SELECT cot.webhook_deliveries($tenant, cot.json_arg(options))",
             Rpc::ReplayWebhook => "SELECT cot.replay_webhook(delivery_id::uuid)",
+            Rpc::History => "SELECT cot.history($tenant, entity, id::uuid)",
         }
     }
 
     /// For every role of the tenant (`query`), or for its admin alone.
     pub fn for_every_role(self) -> bool {
-        matches!(self, Rpc::Query)
+        matches!(self, Rpc::Query | Rpc::History)
     }
 }
 

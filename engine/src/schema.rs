@@ -64,6 +64,7 @@ fn build() -> Value {
             "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS, "description": "display name; derived from the name when absent"},
             "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "becomes COMMENT ON TABLE and VIEW, which PostgREST shows in its OpenAPI"},
             "fields": {"type": "array", "maxItems": MAX_FIELDS, "items": {"$ref": "#/$defs/field"}},
+            "history": {"type": "boolean", "description": "record every change in the tenant's change log (cot.changes, cot.history); off by default"},
             "access": {
                 "type": "object", "additionalProperties": false,
                 "description": "who may read, create, update and delete rows over the API; each rule defaults to admin",

@@ -205,4 +205,7 @@ pub struct Entity {
     pub relations: Vec<Relation>,
     /// Who may read, create, update and delete rows.
     pub access: crate::access::Access,
+    /// Whether changes are written to the tenant's change log
+    /// ([`crate::plan::history`]).
+    pub history: bool,
 }

@@ -15,6 +15,10 @@
 #                         fails.
 #   cluster_info [DIR]    print how to connect to a running cluster.
 #   cluster_log_tail [DIR] print the end of the server log (after a failure).
+#   cluster_crash [DIR]   stop the server at once, as a power cut would for its
+#                         processes (`pg_ctl stop -m immediate`: no shutdown
+#                         checkpoint; the next cluster_start replays the WAL).
+#                         DIR stays; cluster_start DIR starts it again.
 #
 # Why a private cluster: tests must not depend on (or disturb) the machine's own
 # Debian cluster, and several runs may happen side by side. Everything lives in
@@ -207,6 +211,15 @@ cluster_log_tail() {
   [ -n "$dir" ] && [ -f "$dir/postgres.log" ] || return 0
   _cot_log "server log, last lines: $dir/postgres.log"
   tail -n 25 "$dir/postgres.log" >&2 || true
+}
+
+cluster_crash() {
+  local dir=${1:-${COT_CLUSTER_DIR:-}}
+  if [ -z "$dir" ] || [ ! -e "$dir/.cot-cluster" ]; then
+    _cot_log "cluster_crash: no cluster made by cluster_start in '$dir'"
+    return 1
+  fi
+  _cot_as_owner "$COT_PG_BINDIR/pg_ctl" stop -D "$dir/data" -m immediate -w -t 30 >/dev/null
 }
 
 cluster_info() {

@@ -487,7 +487,8 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
 -- PostgREST's request hooks, and the drift guard's event-trigger functions
 -- (they run as whoever runs DDL anywhere in the database; they only read),
 -- and cot.json_arg, which the /rpc/ wrappers call as their caller (it reads
--- nothing: a JSON string holding an object becomes that object).
+-- nothing: a JSON string holding an object becomes that object), and
+-- cot.history, which answers a tenant role only what it may read as itself.
 -- Any other function executable by PUBLIC must be reviewed and added here.
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'cot'::regnamespace
@@ -496,7 +497,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                                     'junction_columns', 'owner_column', 'array_items_match', 'definition_schema',
                                     'request_header', 'api_key_claims', 'pre_request',
                                     'guard_ddl', 'guard_drop', 'drift_mode', 'tenant_of_schema', 'ddl_by_cot', 'query', 'query_model',
-                                    'json_arg')), NULL,
+                                    'json_arg', 'history')), NULL,
           'no other Cot function is executable by PUBLIC');
 SELECT is((SELECT array_agg(c.relname::text) FROM pg_class c
             WHERE c.relnamespace = 'cot'::regnamespace AND c.relkind IN ('r', 'v', 'S')

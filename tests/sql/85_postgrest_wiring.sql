@@ -108,7 +108,7 @@ SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::re
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.prosecdef), 0,
           'none of them is SECURITY DEFINER (those stay outside exposed schemas)');
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace
-           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 11, 'all owned by cot_owner, with query');
+           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 12, 'all owned by cot_owner, with query and history');
 SELECT ok(has_function_privilege('cot_t85a_admin', 't85a.create_entity(jsonb)', 'EXECUTE'), 'the admin role may execute them');
 SELECT ok(NOT has_function_privilege('cot_t85a_user', 't85a.create_entity(jsonb)', 'EXECUTE')
           AND NOT has_function_privilege('cot_t85a_anon', 't85a.entities()', 'EXECUTE')
@@ -147,8 +147,8 @@ SELECT is(t85a.query('rpc_note', '{"select": ["body"]}'), '{"data": [{"body": "h
 RESET ROLE;
 SET LOCAL ROLE cot_t85a_user;
 SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_user", "tenant": "t85a"}', true);
-SELECT is(cot_test.sqlstate_of($$SELECT t85a.query('rpc_note')$$), '42501',
-          '... the user may call query, but not read an entity its role is not granted (read: admin)');
+SELECT is(cot_test.sqlstate_of($$SELECT t85a.query('rpc_note')$$), '42704',
+          '... the user may call query, but an entity its role may not read (read: admin) is not in its model');
 RESET ROLE;
 
 SELECT * FROM finish();

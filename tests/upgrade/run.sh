@@ -4,6 +4,12 @@
 #
 #   tests/upgrade/run.sh          build both releases' packages (cached under
 #                                 target/upgrade), then check
+#   COT_PG_PREFIX=/tmp/pg tests/upgrade/run.sh
+#                                 install into a private copy of PostgreSQL
+#                                 (/tmp/pg/usr/lib/postgresql/15 and
+#                                 /tmp/pg/usr/share/postgresql/15, copied from
+#                                 the system's) instead of the system's, and run
+#                                 its server: the system's stays as it is
 #
 # Steps, on a private cluster:
 #   1. install the previous release's package (built from the commit named in
@@ -55,8 +61,13 @@ build_package() {
 # install_package OUT: what installing the package does: its files over the
 # system's PostgreSQL directories.
 install_package() {
-  cp -a "$1/usr/." /usr/
+  cp -a "$1/usr/." "${COT_PG_PREFIX:-}/usr/"
 }
+if [ -n "${COT_PG_PREFIX:-}" ]; then
+  [ -x "$COT_PG_PREFIX/usr/lib/postgresql/15/bin/postgres" ] ||
+    die "COT_PG_PREFIX=$COT_PG_PREFIX holds no PostgreSQL 15 (copy /usr/lib/postgresql/15 and /usr/share/postgresql/15 there)"
+  export COT_PG_BINDIR=$COT_PG_PREFIX/usr/lib/postgresql/15/bin
+fi
 
 prev_pkg=$STAGE/cot-$PREV_VERSION
 if [ ! -f "$prev_pkg/.built-from-$PREV_COMMIT" ]; then

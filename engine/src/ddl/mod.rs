@@ -47,6 +47,9 @@ pub fn render(step: &Step) -> String {
         | CreateSystemTrigger { .. }
         | AddConstraint { .. }
         | CreateOwnerTrigger { .. }
+        | CreateChangeLog { .. }
+        | DropChangeLog { .. }
+        | CreateHistoryTrigger { .. }
         | DropColumn { .. }
         | AddColumn { .. }
         | AlterColumn { .. }

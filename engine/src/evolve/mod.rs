@@ -249,6 +249,7 @@ mod comments;
 mod constraints;
 mod diff;
 mod drops;
+mod history;
 mod matching;
 mod renames;
 mod retype;
@@ -294,9 +295,12 @@ pub fn evolve(
     b.comment(&d); // L
     b.make_view(&d, around); // M, N
     b.make_access(&d); // O
+    b.history(&d); // P
     b.out
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;
 

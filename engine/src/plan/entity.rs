@@ -111,6 +111,7 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
     steps.extend(comments(e, labels, RelKind::Table));
     steps.extend(view_steps(e, labels));
     steps.extend(access_steps(e));
+    steps.extend(super::history::entity_steps(e));
     steps
 }
 

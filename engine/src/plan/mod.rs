@@ -7,6 +7,7 @@
 //! entity and its access rules.
 
 pub mod entity;
+pub mod history;
 pub mod objects;
 pub mod policies;
 pub mod step;

@@ -220,6 +220,32 @@ pub enum Step {
         /// Grantees.
         roles: Vec<Ident>,
     },
+    /// `CREATE TABLE IF NOT EXISTS` the tenant's change log
+    /// ([`crate::plan::history`]) and its index by record.
+    CreateChangeLog {
+        /// Storage schema.
+        schema: Ident,
+    },
+    /// `DROP TABLE IF EXISTS` the tenant's change log, as its tenant goes.
+    DropChangeLog {
+        /// Storage schema.
+        schema: Ident,
+    },
+    /// A statement-level trigger writing the rows `command` changed in `table`
+    /// to the change log, under the name `entity`, with the record's id from
+    /// `record_column`.
+    CreateHistoryTrigger {
+        /// Schema.
+        schema: Ident,
+        /// Table.
+        table: Ident,
+        /// The name the changes are logged under (the entity, or the junction).
+        entity: Ident,
+        /// The column holding the record's id (`id`, or a junction's source column).
+        record_column: Ident,
+        /// INSERT, UPDATE or DELETE.
+        command: crate::access::Command,
+    },
     /// The trigger that fills the owner column from the `sub` claim.
     CreateOwnerTrigger {
         /// Schema.
@@ -454,7 +480,9 @@ impl Step {
             Step::EnableRls { .. } => "enable_rls",
             Step::CreatePolicy { .. } => "create_policy",
             Step::Grant { .. } => "grant",
-            Step::CreateOwnerTrigger { .. } => "create_trigger",
+            Step::CreateOwnerTrigger { .. } | Step::CreateHistoryTrigger { .. } => "create_trigger",
+            Step::CreateChangeLog { .. } => "create_table",
+            Step::DropChangeLog { .. } => "drop_relation",
             Step::DropColumn { .. } => "drop_column",
             Step::AddColumn { .. } => "add_column",
             Step::AlterColumn { action, .. } => action.kind_name(),

@@ -116,6 +116,10 @@ pub fn drop_tenant(t: &TenantNames, cascade: bool) -> Vec<Step> {
             schema: t.api_schema.clone(),
             cascade,
         },
+        // The change log is the tenant's, not an entity's: it goes with it.
+        Step::DropChangeLog {
+            schema: t.storage_schema.clone(),
+        },
         Step::DropSchema {
             schema: t.storage_schema.clone(),
             cascade,

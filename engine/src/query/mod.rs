@@ -10,6 +10,8 @@ mod bounds;
 mod bounds_tests;
 mod compile;
 mod cursor;
+#[cfg(test)]
+mod fuzz;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -47,6 +47,7 @@ impl Checker<'_> {
             indexes,
             relations: members.relations,
             access: d.access,
+            history: d.history,
         })
     }
 

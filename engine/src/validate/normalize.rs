@@ -64,6 +64,10 @@ pub(super) fn normalize(d: &EntityDef, e: &Entity) -> Value {
         .collect();
     root.insert("indexes".into(), Value::Array(indexes));
     root.insert("access".into(), e.access.to_json());
+    // Only when on: definitions from before history keep their exact form.
+    if e.history {
+        root.insert("history".into(), Value::Bool(true));
+    }
     Value::Object(root)
 }
 

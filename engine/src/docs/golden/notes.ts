@@ -238,6 +238,11 @@ export type Database = {
         Args: { entity: string; query?: Json }
         Returns: { data: { [key: string]: Json | undefined }[]; next_cursor: string | null; count: number | null }
       }
+      /** Every version of a record, with who changed what and when, for an entity with history (cot.history) */
+      history: {
+        Args: { entity: string; id: string }
+        Returns: Json
+      }
     }
     Enums: {
       [_ in never]: never

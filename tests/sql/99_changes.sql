@@ -1,0 +1,102 @@
+-- Record history: what the change log holds for each kind of write (API
+-- roles, the superuser, bulk statements, links), who may read a record's
+-- history, switching history on and off, retention, and that cot.check and
+-- drop_tenant know the log. Reading the log in order across sessions
+-- (cot.changes and its watermark) needs committed transactions: that is
+-- tests/clients/changes.test.mjs.
+BEGIN;
+SELECT plan(40);
+SET LOCAL client_min_messages = warning;
+
+SELECT lives_ok($$SELECT cot.create_tenant('t99')$$, 'tenant t99');
+SELECT lives_ok($$SELECT cot.create_entities('[
+  {"tenant": "t99", "name": "tags", "fields": [{"name": "label", "type": "text"}], "access": {"read": "tenant", "create": "tenant"}},
+  {"tenant": "t99", "name": "notes", "history": true,
+   "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "text"}, {"name": "n", "type": "integer"}, {"name": "o", "type": "integer"},
+              {"name": "tags", "type": "relation", "kind": "many_to_many", "target": "tags"}],
+   "access": {"read": "owner", "create": "owner", "update": "owner", "delete": "owner"}}]')$$,
+  'notes with history, owner rules and a many_to_many; tags without');
+SELECT is(cot.entity('t99', 'notes')->'history', 'true'::jsonb, 'the stored definition says history: true');
+SELECT is(cot.entity('t99', 'tags')->'history', NULL, '... and a definition without history has no key');
+SELECT has_table('tenant_t99', '_changes', 'the tenant''s change log exists');
+SELECT is((SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'tenant_t99.notes'::regclass AND tgname LIKE 'cot_history%'),
+          ARRAY['cot_history_delete', 'cot_history_insert', 'cot_history_update'], 'notes: three history triggers');
+SELECT is((SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger WHERE tgrelid = 'tenant_t99.notes_tags'::regclass AND tgname LIKE 'cot_history%'),
+          ARRAY['cot_history_delete', 'cot_history_insert'], 'its junction: insert and delete');
+SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'tenant_t99.tags'::regclass AND tgname LIKE 'cot_history%'), 0, 'tags: none');
+SELECT is_empty($$SELECT * FROM cot.check('t99')$$, 'cot.check: the triggers are what the definitions make');
+
+-- Writes as the API makes them: alice inserts, updates, deletes.
+CREATE FUNCTION pg_temp.as_user(sub text, q text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('request.jwt.claims', jsonb_build_object('role', 'cot_t99_user', 'tenant', 't99', 'sub', sub)::text, true);
+    SET LOCAL ROLE cot_t99_user;
+    EXECUTE q;
+    RESET ROLE;
+    PERFORM set_config('request.jwt.claims', '', true);
+END $$;
+SELECT lives_ok($$SELECT pg_temp.as_user('alice', $q$INSERT INTO t99.notes (id, title, body) VALUES ('0199aaaa-0000-7000-8000-000000000001', 'first', 'hello')$q$)$$, 'alice inserts a note');
+SELECT lives_ok($$SELECT pg_temp.as_user('alice', $q$UPDATE t99.notes SET title = 'first!' WHERE id = '0199aaaa-0000-7000-8000-000000000001'$q$)$$, '... updates its title');
+INSERT INTO tenant_t99.tags (id, label) VALUES ('0199bbbb-0000-7000-8000-000000000001', 'red');
+SELECT lives_ok($$SELECT pg_temp.as_user('alice', $q$INSERT INTO t99.notes_tags (notes_id, tags_id) VALUES ('0199aaaa-0000-7000-8000-000000000001', '0199bbbb-0000-7000-8000-000000000001')$q$)$$, '... links a tag');
+SELECT lives_ok($$SELECT pg_temp.as_user('alice', $q$DELETE FROM t99.notes WHERE id = '0199aaaa-0000-7000-8000-000000000001'$q$)$$, '... and deletes the note (the link cascades)');
+
+CREATE TEMP VIEW log AS SELECT * FROM tenant_t99._changes ORDER BY id;
+SELECT is((SELECT array_agg(entity || ':' || op ORDER BY id) FROM log),
+          ARRAY['notes:insert', 'notes:update', 'notes_tags:insert', 'notes:delete', 'notes_tags:delete'],
+          'five changes in the order they were made; the cascaded unlink after the delete that caused it');
+SELECT is((SELECT count(DISTINCT record_id)::int FROM log), 1, 'every one about the same record (links under the record they start from)');
+SELECT is((SELECT new->>'title' FROM log WHERE op = 'insert' AND entity = 'notes'), 'first', 'insert: the whole new row (fields named n and o do not hide it)');
+SELECT is((SELECT new->>'owner_id' FROM log WHERE op = 'insert' AND entity = 'notes'), 'alice', '... with the owner the trigger set');
+SELECT is((SELECT old IS NULL FROM log WHERE op = 'insert' AND entity = 'notes'), true, '... and no old values');
+-- (updated_at is now(), the same all through this test's one transaction.)
+SELECT is((SELECT array_agg(k ORDER BY k) FROM log, jsonb_object_keys(new) k WHERE op = 'update'), ARRAY['title'],
+          'update: only the fields that changed');
+SELECT is((SELECT old->>'title' || ' -> ' || (new->>'title') FROM log WHERE op = 'update'), 'first -> first!', '... old and new values side by side');
+SELECT is((SELECT old->>'body' FROM log WHERE op = 'delete' AND entity = 'notes'), 'hello', 'delete: the whole old row');
+SELECT is((SELECT new IS NULL FROM log WHERE op = 'delete' AND entity = 'notes'), true, '... and no new values');
+SELECT is((SELECT actor FROM log WHERE op = 'update'), '{"sub": "alice", "role": "cot_t99_user"}'::jsonb, 'the actor: sub and role');
+SELECT is((SELECT count(DISTINCT xid)::int FROM log), 1, 'one transaction id (this test''s)');
+
+-- Writers outside the API are logged too; a bulk statement logs every row.
+INSERT INTO tenant_t99.notes (title) SELECT 'bulk ' || i FROM generate_series(1, 500) i;
+SELECT is((SELECT count(*)::int FROM log WHERE op = 'insert' AND new->>'title' LIKE 'bulk %'), 500, 'a 500-row INSERT as the superuser: 500 changes');
+SELECT is((SELECT actor->>'role' FROM log WHERE new->>'title' = 'bulk 1'), current_user::text, '... by the session''s role');
+UPDATE tenant_t99.notes SET body = 'b' WHERE title LIKE 'bulk %';
+SELECT is((SELECT count(*)::int FROM log WHERE op = 'update' AND new->>'body' = 'b'), 500, 'a 500-row UPDATE: 500 changes, paired by id');
+
+-- History of one record, and who may read it.
+SELECT lives_ok($$SELECT pg_temp.as_user('bob', $q$INSERT INTO t99.notes (id, title) VALUES ('0199aaaa-0000-7000-8000-000000000002', 'v1')$q$)$$, 'bob inserts a note');
+SELECT lives_ok($$SELECT pg_temp.as_user('bob', $q$UPDATE t99.notes SET title = 'v2' WHERE id = '0199aaaa-0000-7000-8000-000000000002'$q$)$$, '... and changes it');
+SELECT is((SELECT jsonb_agg(v->'record'->>'title') FROM jsonb_array_elements(cot.history('t99', 'notes', '0199aaaa-0000-7000-8000-000000000002')) v),
+          '["v1", "v2"]'::jsonb, 'cot.history: each version with the record as it was');
+CREATE FUNCTION pg_temp.history_as(sub text) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE n int;
+BEGIN
+    PERFORM set_config('request.jwt.claims', jsonb_build_object('role', 'cot_t99_user', 'tenant', 't99', 'sub', sub)::text, true);
+    SET LOCAL ROLE cot_t99_user;
+    n := jsonb_array_length(t99.history('notes', '0199aaaa-0000-7000-8000-000000000002'));
+    RESET ROLE;
+    RETURN n;
+END $$;
+SELECT is(pg_temp.history_as('bob'), 2, '/rpc/history: bob, its owner, reads both versions');
+SELECT is(pg_temp.history_as('alice'), 0, '... alice, who may not read the record, gets none (as for a record that does not exist)');
+SET LOCAL ROLE cot_t99_anon;
+SELECT is(cot_test.sqlstate_of($$SELECT cot.history('t99', 'notes', '0199aaaa-0000-7000-8000-000000000002')$$), 'ok',
+          'anon may call it (the view decides what it sees)');
+RESET ROLE;
+SELECT is(cot_test.sqlstate_of($$SELECT cot.history('t99', 'nope', '0199aaaa-0000-7000-8000-000000000002')$$), '42704', 'an unknown entity: 42704');
+
+-- Switching history off and on.
+SELECT lives_ok($$SELECT cot.alter_entity(cot.entity('t99', 'notes') || '{"history": false}')$$, 'history switched off');
+SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid IN ('tenant_t99.notes'::regclass, 'tenant_t99.notes_tags'::regclass) AND tgname LIKE 'cot_history%'), 0,
+          '... the triggers are gone, the junction''s too');
+SELECT lives_ok($$SELECT cot.alter_entity(cot.entity('t99', 'tags') || '{"history": true}')$$, 'history switched on for tags');
+SELECT is_empty($$SELECT * FROM cot.check('t99')$$, 'cot.check finds nothing after both changes');
+
+-- Retention, and the tenant taking its log along.
+SELECT is(cot.set_history_retention('t99', '1 day')->>'history_retention', '1 day', 'retention set');
+UPDATE tenant_t99._changes SET at = at - interval '2 days' WHERE id IN (SELECT id FROM tenant_t99._changes ORDER BY id LIMIT 300);
+SELECT is(cot.prune_history('t99', 100) + cot.prune_history('t99', 1000), 300::bigint, 'prune_history removes what is older, in batches');
+SELECT finish();
+ROLLBACK;
