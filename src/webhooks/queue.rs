@@ -85,13 +85,18 @@ pub fn lock_subscribers(slug: &str) -> Vec<Subscriber> {
     )
 }
 
-/// One page of `cot.changes`, as JSON text.
+/// One page of `cot.changes`, as JSON text. Not through the kept plans of
+/// `crate::spi::query`: `cot.changes` runs Cot's own code in this backend,
+/// which uses them while this statement runs.
 pub fn changes(slug: &str, after: i64, max: i32) -> String {
-    query(
-        "SELECT cot.changes($1, $2, $3)::text",
-        &[slug.into(), after.into(), max.into()],
-        first::<String>,
-    )
+    crate::spi::spi(pgrx::Spi::connect_mut(|client| {
+        let t = client.update(
+            "SELECT cot.changes($1, $2, $3)::text",
+            None,
+            &[slug.into(), after.into(), max.into()],
+        )?;
+        first::<String>(t)
+    }))
     .unwrap_or_default()
 }
 

@@ -184,5 +184,5 @@ pub fn replay(id: uuid::Uuid) -> Value {
         delivery!(),
         " FROM d"
     );
-    query(SQL, &[pg_uuid(id).into()], jsonb).unwrap_or_else(|| json!(null))
+    query(SQL, &[pg_uuid(id).into()], jsonb).unwrap_or(Value::Null)
 }

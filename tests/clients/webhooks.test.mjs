@@ -308,11 +308,17 @@ describe('webhooks delivered by the background worker', () => {
         const pid = await workerPid();
         assert.ok(pid, 'a worker runs');
         await c.query('SELECT pg_terminate_backend($1)', [pid]);
+        const next = await until(async () => {
+          const p = await workerPid();
+          return p && p !== pid && p;
+        }, 10_000, 'the postmaster starts the worker again');
+        assert.notEqual(next, pid);
       }
       if (i === 200) {
         await c.end();
         await cluster.restart();
         c = await cluster.connect(DB);
+        await until(() => workerPid(), 10_000, 'the worker starts with the server');
       }
       const { rows } = await c.query(
         `INSERT INTO tenant_shop.orders (title) VALUES ($1) RETURNING id`, [`bulk ${i}`]);
