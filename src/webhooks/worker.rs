@@ -64,6 +64,7 @@ pub extern "C-unwind" fn cot_webhook_worker_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     let db = BackgroundWorker::get_extra().to_string();
     BackgroundWorker::connect_worker_to_spi(Some(&db), None);
+    BackgroundWorker::transaction(queue::session_settings);
     let mut worker = Worker::new();
     worker.run();
     // Exit code 1, so that after pg_terminate_backend the postmaster starts
