@@ -312,7 +312,6 @@ REVOKE ALL ON FUNCTION cot.webhook_deliveries(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.replay_webhook(uuid) FROM PUBLIC;
 -- Tenants made by 0.1.0 get the webhook /rpc/ wrappers and EXECUTE on these
 -- functions from CALL cot.upgrade_tenants().
-=======
 -- Record history (docs/changes.md): the change log's sequence, its trigger
 -- function, and the functions that read it.
 CREATE SEQUENCE cot.change_seq AS bigint;
