@@ -452,3 +452,63 @@ COMMENT ON FUNCTION cot_platform.tenants() IS 'Every tenant, with its schemas an
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cot_platform FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cot_platform TO cot_platform;
+
+-- ===== Webhooks (docs/webhooks.md) ==========================================
+-- A webhook sends the changes of its tenant's change log (cot.changes) that
+-- its events match to a URL; the background worker (cot.worker_databases)
+-- turns each matching change into a delivery and sends it. Both tables are
+-- dumped (pg_extension_config_dump): a restored database goes on where the
+-- dumped one stopped.
+CREATE TABLE cot.webhooks (
+    id          uuid PRIMARY KEY,
+    tenant_id   uuid NOT NULL REFERENCES cot.tenants (id) ON DELETE CASCADE,
+    url         text NOT NULL CHECK (octet_length(url) <= 2048),
+    events      text[] NOT NULL CHECK (cardinality(events) BETWEEN 1 AND 50),
+    secret      text NOT NULL CHECK (secret LIKE 'whsec\_%'),
+    headers     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(headers) = 'object'),
+    enabled     boolean NOT NULL DEFAULT true,
+    description text,
+    position    bigint NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhooks_tenant_id_idx ON cot.webhooks (tenant_id);
+COMMENT ON TABLE cot.webhooks IS 'Webhooks: where each tenant''s changes are sent, the events they match, the signing secret; position is the cursor in the change log';
+COMMENT ON COLUMN cot.webhooks.position IS 'Every change with a smaller or equal id has been made into deliveries (or did not match)';
+
+-- One row per (webhook, change) to send. pending: waiting for its turn
+-- (next_attempt_at, and no earlier pending change of the same record);
+-- delivered and failed rows are kept for cot.webhook_retention.
+CREATE TABLE cot.webhook_deliveries (
+    id              uuid PRIMARY KEY,
+    webhook_id      uuid NOT NULL REFERENCES cot.webhooks (id) ON DELETE CASCADE,
+    change_id       bigint NOT NULL,
+    record_id       uuid,
+    event           text NOT NULL,
+    payload         jsonb NOT NULL,
+    state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_attempt_at timestamptz,
+    last_status     integer,
+    last_error      text,
+    latency_ms      integer,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    delivered_at    timestamptz,
+    UNIQUE (webhook_id, change_id)
+);
+CREATE INDEX webhook_deliveries_pending_idx ON cot.webhook_deliveries (webhook_id, change_id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_record_idx ON cot.webhook_deliveries (webhook_id, record_id, change_id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_done_idx ON cot.webhook_deliveries (last_attempt_at) WHERE state <> 'pending';
+COMMENT ON TABLE cot.webhook_deliveries IS 'The webhook delivery log: one row per webhook and change, its state, attempts, last HTTP status and error';
+
+SELECT pg_catalog.pg_extension_config_dump('cot.webhooks', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.webhook_deliveries', '');
+REVOKE ALL ON cot.webhooks, cot.webhook_deliveries FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION cot.create_webhook(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.webhooks(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.update_webhook(uuid, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.delete_webhook(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.webhook_deliveries(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.replay_webhook(uuid) FROM PUBLIC;

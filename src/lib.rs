@@ -28,6 +28,7 @@ mod spi;
 mod tenants;
 mod upgrade;
 mod uuid7;
+mod webhooks;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -45,4 +46,5 @@ pub extern "C-unwind" fn _PG_init() {
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
     settings::register();
     query::register_invalidation();
+    webhooks::register();
 }

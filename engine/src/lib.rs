@@ -35,6 +35,7 @@ pub mod suggest;
 pub mod token;
 pub mod types;
 pub mod validate;
+pub mod webhook;
 
 #[cfg(test)]
 mod ddl_tests;

@@ -37,6 +37,18 @@ pub enum Rpc {
     /// `query(entity text, query jsonb DEFAULT '{}') RETURNS jsonb`: the
     /// QueryBuilder (`cot.query`), for the tenant's anon, user and admin roles.
     Query,
+    /// `create_webhook(options jsonb) RETURNS jsonb` (docs/webhooks.md).
+    CreateWebhook,
+    /// `webhooks() RETURNS jsonb`.
+    Webhooks,
+    /// `update_webhook(id text, options jsonb) RETURNS jsonb`.
+    UpdateWebhook,
+    /// `delete_webhook(id text) RETURNS boolean`.
+    DeleteWebhook,
+    /// `webhook_deliveries(options jsonb DEFAULT '{}') RETURNS jsonb`.
+    WebhookDeliveries,
+    /// `replay_webhook(delivery_id text) RETURNS jsonb`.
+    ReplayWebhook,
     /// `history(entity text, id text) RETURNS jsonb`: every version of a
     /// record (`cot.history`), for whoever may read the record.
     History,
@@ -60,7 +72,7 @@ pub enum Audience {
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 14] = [
+pub const ALL: [Rpc; 20] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -71,6 +83,12 @@ pub const ALL: [Rpc; 14] = [
     Rpc::Entities,
     Rpc::ExportSchema,
     Rpc::ApplySchema,
+    Rpc::CreateWebhook,
+    Rpc::Webhooks,
+    Rpc::UpdateWebhook,
+    Rpc::DeleteWebhook,
+    Rpc::WebhookDeliveries,
+    Rpc::ReplayWebhook,
     Rpc::Query,
     Rpc::History,
     Rpc::OpenApi,
@@ -80,7 +98,7 @@ pub const ALL: [Rpc; 14] = [
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
 /// tenant's admin role is granted EXECUTE on these (the functions check the
 /// tenant themselves).
-pub const COT_FUNCTIONS: [&str; 15] = [
+pub const COT_FUNCTIONS: [&str; 21] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -94,6 +112,12 @@ pub const COT_FUNCTIONS: [&str; 15] = [
     "cot.apply_schema(text, jsonb, jsonb)",
     "cot.check(text)",
     "cot.explain_query(text, text, jsonb, boolean)",
+    "cot.create_webhook(text, jsonb)",
+    "cot.webhooks(text)",
+    "cot.update_webhook(uuid, jsonb)",
+    "cot.delete_webhook(uuid)",
+    "cot.webhook_deliveries(text, jsonb)",
+    "cot.replay_webhook(uuid)",
     "cot.changes(text, bigint, integer)",
     "cot.set_history_retention(text, interval)",
 ];
@@ -113,6 +137,12 @@ impl Rpc {
             Rpc::ExportSchema => "export_schema",
             Rpc::ApplySchema => "apply_schema",
             Rpc::Query => "query",
+            Rpc::CreateWebhook => "create_webhook",
+            Rpc::Webhooks => "webhooks",
+            Rpc::UpdateWebhook => "update_webhook",
+            Rpc::DeleteWebhook => "delete_webhook",
+            Rpc::WebhookDeliveries => "webhook_deliveries",
+            Rpc::ReplayWebhook => "replay_webhook",
             Rpc::History => "history",
             Rpc::OpenApi => "openapi",
             Rpc::TypeScript => "typescript",
@@ -155,7 +185,30 @@ impl Rpc {
             false,
             "{\"server_url\": \"https://api.example.com\"} names the server in the document; {} by default.",
         );
+        const WEBHOOK: Arg = Arg::json(
+            "options",
+            true,
+            "The webhook (docs/webhooks.md): url, events, and optionally secret, headers, enabled, description.",
+        );
+        const WEBHOOK_CHANGES: Arg = Arg::json(
+            "options",
+            true,
+            "The keys of the webhook to change (docs/webhooks.md): url, events, secret, headers, enabled, description.",
+        );
+        const WEBHOOK_ID: Arg = Arg::text("id", "A webhook's id.");
+        const DELIVERIES: Arg = Arg::json(
+            "options",
+            false,
+            "Which deliveries (docs/webhooks.md): webhook, state, change_id, limit, before; {} by default.",
+        );
+        const DELIVERY_ID: Arg = Arg::text("delivery_id", "A delivery's id.");
         match self {
+            Rpc::CreateWebhook => &[WEBHOOK],
+            Rpc::Webhooks => &[],
+            Rpc::UpdateWebhook => &[WEBHOOK_ID, WEBHOOK_CHANGES],
+            Rpc::DeleteWebhook => &[WEBHOOK_ID],
+            Rpc::WebhookDeliveries => &[DELIVERIES],
+            Rpc::ReplayWebhook => &[DELIVERY_ID],
             Rpc::ValidateEntity | Rpc::CreateEntity => &[DEFINITION],
             Rpc::CreateEntities => &[DEFINITIONS],
             Rpc::PlanEntity | Rpc::AlterEntity => &[DEFINITION, OPTIONS],
@@ -204,6 +257,12 @@ impl Rpc {
             Rpc::ExportSchema => "Every entity of the tenant as one bundle (cot.export_schema)",
             Rpc::ApplySchema => "Make the tenant's entities those of a bundle: create, change, drop (cot.apply_schema)",
             Rpc::Query => "Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query)",
+            Rpc::CreateWebhook => "Create a webhook; its secret is shown this once (cot.create_webhook)",
+            Rpc::Webhooks => "The tenant's webhooks, without their secrets (cot.webhooks)",
+            Rpc::UpdateWebhook => "Change a webhook: url, events, secret, headers, enabled, description (cot.update_webhook)",
+            Rpc::DeleteWebhook => "Delete a webhook and its delivery log (cot.delete_webhook)",
+            Rpc::WebhookDeliveries => "The delivery log: state, HTTP status, attempts, last error, next attempt (cot.webhook_deliveries)",
+            Rpc::ReplayWebhook => "Send a delivery again (cot.replay_webhook)",
             Rpc::History => "Every version of a record, with who changed what and when, for an entity with history (cot.history)",
             Rpc::OpenApi => "The OpenAPI 3.1 document of this API: every entity's paths, records and request bodies (cot.openapi)",
             Rpc::TypeScript => "TypeScript types of this API for @supabase/postgrest-js (cot.typescript); Accept: text/plain for the text itself",
@@ -214,6 +273,7 @@ impl Rpc {
     pub fn returns(self) -> &'static str {
         match self {
             Rpc::DropEntity => "void",
+            Rpc::DeleteWebhook => "boolean",
             Rpc::Entities => {
                 "TABLE (id uuid, name text, label text, description text, fields bigint, version integer, \
                  created_at timestamptz, updated_at timestamptz)"
@@ -235,6 +295,8 @@ impl Rpc {
                 | Rpc::Entities
                 | Rpc::ExportSchema
                 | Rpc::Query
+                | Rpc::Webhooks
+                | Rpc::WebhookDeliveries
                 | Rpc::History
                 | Rpc::OpenApi
                 | Rpc::TypeScript
@@ -262,6 +324,12 @@ impl Rpc {
             Rpc::ExportSchema => "SELECT cot.export_schema($tenant)",
             Rpc::ApplySchema => "SELECT cot.apply_schema($tenant, bundle, options)",
             Rpc::Query => "SELECT cot.query($tenant, entity, cot.json_arg(query))",
+            Rpc::CreateWebhook => "SELECT cot.create_webhook($tenant, options)",
+            Rpc::Webhooks => "SELECT cot.webhooks($tenant)",
+            Rpc::UpdateWebhook => "SELECT cot.update_webhook(id::uuid, options)",
+            Rpc::DeleteWebhook => "SELECT cot.delete_webhook(id::uuid)",
+            Rpc::WebhookDeliveries => "SELECT cot.webhook_deliveries($tenant, cot.json_arg(options))",
+            Rpc::ReplayWebhook => "SELECT cot.replay_webhook(delivery_id::uuid)",
             Rpc::History => "SELECT cot.history($tenant, entity, id::uuid)",
             Rpc::OpenApi => "SELECT cot.openapi($tenant, cot.json_arg(options))",
             Rpc::TypeScript => "SELECT cot.typescript($tenant)::cot.\"text/plain\"",

@@ -3,7 +3,10 @@
 #
 # Source this file, then:
 #   cluster_start [DIR]   create (if absent) and start a cluster in DIR; with no
-#                         DIR a fresh one is made under /tmp. Exports PGHOST
+#                         DIR a fresh one is made under /tmp. Lines in
+#                         COT_CLUSTER_SETTINGS (e.g. "shared_preload_libraries
+#                         = 'cot'") are added to postgresql.conf of a new
+#                         cluster, after the test settings. Exports PGHOST
 #                         (the socket directory), PGPORT, PGUSER=postgres,
 #                         PGDATABASE=postgres, plus COT_CLUSTER_DIR and
 #                         COT_CLUSTER_LOG.
@@ -148,6 +151,10 @@ log_line_prefix = '%m [%p] %q%u@%d '
 log_checkpoints = off
 timezone = 'UTC'
 EOF
+    if [ -n "${COT_CLUSTER_SETTINGS:-}" ]; then
+      printf '\n# --- COT_CLUSTER_SETTINGS ---\n%s\n' "$COT_CLUSTER_SETTINGS" |
+        _cot_as_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+    fi
   fi
 
   # The port is given at start (not written into postgresql.conf) because a

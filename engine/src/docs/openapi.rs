@@ -180,6 +180,7 @@ fn rpc_paths(names: &TenantNames) -> Map<String, Value> {
         let required: Vec<&str> = f.args().iter().filter(|a| a.required).map(|a| a.name).collect();
         let result = match f {
             Rpc::DropEntity => None,
+            Rpc::DeleteWebhook => Some(json!({"type": "boolean"})),
             Rpc::Entities => Some(
                 json!({"type": "array", "items": {"type": "object", "properties": {
                 "id": {"type": "string", "format": "uuid"}, "name": {"type": "string"}, "label": {"type": "string"},

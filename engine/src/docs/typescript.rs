@@ -103,6 +103,7 @@ fn functions(out: &mut String) {
         };
         let returns = match f {
             Rpc::DropEntity => "undefined",
+            Rpc::DeleteWebhook => "boolean",
             Rpc::Entities => {
                 "{ id: string; name: string; label: string; description: string | null; fields: number; version: number; created_at: string; updated_at: string }[]"
             }

@@ -203,6 +203,36 @@ export type Database = {
         Args: { bundle: Json; options?: Json }
         Returns: Json
       }
+      /** Create a webhook; its secret is shown this once (cot.create_webhook) */
+      create_webhook: {
+        Args: { options: Json }
+        Returns: Json
+      }
+      /** The tenant's webhooks, without their secrets (cot.webhooks) */
+      webhooks: {
+        Args: Record<PropertyKey, never>
+        Returns: Json
+      }
+      /** Change a webhook: url, events, secret, headers, enabled, description (cot.update_webhook) */
+      update_webhook: {
+        Args: { id: string; options: Json }
+        Returns: Json
+      }
+      /** Delete a webhook and its delivery log (cot.delete_webhook) */
+      delete_webhook: {
+        Args: { id: string }
+        Returns: boolean
+      }
+      /** The delivery log: state, HTTP status, attempts, last error, next attempt (cot.webhook_deliveries) */
+      webhook_deliveries: {
+        Args: { options?: Json }
+        Returns: Json
+      }
+      /** Send a delivery again (cot.replay_webhook) */
+      replay_webhook: {
+        Args: { delivery_id: string }
+        Returns: Json
+      }
       /** Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query) */
       query: {
         Args: { entity: string; query?: Json }
