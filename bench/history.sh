@@ -7,6 +7,10 @@
 #   ROUNDS=5 SECS=20 bench/history.sh
 #   CLIENTS=4 bench/history.sh            pgbench clients (default 2)
 #   COT_SKIP_INSTALL=1 bench/history.sh   use the installed extension
+#   DURABLE=1 bench/history.sh            PostgreSQL's durable defaults (fsync,
+#                                         synchronous_commit, full_page_writes
+#                                         on) instead of the test cluster's
+#                                         (off: the CPU cost alone)
 #
 # One private cluster, tenant `bench` and three entities with the same fields
 # (title text, qty integer, access tenant): `off` without history, `stmt`
@@ -40,6 +44,10 @@ source "$ROOT/bench/lib.sh"
 bench_setup
 
 log "$ROUNDS round(s) x ${SECS}s per run, $CLIENTS clients, cluster $COT_CLUSTER_DIR"
+if [ "${DURABLE:-0}" = 1 ]; then
+  q -d postgres -o /dev/null -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+    -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()"
+fi
 q -d postgres -c "CREATE DATABASE $DB"
 fields='[{"name": "title", "type": "text"}, {"name": "qty", "type": "integer"}]'
 access='{"read": "tenant", "create": "tenant"}'
@@ -105,8 +113,9 @@ done
 
 echo
 printf 'History benchmark: %s clients, %s s per run, %s rounds, pgbench -M prepared\n' "$CLIENTS" "$SECS" "$ROUNDS"
-printf 'server: %s; %s cores; load average at the end: %s\n' \
-  "$(q -d "$DB" -At -c 'SHOW server_version')" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'server: %s; %s cores; fsync %s, synchronous_commit %s; load average at the end: %s\n' \
+  "$(q -d "$DB" -At -c 'SHOW server_version')" "$(nproc)" "$(q -d "$DB" -At -c 'SHOW fsync')" \
+  "$(q -d "$DB" -At -c 'SHOW synchronous_commit')" "$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '%-7s %-5s | %9s %9s %9s | %9s %9s | %9s %9s\n' workload round 'off tps' 'stmt tps' 'row tps' 'stmt/off' 'row/off' 'stmt us' 'off us'
 for w in "${WORKLOADS[@]}"; do

@@ -17,6 +17,7 @@ REVOKE ALL ON FUNCTION cot.explain_query(text, text, jsonb, boolean) FROM PUBLIC
 -- admins (granted per tenant), pruning for superusers; cot.history stays
 -- PUBLIC and answers each role only what it may read.
 REVOKE ALL ON FUNCTION cot.changes(text, bigint, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.change_begin(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.set_history_retention(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.prune_history(text, integer) FROM PUBLIC;
 -- cot.query runs as its caller (grants and row security decide what it sees)

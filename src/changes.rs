@@ -1,7 +1,8 @@
 //! Reading the change log: `cot.changes` (every change of a tenant, in order,
 //! from a cursor), `cot.history` (every version of one record), and its
 //! retention (`cot.set_history_retention`, `cot.prune_history`). The log is
-//! written by `cot.log_changes()` (sql/changes.sql); what is guaranteed is in
+//! written by each tenant's `_log_changes()` (engine/src/ddl/history.rs,
+//! src/change_log.rs); what is guaranteed is in
 //! docs/changes.md.
 
 use crate::catalog::roles;

@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 
 mod bundles;
 mod catalog;
+mod change_log;
 mod changes;
 mod claims;
 mod drift;

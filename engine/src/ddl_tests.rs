@@ -213,7 +213,10 @@ fn golden_tenant() {
     let (fns, drop) = drop.split_at(crate::rpc::ALL.len());
     assert_eq!(fns[0], r#"DROP FUNCTION "acme"."validate_entity"(jsonb)"#);
     assert_eq!(drop[0], r#"DROP SCHEMA "acme" CASCADE"#);
-    assert_eq!(drop[1], r#"DROP TABLE IF EXISTS "tenant_acme"."_changes""#);
+    assert_eq!(
+        drop[1],
+        r#"DROP TABLE IF EXISTS "tenant_acme"."_changes"; DROP FUNCTION IF EXISTS "tenant_acme"."_log_changes"() CASCADE"#
+    );
     assert_eq!(
         drop[3],
         r#"DROP OWNED BY "cot_acme_anon", "cot_acme_user", "cot_acme_admin""#

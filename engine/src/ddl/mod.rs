@@ -5,6 +5,7 @@
 //! the `search_path` Cot pins for its functions (`pg_catalog, pg_temp`), and
 //! name Cot's own helpers with their schema.
 
+mod history;
 mod policy;
 mod printed;
 mod probe;
@@ -47,9 +48,6 @@ pub fn render(step: &Step) -> String {
         | CreateSystemTrigger { .. }
         | AddConstraint { .. }
         | CreateOwnerTrigger { .. }
-        | CreateChangeLog { .. }
-        | DropChangeLog { .. }
-        | CreateHistoryTrigger { .. }
         | DropColumn { .. }
         | AddColumn { .. }
         | AlterColumn { .. }
@@ -62,6 +60,7 @@ pub fn render(step: &Step) -> String {
         | DropOwnerTrigger { .. }
         | DropTriggerIfExists { .. }
         | RenameValue { .. } => table::render(step),
+        CreateChangeLog { .. } | DropChangeLog { .. } | CreateHistoryTrigger { .. } => history::render(step),
         EnableRls { .. }
         | CreatePolicy { .. }
         | Grant { .. }

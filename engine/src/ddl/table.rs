@@ -2,7 +2,6 @@
 
 use super::probe::castable;
 use super::*;
-use crate::access::Command;
 
 /// The SQL of a table step; [`super::render`] sends each step to its module.
 pub(super) fn render(step: &Step) -> String {
@@ -26,44 +25,6 @@ pub(super) fn render(step: &Step) -> String {
             quote_ident(&constraint.name),
             constraint_body(&constraint.kind)
         ),
-        Step::CreateChangeLog { schema } => {
-            let log = quote_qualified(schema, &crate::names::fixed(crate::plan::history::CHANGE_LOG));
-            // Two statements in one step: the index belongs to the table, and
-            // both exist or neither does.
-            format!(
-                "CREATE TABLE IF NOT EXISTS {log} (\"id\" bigint PRIMARY KEY DEFAULT nextval('cot.change_seq'), \
-                 \"xid\" xid8 NOT NULL DEFAULT pg_current_xact_id(), \"at\" timestamptz NOT NULL DEFAULT statement_timestamp(), \
-                 \"entity\" text NOT NULL, \"record_id\" uuid, \
-                 \"op\" text NOT NULL CHECK (\"op\" IN ('insert', 'update', 'delete')), \
-                 \"old\" jsonb, \"new\" jsonb, \"actor\" jsonb NOT NULL); \
-                 CREATE INDEX IF NOT EXISTS \"_changes_record_idx\" ON {log} (\"entity\", \"record_id\", \"id\")"
-            )
-        }
-        Step::DropChangeLog { schema } => format!(
-            "DROP TABLE IF EXISTS {}",
-            quote_qualified(schema, &crate::names::fixed(crate::plan::history::CHANGE_LOG))
-        ),
-        Step::CreateHistoryTrigger {
-            schema,
-            table,
-            entity,
-            record_column,
-            command,
-        } => {
-            let transition = match command {
-                Command::Insert => "NEW TABLE AS \"cot_new\"",
-                Command::Update => "OLD TABLE AS \"cot_old\" NEW TABLE AS \"cot_new\"",
-                _ => "OLD TABLE AS \"cot_old\"",
-            };
-            format!(
-                "CREATE TRIGGER {} AFTER {} ON {} REFERENCING {transition} FOR EACH STATEMENT EXECUTE FUNCTION cot.log_changes({}, {})",
-                quote_ident(&crate::plan::history::trigger_name(*command)),
-                command.sql(),
-                quote_qualified(schema, table),
-                quote_literal(entity.as_str()),
-                quote_literal(record_column.as_str())
-            )
-        }
         Step::CreateOwnerTrigger { schema, table } => format!(
             "CREATE TRIGGER \"cot_owner_column\" BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION cot.owner_column()",
             quote_qualified(schema, table)

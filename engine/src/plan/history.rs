@@ -13,6 +13,10 @@ use crate::types::{Entity, Junction};
 /// The change log's table name in the storage schema.
 pub const CHANGE_LOG: &str = "_changes";
 
+/// The tenant's function writing its change log, in the storage schema
+/// (rendered by [`crate::ddl`]; every history trigger of the tenant calls it).
+pub const LOG_FUNCTION: &str = "_log_changes";
+
 /// The history triggers' names, one per command.
 pub const TRIGGERS: [&str; 3] = ["cot_history_insert", "cot_history_update", "cot_history_delete"];
 
