@@ -137,6 +137,10 @@ gateway_start() {
     chown -R "$user:" "$dir"
     run=(setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups --inh-caps=-all)
   fi
+  if ! "${run[@]}" test -r "$root/index.html" -a -x "$root"; then
+    _gw_log "nginx (as ${user:-$(id -un)}) cannot read $root/index.html; make the directory and its parents readable"
+    return 1
+  fi
   local nginx=("$COT_NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log")
 
   if ! "${run[@]}" "${nginx[@]}" -t -q -g 'daemon off;' >"$dir/nginx.out" 2>&1; then
@@ -169,7 +173,9 @@ gateway_stop() {
   [ -n "$dir" ] && [ -d "$dir" ] || return 0
   dir=$(realpath -m "$dir")
   [ -e "$dir/.cot-gateway" ] || return 0
-  for pid in $(cat "$dir/gateway.pid" "$dir/nginx.pid" 2>/dev/null | sort -u); do
+  local pids
+  pids=$(cat "$dir/gateway.pid" "$dir/nginx.pid" 2>/dev/null | sort -u)
+  for pid in $pids; do
     _gw_is_nginx "$pid" || continue
     # QUIT: finish the requests in flight, then exit.
     kill -QUIT "$pid" 2>/dev/null || true
