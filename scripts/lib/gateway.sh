@@ -34,8 +34,10 @@
 #                       www-data); as any other user nginx runs as that user
 #
 # nginx never runs as root: started by root, it is started as
-# COT_GATEWAY_USER (setpriv), which then owns DIR. Installs nothing:
-# scripts/setup.sh installs nginx.
+# COT_GATEWAY_USER (setpriv), which then owns DIR; DIR must be somewhere
+# that user can enter (not under /root; /tmp is fine). A STUDIO_DIST it
+# cannot read is copied into DIR. Installs nothing: scripts/setup.sh
+# installs nginx.
 
 _COT_GATEWAY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 COT_NGINX_BIN=${COT_NGINX_BIN:-/usr/sbin/nginx}
@@ -94,10 +96,28 @@ gateway_start() {
   touch "$dir/.cot-gateway"
   rm -f "$dir/nginx.pid"
 
-  # The studio, or the page that stands in for it.
+  # Never as root: root starts it as COT_GATEWAY_USER, which must own DIR.
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then
+    user=${COT_GATEWAY_USER:-www-data}
+    id "$user" >/dev/null 2>&1 || {
+      _gw_log "user $user does not exist (COT_GATEWAY_USER)"
+      return 1
+    }
+    run=(setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups --inh-caps=-all)
+  fi
+
+  # The studio, or the page that stands in for it. A studio nginx's user
+  # cannot read (a clone under /root, say) is served from a copy in DIR.
   local root
   if [ -f "$studio/index.html" ]; then
     root=$(realpath "$studio")
+    if ! "${run[@]}" test -r "$root/index.html" -a -x "$root"; then
+      _gw_log "${user:-$(id -un)} cannot read $root: serving a copy from $dir/studio"
+      rm -rf "$dir/studio"
+      cp -r "$root" "$dir/studio"
+      root="$dir/studio"
+    fi
   else
     root="$dir/html"
     mkdir -p "$root"
@@ -125,20 +145,9 @@ gateway_start() {
     return 1
   fi
 
-  # Never as root: root starts it as COT_GATEWAY_USER, which must own DIR
-  # and be able to read the studio's files.
-  local run=()
-  if [ "$(id -u)" -eq 0 ]; then
-    user=${COT_GATEWAY_USER:-www-data}
-    id "$user" >/dev/null 2>&1 || {
-      _gw_log "user $user does not exist (COT_GATEWAY_USER)"
-      return 1
-    }
-    chown -R "$user:" "$dir"
-    run=(setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups --inh-caps=-all)
-  fi
+  [ -z "$user" ] || chown -R "$user:" "$dir"
   if ! "${run[@]}" test -r "$root/index.html" -a -x "$root"; then
-    _gw_log "nginx (as ${user:-$(id -un)}) cannot read $root/index.html; make the directory and its parents readable"
+    _gw_log "nginx (as ${user:-$(id -un)}) cannot read $root/index.html; is $dir inside a directory it cannot enter?"
     return 1
   fi
   local nginx=("$COT_NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log")
