@@ -7,7 +7,7 @@
 #       Debian's nginx as `nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'`
 #       in the background, in its own session (it outlives the calling
 #       script; gateway_stop ends it). Everything nginx writes is in DIR:
-#       nginx.pid, error.log, access.log, tmp/ (temp paths), nginx.out
+#       nginx.pid, error.log, access.log (if asked for), tmp/ (temp paths), nginx.out
 #       (its stdout and stderr). Waits until it answers on PORT.
 #         PORT            where the front door listens
 #         POSTGREST_PORT  PostgREST on 127.0.0.1, served at /rest/v1/
@@ -32,6 +32,10 @@
 #   COT_GATEWAY_WORKERS nginx worker processes (default 1)
 #   COT_GATEWAY_USER    the user nginx runs as when started by root (default
 #                       www-data); as any other user nginx runs as that user
+#   COT_GATEWAY_ACCESS_LOG 1: write DIR/access.log (default off; PostgREST
+#                       logs API requests itself)
+#   COT_GATEWAY_TEMPLATE another template to write out (experiments; default
+#                       gateway/nginx.conf.template)
 #
 # nginx never runs as root: started by root, it is started as
 # COT_GATEWAY_USER (setpriv), which then owns DIR; DIR must be somewhere
@@ -59,7 +63,7 @@ gateway_start() {
   fi
   local dir=$1 port=$2 pgrst=$3 studio=$4 realtime=${5:-}
   local domain=${COT_BASE_DOMAIN:-localhost} listen=${COT_GATEWAY_LISTEN:-127.0.0.1}
-  local workers=${COT_GATEWAY_WORKERS:-1} user=""
+  local workers=${COT_GATEWAY_WORKERS:-1} user="" access_log=off
   local p
   for p in "$port" "$pgrst" ${realtime:+"$realtime"}; do
     if ! [[ "$p" =~ ^[0-9]{1,5}$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then
@@ -84,6 +88,7 @@ gateway_start() {
     return 1
   fi
   dir=$(realpath -m "$dir")
+  [ "${COT_GATEWAY_ACCESS_LOG:-0}" != 1 ] || access_log="$dir/access.log combined buffer=32k flush=1s"
   if [ -d "$dir" ] && [ ! -e "$dir/.cot-gateway" ] && [ -n "$(ls -A "$dir")" ]; then
     _gw_log "$dir exists, is not empty and was not made by gateway_start; refusing to use it"
     return 1
@@ -139,7 +144,8 @@ gateway_start() {
     -e "s|@@BASE_DOMAIN_RE@@|$(_gw_sed_escape "$domain_re")|g" \
     -e "s|@@BASE_DOMAIN@@|$(_gw_sed_escape "$domain")|g" \
     -e "s|@@WORKERS@@|$workers|g" \
-    "$_COT_GATEWAY_ROOT/gateway/nginx.conf.template" >"$dir/nginx.conf"
+    -e "s|@@ACCESS_LOG@@|$(_gw_sed_escape "$access_log")|g" \
+    "${COT_GATEWAY_TEMPLATE:-$_COT_GATEWAY_ROOT/gateway/nginx.conf.template}" >"$dir/nginx.conf"
   if grep -q '@@[A-Z_]*@@' "$dir/nginx.conf"; then
     _gw_log "placeholders left in $dir/nginx.conf: $(grep -o '@@[A-Z_]*@@' "$dir/nginx.conf" | sort -u | tr '\n' ' ')"
     return 1
@@ -164,7 +170,7 @@ gateway_start() {
   echo "$pid" >"$dir/gateway.pid"
   for _ in $(seq 1 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/rest/v1/" 2>/dev/null || true)
-    if [ "$code" = 404 ] && kill -0 "$pid" 2>/dev/null; then
+    if [ "$code" != 000 ] && [ -n "$code" ] && kill -0 "$pid" 2>/dev/null; then
       export GATEWAY_DIR="$dir" GATEWAY_PORT="$port" GATEWAY_PID="$pid" GATEWAY_BASE_DOMAIN="$domain"
       return 0
     fi

@@ -57,7 +57,7 @@ async function sh(script, args, env = {}) {
 // (a directory; without index.html the stand-in page) and, when
 // `realtimePort` is given, /realtime/v1/. Resolves once it answers.
 //
-// Returns { port, dir, url(slug), origin(host), errorLog(), accessLog(), stop() }.
+// Returns { port, dir, pid, url(slug), errorLog(), stop() }.
 // stop() is safe to call twice; nginx is also killed if the test process
 // exits without calling it.
 export async function startGateway({ postgrestPort, studioDist = '/nonexistent', realtimePort, baseDomain = 'localhost' }) {
@@ -99,7 +99,6 @@ export async function startGateway({ postgrestPort, studioDist = '/nonexistent',
       pid,
       url: (slug) => `http://${slug ? `${slug}.` : ''}${baseDomain}:${port}`,
       errorLog: () => read('error.log'),
-      accessLog: () => read('access.log'),
       async stop() {
         if (stopped) return;
         stopped = true;
