@@ -7,10 +7,10 @@
 import { execFile } from 'node:child_process';
 import { lookup as dnsLookup } from 'node:dns';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { freePort } from './postgrest.mjs';
 
 const run = promisify(execFile);
 const library = path.resolve(import.meta.dirname, '../../../scripts/lib/gateway.sh');
@@ -33,18 +33,6 @@ export const agent = new Agent({ connect: { lookup } });
 
 // fetch through that agent: pass it as supabase-js's `global.fetch`.
 export const localFetch = (url, init = {}) => undiciFetch(url, { ...init, dispatcher: agent });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function sh(script, args, env = {}) {
   return run('bash', ['-c', `set -euo pipefail; source ${library}; ${script}`, 'gateway', ...args], {
