@@ -1,0 +1,3 @@
+export default function BundleScreen() {
+  return <h1>Import / export</h1>;
+}

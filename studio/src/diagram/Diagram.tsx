@@ -1,0 +1,3 @@
+export default function Diagram() {
+  return <h1>Relationships</h1>;
+}
