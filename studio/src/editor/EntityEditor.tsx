@@ -3,6 +3,7 @@ import type { EntityDef, FieldDef, Plan } from '../api/types';
 import { useSession } from '../session/session';
 import { ErrorText } from '../ui/ErrorText';
 import { go, href } from '../ui/route';
+import { flash, takeFlash } from '../ui/flash';
 import { PlanDialog } from '../plan/PlanDialog';
 import { AccessGrid } from './AccessGrid';
 import { FieldDrawer } from './FieldDrawer';
@@ -24,7 +25,7 @@ export function EntityEditor({ name }: { name: string | null }) {
   const [open, setOpen] = useState<number | null>(null);
   const [plan, setPlan] = useState<Plan | null>(null);
   const [planError, setPlanError] = useState<unknown>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(() => takeFlash());
   const [entityNames, setEntityNames] = useState<string[]>([]);
 
   useEffect(() => {
@@ -54,8 +55,13 @@ export function EntityEditor({ name }: { name: string | null }) {
     const stored = isNew ? await api.create(def) : await api.alter(def, allowDataLoss ? { allow_data_loss: true } : {});
     setPlan(null);
     saved(stored);
-    setNotice(`Saved ${stored.name}: version ${stored.version ?? 1}.`);
-    if (isNew) go({ screen: 'entity', name: stored.name });
+    const message = `Saved ${stored.name}: version ${stored.version ?? 1}.`;
+    if (isNew) {
+      flash(message);
+      go({ screen: 'entity', name: stored.name });
+    } else {
+      setNotice(message);
+    }
   }
 
   return (

@@ -17,7 +17,7 @@ export function TypePicker({ value, onChange, id }: Props) {
       <legend>Type</legend>
       <div className="types">
         {FIELD_TYPES.map((t) => (
-          <label key={t} className={t === value ? 'type selected' : 'type'} htmlFor={`${id}-${t}`}>
+          <label key={t} className={t === value ? "type selected" : "type"} htmlFor={`${id}-${t}`} data-type={t}>
             <input
               type="radio"
               id={`${id}-${t}`}
