@@ -13,7 +13,7 @@ test('add a relation by dragging from one entity to another', async ({ studio, s
   await page.getByRole('link', { name: 'Relationships' }).click();
   const node = (name: string) => page.locator(`.react-flow__node[data-id="${name}"]`);
   await expect(node('customers')).toBeVisible();
-  await expect(page.getByText(/3 entities, 1 relations/)).toBeVisible();
+  await expect(page.locator('.react-flow__edge[data-id="lines.invoice"]')).toHaveCount(1);
   await snap(page, 'diagram');
   await axe(page, 'relationship diagram');
 
@@ -38,7 +38,6 @@ test('add a relation by dragging from one entity to another', async ({ studio, s
   const plan = page.getByRole('dialog');
   await expect(plan.getByRole('heading', { name: 'Change invoices' })).toBeVisible();
   await plan.getByRole('button', { name: 'Apply' }).click();
-  await expect(page.getByText(/3 entities, 2 relations/)).toBeVisible();
   await expect(page.locator('.react-flow__edge[data-id="invoices.customer"]')).toHaveCount(1);
 
   const fk = await sql(`SELECT confdeltype, confrelid::regclass::text AS target FROM pg_constraint WHERE conname = 'invoices_customer_id_fkey'`);
