@@ -32,6 +32,7 @@ export default function Diagram() {
   const load = useCallback(async () => {
     try {
       const bundle = await api.exportSchema();
+      performance.mark('cot:diagram:fetched');
       setEntities(bundle.entities);
     } catch (e) {
       setError(e);
@@ -44,7 +45,13 @@ export default function Diagram() {
   const edges = useMemo(() => (entities ? edgesOf(entities) : []), [entities]);
   useEffect(() => {
     if (!entities) return;
-    setNodes(nodesOf(entities, placed(entities, edges, loadPositions(tenant))));
+    // The layout is kept like dragged positions: the diagram does not move
+    // between visits, and a big tenant is laid out once.
+    const kept = loadPositions(tenant);
+    const positions = placed(entities, edges, kept);
+    if (positions !== kept) savePositions(tenant, positions);
+    setNodes(nodesOf(entities, positions));
+    performance.mark('cot:diagram:laid-out');
   }, [entities, edges, tenant]);
 
   const onNodesChange = useCallback((changes: NodeChange<Node<EntityNodeData>>[]) => setNodes((ns) => applyNodeChanges(changes, ns)), []);
