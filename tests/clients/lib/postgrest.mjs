@@ -44,7 +44,7 @@ const PRE_REQUEST_SCHEMA = 'cot_test_pgrst';
 
 // A TCP port on 127.0.0.1 that nobody listens on right now. PostgREST binds it
 // a moment later; start() retries if someone else took it in between.
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
