@@ -14,13 +14,19 @@ const BundleScreen = lazy(() => import('./bundle/BundleScreen'));
 export function App() {
   const tenant = tenantFromHost(window.location.hostname);
   const [credential, setCredential] = useState<Credential | null>(() => loadCredential());
+  const [refused, setRefused] = useState<string | null>(null);
   const session = useMemo<Session | null>(() => {
     if (!tenant || !credential) return null;
     const claims = claimsOf(credential);
     const who = credential.kind === 'apikey'
       ? `API key ${credential.secret.slice(0, 16)}…`
       : `${String(claims?.role ?? 'token')}${claims?.sub ? ` (${String(claims.sub)})` : ''}`;
-    return { tenant, api: new Api(credential), who };
+    const api = new Api(credential, (e) => {
+      saveCredential(null);
+      setCredential(null);
+      setRefused(`Signed out: ${e.message}. Unsaved edits are kept.`);
+    });
+    return { tenant, api, who };
   }, [tenant, credential]);
   const route = useRoute();
 
@@ -39,8 +45,10 @@ export function App() {
     return (
       <SignIn
         tenant={tenant}
+        notice={refused}
         onSignedIn={(c) => {
           saveCredential(c);
+          setRefused(null);
           setCredential(c);
         }}
       />

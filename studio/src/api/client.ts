@@ -58,7 +58,12 @@ export class ApiError extends Error {
 }
 
 export class Api {
-  constructor(private readonly credential: Credential) {}
+  /** `onUnauthorized`: called on a 401 (an expired token, a revoked key), so
+   * the studio can ask to sign in again; drafts are kept meanwhile. */
+  constructor(
+    private readonly credential: Credential,
+    private readonly onUnauthorized?: (e: ApiError) => void,
+  ) {}
 
   private headers(json: boolean): Record<string, string> {
     const h: Record<string, string> = { Accept: 'application/json' };
@@ -83,13 +88,15 @@ export class Api {
     }
     if (!res.ok) {
       const e = (json ?? {}) as { code?: string; message?: string; details?: string; hint?: string };
-      throw new ApiError(
+      const err = new ApiError(
         res.status,
         e.code ?? null,
         e.message ?? (text || `HTTP ${res.status}`),
         e.details ?? null,
         e.hint ?? null,
       );
+      if (res.status === 401) this.onUnauthorized?.(err);
+      throw err;
     }
     return json as T;
   }

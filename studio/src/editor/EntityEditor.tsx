@@ -20,7 +20,7 @@ export function EntityEditor({ name }: { name: string | null }) {
   const { api, tenant } = useSession();
   const { original, def, setDef, discard, saved, dirty, restoredAt, error } = useEntityDraft(api, tenant, name);
   const isNew = name === null;
-  const { problems: found, checking } = useLiveCheck(api, def, isNew);
+  const { problems: found, checking } = useLiveCheck(api, def, isNew, dirty);
   const problems = useMemo(() => new Placed(found), [found]);
   const [open, setOpen] = useState<number | null>(null);
   const [plan, setPlan] = useState<Plan | null>(null);

@@ -65,7 +65,7 @@ export function FieldDrawer({ field, index, entityName, entityNames, problems, o
         return (
           <div className="opt check" key={k}>
             <label>
-              <input type="checkbox" {...common} checked={field[k] === true} onChange={(e) => set({ [k]: e.target.checked || undefined })} />
+              <input type="checkbox" {...common} checked={field[k] === true} onChange={(e) => set({ [k]: e.target.checked })} />
               {k}
             </label>
             <span className="help">{describeKey(k)}</span>

@@ -4,7 +4,21 @@ import type { EntityDef, Violation } from '../api/types';
 import { clearDraft, loadDraft, saveDraft } from './drafts';
 
 const EMPTY: EntityDef = { name: '', fields: [], access: {} };
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+// Definitions compared by content: key order and keys holding undefined
+// (an option cleared in the drawer) do not make a draft.
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, x]) => [k, canonical(x)]),
+    );
+  }
+  return v;
+}
+export const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 /** The stored definition (null for a new entity), the working copy, and the
  * draft kept in localStorage while they differ. */
@@ -70,13 +84,20 @@ export function useEntityDraft(api: Api, tenant: string, name: string | null) {
  * a pause in typing), before anything is saved: validate_entity for a new
  * entity; plan_entity for a stored one (its errors carry the pointers in
  * DETAIL, and its `refused` says which rows a change would fail). */
-export function useLiveCheck(api: Api, def: EntityDef | null, isNew: boolean, delayMs = 350) {
+export function useLiveCheck(api: Api, def: EntityDef | null, isNew: boolean, dirty: boolean, delayMs = 350) {
   const [problems, setProblems] = useState<Violation[]>([]);
   const [checking, setChecking] = useState(false);
   const seq = useRef(0);
   useEffect(() => {
     if (!def) return;
     const mine = ++seq.current;
+    // The stored definition as it is has nothing to report (and its plan
+    // would count rows for nothing).
+    if (!isNew && !dirty) {
+      setProblems([]);
+      setChecking(false);
+      return;
+    }
     setChecking(true);
     const timer = setTimeout(async () => {
       let found: Violation[];
@@ -91,6 +112,6 @@ export function useLiveCheck(api: Api, def: EntityDef | null, isNew: boolean, de
       }
     }, delayMs);
     return () => clearTimeout(timer);
-  }, [api, def, isNew, delayMs]);
+  }, [api, def, isNew, dirty, delayMs]);
   return { problems, checking };
 }

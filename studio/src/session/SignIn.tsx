@@ -3,12 +3,14 @@ import { Api, ApiError, credentialOf, type Credential } from '../api/client';
 
 interface Props {
   tenant: string;
+  /** Why the studio came back here (an expired token), if it did. */
+  notice?: string | null;
   onSignedIn: (c: Credential) => void;
 }
 
 /** Sign in with a tenant admin token or an admin API key. The secret is
  * checked by listing the entities: only the tenant's admins may. */
-export function SignIn({ tenant, onSignedIn }: Props) {
+export function SignIn({ tenant, notice, onSignedIn }: Props) {
   const [secret, setSecret] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -40,6 +42,11 @@ export function SignIn({ tenant, onSignedIn }: Props) {
         Tenant <strong>{tenant}</strong>. Sign in with an admin token (a JWT with the role{' '}
         <code>cot_{tenant}_admin</code>) or an admin API key. It is kept for this browser tab only.
       </p>
+      {notice && (
+        <p role="status" className="banner">
+          {notice}
+        </p>
+      )}
       <form onSubmit={submit}>
         <label htmlFor="secret">Admin token or API key</label>
         <textarea

@@ -177,3 +177,23 @@ test('edits survive a reload until discarded', async ({ studio, sql }) => {
   await expect(page.locator('li[data-field="body"]')).toBeVisible();
   await expect(page.locator('li[data-field="pinned"]')).toHaveCount(0);
 });
+
+test('a compound unique index and access rules from the editor reach the catalog', async ({ studio, sql }) => {
+  await sql(`SELECT cot.create_entity('{"tenant": "acme", "name": "seats", "fields": [{"name": "row_code", "type": "text"}, {"name": "seat", "type": "integer"}]}')`);
+  const page = await studio('acme');
+  await page.getByRole('link', { name: 'seats' }).click();
+  await page.getByRole('button', { name: 'Add index' }).click();
+  await page.getByLabel('Add a field to index 1').selectOption('row_code');
+  await page.getByLabel('Add a field to index 1').selectOption('seat');
+  await page.locator('.index-list').getByLabel('unique together').check();
+  await page.getByRole('radio', { name: 'read: public' }).check();
+  await page.getByRole('radio', { name: 'create: tenant' }).check();
+  await page.getByRole('button', { name: 'Review and save…' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Apply' }).click();
+  await expect(page.getByText('Saved seats: version 2.')).toBeVisible();
+  expect(await constraints(sql, 'seats')).toContain('seats_row_code_seat_key');
+  const [p] = await sql(`SELECT has_table_privilege('cot_acme_anon', 'acme.seats', 'SELECT') AS anon_reads,
+                                has_table_privilege('cot_acme_user', 'acme.seats', 'INSERT') AS user_creates,
+                                has_table_privilege('cot_acme_user', 'acme.seats', 'DELETE') AS user_deletes`);
+  expect(p).toEqual({ anon_reads: true, user_creates: true, user_deletes: false });
+});

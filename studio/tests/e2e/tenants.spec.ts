@@ -39,3 +39,15 @@ test('list filtering: search by name, label or description', async ({ studio, sq
   await expect(page.getByRole('link', { name: 'warehouses' })).toBeVisible();
   await expect(page.getByText(/^1 of \d+ entities$/)).toBeVisible();
 });
+
+test('an expired token sends the studio back to sign-in, with the reason', async ({ page }) => {
+  const { signJwt } = await import('../../../tests/clients/lib/postgrest.mjs');
+  const { stackInfo } = await import('../fixtures');
+  const sign = signJwt as (p: object, o: { secret: string; expiresIn: number }) => string;
+  // PostgREST allows 30 s of clock skew: two minutes past is expired.
+  const expired = sign({ role: 'cot_acme_admin', tenant: 'acme', sub: 'x' }, { secret: stackInfo().secret, expiresIn: -120 });
+  await page.addInitScript((t) => sessionStorage.setItem('cot-studio:credential', t), expired);
+  await page.goto(tenantUrl('acme'));
+  await expect(page.getByRole('status')).toContainText('Signed out: JWT expired');
+  await expect(page.getByLabel('Admin token or API key')).toBeVisible();
+});
