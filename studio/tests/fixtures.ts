@@ -37,6 +37,7 @@ export type Sql = (text: string, params?: unknown[]) => Promise<Record<string, u
 const SHOTS = process.env.COT_SCREENSHOT_DIR ?? 'test-results/screenshots';
 
 interface Fixtures {
+  csp: void;
   sql: Sql;
   studio: (slug: string) => Promise<Page>;
   snap: (page: Page, name: string) => Promise<void>;
@@ -44,6 +45,20 @@ interface Fixtures {
 }
 
 export const test = base.extend<Fixtures>({
+  // Every page of every test: nothing the front door's Content-Security-Policy
+  // refuses (an inline script or style, a foreign origin) and no uncaught error.
+  csp: [
+    async ({ page }, use) => {
+      const bad: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' && /Content.Security.Policy|Refused to/i.test(m.text())) bad.push(m.text());
+      });
+      page.on('pageerror', (e) => bad.push(`uncaught: ${e.message}`));
+      await use();
+      expect(bad, 'CSP violations and uncaught errors in the page').toEqual([]);
+    },
+    { auto: true },
+  ],
   sql: async ({}, use) => {
     // PGHOST/PGPORT come from the global setup's environment.
     const client = await connect(stackInfo().db);
