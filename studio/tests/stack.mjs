@@ -5,7 +5,8 @@
 // the tenant chosen by subdomain (<slug>.localhost:PORT). Nothing is stubbed.
 //
 // The front door is nginx from gateway/nginx.conf.template
-// (scripts/lib/gateway.sh) when the repository has it, else `vite preview`
+// (tests/clients/lib/gateway.mjs, scripts/lib/gateway.sh) when the
+// repository has it, else `vite preview`
 // with the same routing (vite.config.ts); COT_STUDIO_FRONT=preview forces the
 // latter. Either way the tests only see a base URL.
 //
@@ -14,7 +15,6 @@
 // installed for those binaries.
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -24,18 +24,6 @@ export const STUDIO = fileURLToPath(new URL('..', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // The process exits with its parent: it is stopped when its stdin closes,
 // which also happens when the test runner dies (same watchdog as PostgREST's).
@@ -92,18 +80,6 @@ async function startPreview(port, postgrestUrl) {
   };
 }
 
-async function startGateway(dir, port, postgrestPort) {
-  const lib = `${ROOT}scripts/lib/gateway.sh`;
-  await bash(`source "${lib}" && gateway_start "${dir}/gateway" ${port} ${postgrestPort} "${STUDIO}dist"`);
-  await waitFor(`http://127.0.0.1:${port}/`);
-  return {
-    kind: 'nginx',
-    async stop() {
-      await bash(`source "${lib}" && gateway_stop "${dir}/gateway"`);
-    },
-  };
-}
-
 /** Starts everything; resolves to the stack's description plus stop(). */
 export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
   if (!existsSync(`${STUDIO}dist/index.html`)) throw new Error('studio/dist is missing: run npm run build in studio/');
@@ -122,7 +98,7 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
     process.env.PGUSER = 'postgres';
     process.env.PGDATABASE = 'postgres';
     const { connect, createDatabase } = await import('../../tests/clients/lib/db.mjs');
-    const { start } = await import('../../tests/clients/lib/postgrest.mjs');
+    const { start, freePort } = await import('../../tests/clients/lib/postgrest.mjs');
     const db = await createDatabase('studio');
     const su = await connect(db);
     try {
@@ -132,10 +108,18 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
     }
     const api = await start(db, { schemas: tenants, wiring: 'cot' });
     stops.push(() => api.stop());
-    const port = await freePort();
     const useGateway = process.env.COT_STUDIO_FRONT !== 'preview' && existsSync(`${ROOT}scripts/lib/gateway.sh`);
-    const postgrestPort = new URL(api.url).port;
-    const front = useGateway ? await startGateway(dir, port, postgrestPort) : await startPreview(port, api.url);
+    let front;
+    let port;
+    if (useGateway) {
+      const { startGateway } = await import('../../tests/clients/lib/gateway.mjs');
+      const gw = await startGateway({ postgrestPort: new URL(api.url).port, studioDist: `${STUDIO}dist` });
+      front = { kind: 'nginx', stop: () => gw.stop() };
+      port = gw.port;
+    } else {
+      port = await freePort();
+      front = await startPreview(port, api.url);
+    }
     stops.push(() => front.stop());
     const info = {
       dir,
