@@ -49,7 +49,6 @@ export function ValueInput({ id, type, value, onChange, placeholder, describedBy
   useEffect(() => {
     // Follow changes from outside (a discarded draft, a new type), not our own.
     if (JSON.stringify(parseValue(type, text)) !== JSON.stringify(value)) setText(showValue(value));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [value, type]);
   return (
     <input
