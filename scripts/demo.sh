@@ -97,6 +97,8 @@ if [ "${COT_SKIP_INSTALL:-0}" != 1 ]; then
   bash scripts/setup.sh
   log "building and installing the extension (release; the first build takes several minutes)"
   cargo pgrx install --release --pg-config "$PG_CONFIG"
+  # The studio the front door serves at / (studio/dist; docs/studio.md).
+  bash scripts/studio.sh build
 fi
 
 for tool in curl node nginx; do

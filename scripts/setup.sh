@@ -6,7 +6,7 @@ set -euo pipefail
 PGRX_VERSION=0.18.1
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev clang
-  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl nodejs npm curl sqlsmith nginx wrk)
+  postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl nodejs npm curl sqlsmith nginx wrk chromium)
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -47,13 +47,17 @@ init_pgrx() {
   fi
 }
 
+# The test clients (tests/clients) and the studio (studio/, its build and
+# browser tests); each only when its lockfile is newer than its node_modules.
 install_node_deps() {
-  local dir
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/clients"
-  if [ -f "$dir/package-lock.json" ] && { [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; }; then
-    log "installing the test clients (npm ci)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules)
-  fi
+  local root dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in "$root/tests/clients" "$root/studio"; do
+    if [ -f "$dir/package-lock.json" ] && { [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; }; then
+      log "installing the Node packages of ${dir#"$root"/} (npm ci)"
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules)
+    fi
+  done
 }
 
 install_apt

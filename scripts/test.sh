@@ -22,6 +22,9 @@
 #                                           equals a fresh install; tenants upgraded
 #  11. tests/package/run.sh                 build the .deb and tarball (scripts/package.sh),
 #                                           install, use and remove the .deb
+#  12. scripts/studio.sh test              the studio: strict type check, build, and its
+#                                           browser tests (Playwright, Debian's Chromium)
+#                                           against the real stack, axe-core on each screen
 #
 # A failing step does not stop the later ones (except setup, which they all
 # need): one run reports everything that is broken. The summary at the end
@@ -96,6 +99,8 @@ step "tests/reliability/sqlsmith.sh --short (random SQL)" env COT_SKIP_INSTALL=1
 step "bench/soak.sh --minutes 2 (mixed load through PostgREST)" env COT_SKIP_INSTALL=1 bash bench/soak.sh --minutes 2 || true
 step "tests/upgrade/run.sh (upgrade from the previous release)" bash tests/upgrade/run.sh || true
 step "tests/package/run.sh (.deb install)" bash tests/package/run.sh || true
+# After the harness, which installed the extension the stack needs.
+step "scripts/studio.sh test (studio: build + browser tests)" bash scripts/studio.sh test || true
 
 summary
 
@@ -108,6 +113,8 @@ awk '
   /^[^ ]+ pass [0-9]+$/ { p += $3 }
   /^[^ ]+ fail [0-9]+$/ { f += $3 }
   /^package: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+  /^ +[0-9]+ passed \([0-9.]+[a-z]+\)$/ { p += $1 }
+  /^ +[0-9]+ failed$/ { f += $1 }
   END { printf "tests: %d passed, %d failed\n", p + tap - tapf, f + tapf }
 ' "$TRANSCRIPT"
 exit "$failed"

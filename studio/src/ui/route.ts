@@ -1,0 +1,45 @@
+// A hash router: #/entities, #/entities/<name>, #/new, #/diagram, #/bundle.
+// The studio is static files; the hash keeps every screen a real URL without
+// server rewrites.
+import { useEffect, useState } from 'react';
+
+export type Route =
+  | { screen: 'entities' }
+  | { screen: 'entity'; name: string }
+  | { screen: 'new' }
+  | { screen: 'diagram' }
+  | { screen: 'bundle' };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === 'entities' && parts[1]) return { screen: 'entity', name: parts[1] };
+  if (parts[0] === 'new') return { screen: 'new' };
+  if (parts[0] === 'diagram') return { screen: 'diagram' };
+  if (parts[0] === 'bundle') return { screen: 'bundle' };
+  return { screen: 'entities' };
+}
+
+export function href(r: Route): string {
+  switch (r.screen) {
+    case 'entity':
+      return `#/entities/${encodeURIComponent(r.name)}`;
+    case 'entities':
+      return '#/entities';
+    default:
+      return `#/${r.screen}`;
+  }
+}
+
+export function go(r: Route): void {
+  window.location.hash = href(r);
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
