@@ -236,15 +236,17 @@ fn chunk_sql(tenant: &str, start: usize, groups: &[Group]) -> String {
         }
         for entity in &g.deletes {
             let view = lit(&format!("{}.{}", ident(tenant), ident(entity)));
-            let table = lit(&format!(
-                "{}.{}",
-                ident(&format!("tenant_{tenant}")),
-                ident(entity)
-            ));
+            // The storage schema is not the role's to use: its table is found by name.
+            let table = format!(
+                "(SELECT t.oid FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace s ON s.oid = t.relnamespace \
+                   WHERE s.nspname = {} AND t.relname = {})",
+                lit(&format!("tenant_{tenant}")),
+                lit(entity)
+            );
             parts.push(format!(
                 "SELECT {n}, 'd', {e}, CASE WHEN pg_catalog.to_regclass({view}) IS NULL \
                    OR NOT pg_catalog.has_table_privilege(pg_catalog.to_regclass({view}), 'SELECT') THEN 'none' \
-                 WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = pg_catalog.to_regclass({table}) \
+                 WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = {table} \
                    AND p.polname = 'cot_select_owner' AND (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) \
                    = ANY (p.polroles)) THEN 'own' ELSE 'all' END",
                 e = lit(entity)

@@ -338,8 +338,9 @@ impl App {
         let sql = format!(
             "BEGIN READ ONLY; SET LOCAL ROLE {role}; SELECT pg_catalog.set_config('request.jwt.claims', {claims}, true); \
              SELECT c.relname::text, pg_catalog.has_table_privilege(c.oid, 'SELECT')::text, \
-               EXISTS (SELECT FROM pg_catalog.pg_trigger g WHERE g.tgname = 'cot_history_insert' AND g.tgrelid = \
-                 pg_catalog.to_regclass(pg_catalog.quote_ident({storage}) || '.' || pg_catalog.quote_ident(c.relname)))::text, \
+               EXISTS (SELECT FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class t ON t.oid = g.tgrelid \
+                 JOIN pg_catalog.pg_namespace s ON s.oid = t.relnamespace \
+                 WHERE g.tgname = 'cot_history_insert' AND s.nspname = {storage} AND t.relname = c.relname)::text, \
                (SELECT pg_catalog.string_agg(a.attname::text, ',') FROM pg_catalog.pg_attribute a \
                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) \
                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
