@@ -5,11 +5,10 @@
 // tenant; a reconnect with the last position gets what it missed; forged,
 // foreign and expired tokens are refused; one re-read per claim set.
 //
-// Break checks (done by hand when written): with the re-read skipped (every
-// change sent to every channel of its table) the owner test fails (user B
-// receives user A's note); with the delete rule at "all" for owner rules, B
-// receives A's delete; with the reader's catch-up left out of register(),
-// the resume test misses the two changes.
+// Break checks (done by hand when written): with the owner delete rule
+// ignoring owner_id, the owner test fails (bob hears alice's delete); with
+// the reader's catch-up left out of register(), the resume test misses the
+// two changes.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
