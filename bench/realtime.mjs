@@ -143,5 +143,8 @@ console.log(JSON.stringify({
   reread_statements_per_batch: Number(((m1.reread_queries_total - m0.reread_queries_total) / Math.max(1, batches)).toFixed(1)),
   round_trips_per_batch: Number(((m1.reread_round_trips_total - m0.reread_round_trips_total) / Math.max(1, batches)).toFixed(2)),
   log_reads: m1.log_reads_total - m0.log_reads_total,
+  server_batch_lag_p50_ms: m1.batch_lag_p50_milliseconds, server_batch_lag_p99_ms: m1.batch_lag_p99_milliseconds,
+  log_read_ms_per_batch: Number(((m1.log_read_microseconds_total - m0.log_read_microseconds_total) / 1000 / Math.max(1, batches)).toFixed(2)),
+  fanout_ms_per_batch: Number(((m1.fanout_microseconds_total - m0.fanout_microseconds_total) / 1000 / Math.max(1, batches)).toFixed(2)),
 }));
 process.exit(0);

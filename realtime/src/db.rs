@@ -78,6 +78,7 @@ pub struct Pool {
     uri: String,
     idle: Mutex<Vec<Client>>,
     slots: Semaphore,
+    size: usize,
 }
 
 impl Pool {
@@ -86,7 +87,13 @@ impl Pool {
             uri: uri.to_string(),
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(size),
+            size,
         }
+    }
+
+    /// How many connections the pool may open.
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     /// Runs `sql` on a pooled connection; see [`rows`]. A query that fails

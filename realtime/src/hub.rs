@@ -102,6 +102,12 @@ pub struct Metrics {
     pub slow_clients: AtomicU64,
     /// Milliseconds from the last delivered change's statement to its sending.
     pub lag_ms: AtomicI64,
+    /// Per batch, the oldest change's milliseconds from statement to queued
+    /// for sending (the last 4,096 batches).
+    pub lags: Mutex<std::collections::VecDeque<i64>>,
+    /// Microseconds spent reading the log and fanning out.
+    pub log_read_us: AtomicU64,
+    pub fanout_us: AtomicU64,
     pub last_position: AtomicI64,
     pub reader_connected: AtomicBool,
 }
@@ -255,6 +261,41 @@ impl Hub {
             "gauge",
             "highest change id delivered",
             m.last_position.load(Relaxed).to_string(),
+        );
+        let mut lags: Vec<i64> = m
+            .lags
+            .lock()
+            .map(|l| l.iter().copied().collect())
+            .unwrap_or_default();
+        lags.sort_unstable();
+        let pct = |p: usize| {
+            lags.get((lags.len() * p / 100).min(lags.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        line(
+            "batch_lag_p50_milliseconds",
+            "gauge",
+            "last 4,096 batches: oldest change, statement to queued",
+            pct(50).to_string(),
+        );
+        line(
+            "batch_lag_p99_milliseconds",
+            "gauge",
+            "last 4,096 batches: oldest change, statement to queued",
+            pct(99).to_string(),
+        );
+        line(
+            "log_read_microseconds_total",
+            "counter",
+            "time reading the change log",
+            g(&m.log_read_us),
+        );
+        line(
+            "fanout_microseconds_total",
+            "counter",
+            "time re-reading and queuing messages",
+            g(&m.fanout_us),
         );
         let up = u8::from(m.reader_connected.load(Relaxed)).to_string();
         line(

@@ -119,7 +119,13 @@ impl Reader {
         let mut full = false;
         for t in tenants {
             let after = self.cursors[&t];
-            let (changes, next) = match page(client, &t, after, self.batch).await {
+            let started = Instant::now();
+            let read = page(client, &t, after, self.batch).await;
+            self.hub
+                .metrics
+                .log_read_us
+                .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+            let (changes, next) = match read {
                 Ok(p) => p,
                 Err(e) if client.is_closed() => return Err(e),
                 Err(e) => {
@@ -157,12 +163,21 @@ impl Reader {
         m.changes_read.fetch_add(changes.len() as u64, Relaxed);
         m.batches.fetch_add(1, Relaxed);
         let channels = self.hub.channels(tenant);
+        let started = Instant::now();
         let sent = deliver(&self.pool, m, tenant, changes, &channels).await;
+        m.fanout_us
+            .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
         m.messages_sent.fetch_add(sent as u64, Relaxed);
-        if let Some(last) = changes.last() {
+        if let (Some(first), Some(last)) = (changes.first(), changes.last()) {
             m.last_position.fetch_max(last.id, Relaxed);
             if let Some(lag) = lag_ms(&last.at) {
                 m.lag_ms.store(lag, Relaxed);
+            }
+            if let (Some(lag), Ok(mut lags)) = (lag_ms(&first.at), m.lags.lock()) {
+                if lags.len() == 4096 {
+                    lags.pop_front();
+                }
+                lags.push_back(lag);
             }
         }
     }
