@@ -186,6 +186,42 @@ describe('webhooks delivered by the background worker', () => {
     await drop(w);
   });
 
+  test('many records at once: each record\'s changes go out one at a time, in order, retries included', T, async () => {
+    // Every change's first attempt fails (500): a record's next change must
+    // wait for the retry of the one before it, while other records go on.
+    const answered = []; // [record, change_id, status] in the order answered
+    const tries = new Map();
+    const r = await make({
+      answer: (hit) => {
+        const { id, change_id: cid } = hit.json.data;
+        const n = (tries.get(cid) ?? 0) + 1;
+        tries.set(cid, n);
+        const status = n === 1 ? 500 : 200;
+        answered.push([id, cid, status]);
+        return { status };
+      },
+    });
+    const w = await hook({ url: r.url, events: ['orders.*'] });
+    const ids = [];
+    for (let i = 0; i < 6; i++) ids.push(await insert(`ordered ${i}`, 0));
+    for (let k = 1; k <= 5; k++) {
+      for (const id of ids) await c.query('UPDATE tenant_shop.orders SET qty = $2 WHERE id = $1', [id, k]);
+    }
+    const total = ids.length * 6;
+    await r.until(() => answered.filter((a) => a[2] === 200).length >= total, 30_000);
+    const done = new Map(); // record -> change ids delivered, in order
+    for (const [id, cid, status] of answered) {
+      const before = done.get(id) ?? [];
+      assert.ok(before.every((x) => x < cid), `record ${id}: change ${cid} sent after a later one was delivered`);
+      const { rows } = await c.query(
+        'SELECT count(*)::int AS n FROM tenant_shop._changes WHERE record_id = $1 AND id < $2', [id, cid]);
+      assert.equal(before.length, rows[0].n, `record ${id}: change ${cid} sent before the ${rows[0].n} earlier ones were delivered`);
+      if (status === 200) done.set(id, [...before, cid]);
+    }
+    assert.deepEqual([...done.values()].map((v) => v.length), ids.map(() => 6));
+    await drop(w);
+  });
+
   test('a hanging receiver does not delay another endpoint; a dead one ends failed', T, async () => {
     const hang = await make({ answer: () => ({ hang: true }) });
     const fast = await make();
