@@ -4,7 +4,7 @@
 # delivery at a steady rate of changes.
 #
 #   bench/webhooks.sh                      N=10000 changes, RATE=500/s for SECS=10 s
-#   N=2000 SECS=4 bench/webhooks.sh        a quick look (about 30 s)
+#   N=2000 SECS=4 bench/webhooks.sh        a quick look (about 15 s)
 #   COT_SKIP_INSTALL=1 bench/webhooks.sh   use the extension already installed
 #
 # A private cluster with cot in shared_preload_libraries and a worker for
