@@ -103,7 +103,12 @@ export async function loadThenCrash({ db, seconds, log, reconnect, admin }) {
   // committed before the crash, and the retry changes nothing).
   const flight = changer.state.inFlight;
   if (flight?.def) {
-    await c.query('SELECT cot.alter_entity($1::jsonb)', [JSON.stringify(flight.def)]);
+    // Committed before the crash, it left the definition one version on: the
+    // retry would be refused as stale (22023), so it is only checked.
+    const wanted = flight.def.fields.map((f) => f.name);
+    if (JSON.stringify(names) !== JSON.stringify(wanted)) {
+      await c.query('SELECT cot.alter_entity($1::jsonb)', [JSON.stringify(flight.def)]);
+    }
     const again = (await entityOf(c, 'evolving')).fields.map((f) => f.name);
     assert.deepEqual(again, flight.def.fields.map((f) => f.name), 'the retried change is in the definition');
   } else if (flight?.entity) {
