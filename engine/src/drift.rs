@@ -36,6 +36,9 @@ pub struct Expected {
     pub defaults: BTreeSet<String>,
     /// Trigger names (tables), which must be enabled.
     pub triggers: BTreeSet<String>,
+    /// The bodies of Cot's per-entity trigger functions (a workflow's), by
+    /// trigger name: a function edited by hand no longer enforces the definition.
+    pub trigger_bodies: BTreeMap<String, String>,
     /// (role, privilege) granted.
     pub grants: BTreeSet<(String, String)>,
 }
@@ -133,6 +136,23 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
             Step::CreateOwnerTrigger { schema, table } => {
                 let i = find(&mut out, schema, table, false);
                 out[i].triggers.insert("cot_owner_column".into());
+            }
+            Step::CreateWorkflowTrigger { schema, table, .. } => {
+                let i = find(&mut out, schema, table, false);
+                out[i].triggers.insert(plan::workflow::TRIGGER.into());
+            }
+            Step::CreateWorkflowFunction {
+                schema,
+                tenant,
+                table,
+                workflow,
+                ..
+            } => {
+                let i = find(&mut out, schema, table, false);
+                out[i].trigger_bodies.insert(
+                    plan::workflow::TRIGGER.into(),
+                    crate::ddl::function_body(tenant, table, workflow),
+                );
             }
             Step::CreateHistoryTrigger {
                 schema,
@@ -477,6 +497,18 @@ fn compare_triggers(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Fi
         .into_iter()
         .map(|t| (t[0].as_str().unwrap_or_default(), t[1].as_bool().unwrap_or(false)))
         .collect();
+    for (name, body) in &x.trigger_bodies {
+        let found = strings(&actual["triggers"])
+            .into_iter()
+            .find(|t| t[0].as_str() == Some(name.as_str()))
+            .map(|t| t[2].as_str().unwrap_or_default().to_string());
+        if found.is_some_and(|b| b != *body) {
+            out.push(drift(
+                format!("{object}: trigger {name}"),
+                "trigger function differs from the one the definition makes".into(),
+            ));
+        }
+    }
     for name in &x.triggers {
         match have.iter().find(|h| h.0 == name) {
             None => out.push(drift(

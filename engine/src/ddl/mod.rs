@@ -11,9 +11,11 @@ mod probe;
 mod relation;
 mod table;
 mod tenant;
+mod workflow;
 
 pub use policy::printed_predicate;
 pub use probe::render_probe;
+pub use workflow::function_body;
 
 use crate::literal::{DefaultValue, Literal};
 use crate::names::{owner_role, Ident};
@@ -62,6 +64,9 @@ pub fn render(step: &Step) -> String {
         | DropOwnerTrigger { .. }
         | DropTriggerIfExists { .. }
         | RenameValue { .. } => table::render(step),
+        CreateWorkflowFunction { .. } | CreateWorkflowTrigger { .. } | DropWorkflowFunction { .. } => {
+            workflow::render(step)
+        }
         EnableRls { .. }
         | CreatePolicy { .. }
         | Grant { .. }
