@@ -14,6 +14,7 @@
 use super::*;
 use crate::names::{fixed, TenantNames, OWNER_COLUMN};
 use crate::plan::history::CHANGE_LOG;
+use crate::query::Filter;
 use crate::workflow::{Transition, Who, Workflow, GUARD_FAILED, NOT_ALLOWED, NOT_A_START, NOT_A_TRANSITION};
 
 /// The SQL of a workflow step; [`super::render`] sends each step here.
@@ -25,12 +26,13 @@ pub(super) fn render(step: &Step) -> String {
             tenant,
             table,
             workflow,
+            guards,
         } => {
             let f = quote_qualified(schema, name);
             format!(
                 "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER \
                  SET search_path = pg_catalog, pg_temp AS {}; REVOKE ALL ON FUNCTION {f}() FROM PUBLIC",
-                quote_literal(&function_body(tenant, table, workflow))
+                quote_literal(&function_body(tenant, table, workflow, guards))
             )
         }
         Step::CreateWorkflowTrigger {
@@ -100,12 +102,9 @@ fn who_sql(who: &[Who], t: &TenantNames) -> String {
 
 /// One transition's check: taken when the caller may and the guard holds;
 /// otherwise the first refusal is kept for the error.
-fn check(t: &Transition, col: &str, tn: &TenantNames) -> String {
+fn check(t: &Transition, guard: Option<&Filter>, col: &str, tn: &TenantNames) -> String {
     let name = quote_literal(&t.name);
-    let guard = t
-        .filter
-        .as_ref()
-        .map_or("true".to_string(), |f| crate::query::inline_condition(f, "NEW"));
+    let guard = guard.map_or("true".to_string(), |f| crate::query::inline_condition(f, "NEW"));
     format!(
         "    IF taken IS NULL AND OLD.{col} IN ({from}) AND NEW.{col} = {to} AND (wanted IS NULL OR wanted = {name}) THEN\n\
          \x20       IF NOT ({who}) THEN\n\
@@ -154,13 +153,18 @@ fn leaving_hints(w: &Workflow) -> Vec<(String, String)> {
 
 /// The body of the trigger function (what `pg_proc.prosrc` holds: `cot.check`
 /// compares the two).
-pub fn function_body(tenant: &Ident, table: &Ident, w: &Workflow) -> String {
+pub fn function_body(tenant: &Ident, table: &Ident, w: &Workflow, guards: &[Option<Filter>]) -> String {
     let tn = TenantNames::new(tenant);
     let col = quote_ident(&w.field);
     let entity = quote_literal(table.as_str());
     let field = quote_literal(w.field.as_str());
     let log = quote_qualified(&tn.storage_schema, &fixed(CHANGE_LOG));
-    let checks: String = w.transitions.iter().map(|t| check(t, &col, &tn)).collect();
+    let checks: String = w
+        .transitions
+        .iter()
+        .enumerate()
+        .map(|(i, t)| check(t, guards.get(i).and_then(Option::as_ref), &col, &tn))
+        .collect();
     let who_hints: Vec<(String, String)> = w
         .transitions
         .iter()

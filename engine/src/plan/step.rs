@@ -259,6 +259,8 @@ pub enum Step {
         table: Ident,
         /// What it enforces.
         workflow: Box<crate::workflow::Workflow>,
+        /// Each transition's guard, read against the entity's columns.
+        guards: Vec<Option<crate::query::Filter>>,
     },
     /// `CREATE TRIGGER "cot_workflow" BEFORE INSERT OR UPDATE OF <state> ...`.
     CreateWorkflowTrigger {

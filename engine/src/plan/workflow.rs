@@ -36,6 +36,7 @@ pub fn steps(e: &Entity) -> Vec<Step> {
         tenant: e.tenant.clone(),
         table: e.name.clone(),
         workflow: Box::new(w.clone()),
+        guards: guards(e, w),
     });
     steps.push(Step::CreateWorkflowTrigger {
         schema: t.storage_schema.clone(),
@@ -44,6 +45,20 @@ pub fn steps(e: &Entity) -> Vec<Step> {
         function: function_name(&e.name),
     });
     steps
+}
+
+/// Each transition's guard read against the entity's columns. Validation read
+/// them already; one that no longer reads (a column gone) guards nothing here
+/// and is refused when the definition is validated again.
+fn guards(e: &Entity, w: &crate::workflow::Workflow) -> Vec<Option<crate::query::Filter>> {
+    w.transitions
+        .iter()
+        .map(|t| {
+            t.guard
+                .as_ref()
+                .and_then(|g| crate::query::parse_filter(e, g, "").ok())
+        })
+        .collect()
 }
 
 /// The steps that remove an entity's workflow objects, when it has them

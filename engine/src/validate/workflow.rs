@@ -188,7 +188,9 @@ impl Checker<'_> {
                 );
             }
             let who = self.who(t.who.as_ref().map(|w| w.to_vec()), e, &at("who"));
-            let filter = t.guard.as_ref().and_then(|g| self.guard(e, g, &at("guard")));
+            if let Some(g) = &t.guard {
+                self.guard(e, g, &at("guard"));
+            }
             transitions.push(Transition {
                 name: t.name.clone(),
                 label: t.label.clone(),
@@ -197,7 +199,6 @@ impl Checker<'_> {
                 to: t.to.clone(),
                 who,
                 guard: t.guard.clone(),
-                filter,
             });
         }
         Some(Workflow {
@@ -236,7 +237,7 @@ impl Checker<'_> {
 
     /// A guard: a `where` condition over the entity's columns, whose values
     /// fit the columns' types (the trigger holds them as typed literals).
-    fn guard(&mut self, e: &Entity, g: &serde_json::Value, pointer: &str) -> Option<Filter> {
+    fn guard(&mut self, e: &Entity, g: &serde_json::Value, pointer: &str) {
         match parse_filter(e, g, pointer) {
             Err(err) => {
                 let at = err
@@ -246,12 +247,8 @@ impl Checker<'_> {
                     .unwrap_or(pointer)
                     .to_string();
                 self.bad(at, err.message, err.hint.unwrap_or_default());
-                None
             }
-            Ok(f) => {
-                self.guard_values(&f);
-                Some(f)
-            }
+            Ok(f) => self.guard_values(&f),
         }
     }
 

@@ -13,7 +13,6 @@ mod tests;
 pub use graph::{decide, reachable, GraphStep};
 
 use crate::names::Ident;
-use crate::query::Filter;
 use serde_json::{json, Value};
 
 /// Most states of a state field.
@@ -87,10 +86,9 @@ pub struct Transition {
     pub to: String,
     /// Who may take it: any of these.
     pub who: Vec<Who>,
-    /// The guard as written.
+    /// The guard as written (checked against the entity's columns when the
+    /// definition was validated; the planner compiles it).
     pub guard: Option<Value>,
-    /// The guard, parsed against the entity's columns.
-    pub filter: Option<Filter>,
 }
 
 impl Transition {
@@ -171,7 +169,7 @@ impl Workflow {
                 t.from.iter().map(move |f| {
                     json!({
                         "transition": t.name,
-                        "label": t.label.clone().unwrap_or_else(|| crate::validate::label_from_name(&t.name)),
+                        "label": t.label,
                         "from": f,
                         "to": t.to,
                         "who": t.who.iter().map(Who::name).collect::<Vec<_>>(),

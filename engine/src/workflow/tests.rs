@@ -287,7 +287,6 @@ fn workflow_strategy() -> impl Strategy<Value = (Workflow, Vec<(bool, bool)>)> {
                         to: state(to),
                         who: vec![Who::Public],
                         guard: None,
-                        filter: None,
                     });
                     flags.push((may, meets));
                 }
