@@ -524,3 +524,39 @@ REVOKE ALL ON FUNCTION cot.webhook_deliveries(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.replay_webhook(uuid) FROM PUBLIC;
 -- Tenants made by 0.1.0 get the webhook /rpc/ wrappers and EXECUTE on these
 -- functions from CALL cot.upgrade_tenants().
+
+-- Workflows (docs/workflows.md): state fields are enforced by a trigger per
+-- entity, made with the entity; these take, list and draw transitions. They
+-- stay executable by PUBLIC: each checks that the caller is one of the
+-- tenant's roles and acts as the caller. Tenants made by 0.1.0 get the
+-- /rpc/transition and /rpc/transitions wrappers from CALL cot.upgrade_tenants().
+CREATE FUNCTION cot."transition"(
+	"tenant" TEXT,
+	"entity" TEXT,
+	"id" uuid,
+	"transition" TEXT,
+	"note" TEXT DEFAULT NULL
+) RETURNS jsonb
+VOLATILE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'transition_wrapper';
+
+CREATE FUNCTION cot."transitions"(
+	"tenant" TEXT,
+	"entity" TEXT,
+	"id" uuid
+) RETURNS jsonb
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'transitions_wrapper';
+
+CREATE FUNCTION cot."workflow_graph"(
+	"tenant" TEXT,
+	"entity" TEXT
+) RETURNS jsonb
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'workflow_graph_wrapper';

@@ -29,6 +29,7 @@ mod tenants;
 mod upgrade;
 mod uuid7;
 mod webhooks;
+mod workflows;
 
 ::pgrx::pg_module_magic!(name, version);
 

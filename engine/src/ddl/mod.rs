@@ -15,7 +15,7 @@ mod workflow;
 
 pub use policy::printed_predicate;
 pub use probe::render_probe;
-pub use workflow::function_body;
+pub use workflow::{available_query, function_body};
 
 use crate::literal::{DefaultValue, Literal};
 use crate::names::{owner_role, Ident};

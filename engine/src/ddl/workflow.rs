@@ -70,8 +70,9 @@ fn member(role: &str) -> String {
     )
 }
 
-/// The condition that the caller may take a transition.
-fn who_sql(who: &[Who], t: &TenantNames) -> String {
+/// The condition that the caller (`caller`, the session's role) may take a
+/// transition, on the record `row` before it changes.
+fn who_sql(who: &[Who], t: &TenantNames, row: &str) -> String {
     let parts: Vec<String> = who
         .iter()
         .map(|w| match w {
@@ -83,7 +84,7 @@ fn who_sql(who: &[Who], t: &TenantNames) -> String {
             ),
             Who::Admin => member(t.admin_role.as_str()),
             Who::Owner => format!(
-                "({} OR ({} AND OLD.{} = cot.claim_sub()))",
+                "({} OR ({} AND {row}.{} = cot.claim_sub()))",
                 member(t.admin_role.as_str()),
                 member(t.user_role.as_str()),
                 quote_ident(&fixed(OWNER_COLUMN))
@@ -117,7 +118,41 @@ fn check(t: &Transition, guard: Option<&Filter>, col: &str, tn: &TenantNames) ->
          \x20   END IF;\n",
         from = list(&t.from),
         to = quote_literal(&t.to),
-        who = who_sql(&t.who, tn),
+        who = who_sql(&t.who, tn, "OLD"),
+    )
+}
+
+/// The statement `cot.transitions` runs as its caller, through the API
+/// view: the record's state, then for each transition whether the caller
+/// may take it now (it leaves the present state, the role may, the record
+/// meets the guard). `$1` is the record's id; no row when the caller cannot
+/// read the record.
+pub fn available_query(tenant: &Ident, entity: &Ident, w: &Workflow, guards: &[Option<Filter>]) -> String {
+    let tn = TenantNames::new(tenant);
+    let col = quote_ident(&w.field);
+    let each: Vec<String> = w
+        .transitions
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let guard = guards
+                .get(i)
+                .and_then(Option::as_ref)
+                .map_or("true".to_string(), |f| crate::query::inline_condition(f, "r"));
+            format!(
+                "(r.{col} IN ({}) AND ({}) AND coalesce({guard}, false))",
+                list(&t.from),
+                who_sql(&t.who, &tn, "r")
+            )
+        })
+        .collect();
+    format!(
+        "SELECT r.{col}::text, ARRAY[{}]::boolean[] FROM {} AS r, \
+         (SELECT CASE WHEN pg_catalog.current_setting('role') = 'none' THEN session_user::text \
+                 ELSE pg_catalog.current_setting('role') END AS caller) AS c \
+         WHERE r.\"id\" = $1",
+        each.join(", "),
+        quote_qualified(&tn.api_schema, entity)
     )
 }
 
@@ -212,7 +247,7 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = '{NOT_A_TRANSITION}',
                 MESSAGE = CASE WHEN wanted IS NULL
                     THEN pg_catalog.format('no transition of %s leads from %L to %L', {entity}, OLD.{col}, NEW.{col})
-                    ELSE pg_catalog.format('transition %L of %s does not lead from %L to %L', wanted, {entity}, OLD.{col}, NEW.{col}) END,
+                    ELSE pg_catalog.format('transition %L of %s cannot be taken from state %L', wanted, {entity}, OLD.{col}) END,
                 DETAIL = pg_catalog.format('record %s, field %s: %L -> %L, transition tried: %s', NEW.\"id\", {field},
                     OLD.{col}, NEW.{col}, coalesce(wanted, '(none named)')),
                 HINT = {leaving};

@@ -50,7 +50,7 @@ pub fn steps(e: &Entity) -> Vec<Step> {
 /// Each transition's guard read against the entity's columns. Validation read
 /// them already; one that no longer reads (a column gone) guards nothing here
 /// and is refused when the definition is validated again.
-fn guards(e: &Entity, w: &crate::workflow::Workflow) -> Vec<Option<crate::query::Filter>> {
+pub fn guards(e: &Entity, w: &crate::workflow::Workflow) -> Vec<Option<crate::query::Filter>> {
     w.transitions
         .iter()
         .map(|t| {
