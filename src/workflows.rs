@@ -1,6 +1,7 @@
-//! Workflows from SQL: `cot.transition` (take a named transition, as the
-//! caller), `cot.transitions` (those the caller may take now) and
-//! `cot.workflow_graph` (nodes and edges for a diagram). The rules
+//! Workflows from SQL: what `cot.transition` (sql/workflows.sql: take a
+//! named transition, as the caller) needs, `cot.transitions` (those the
+//! caller may take now) and `cot.workflow_graph` (nodes and edges for a
+//! diagram). The rules
 //! themselves are enforced by each entity's trigger (engine
 //! `ddl/workflow.rs`), for every writer; these functions only name the
 //! transition and its note for it (transaction-local settings the trigger
@@ -13,7 +14,6 @@ use crate::raise::{error, raise};
 use crate::spi::spi;
 use cot_engine::error::ErrorKind;
 use cot_engine::names::{check_name, shown, Keywords, NameKind, TenantNames};
-use cot_engine::sql::quote_ident;
 use cot_engine::stored;
 use cot_engine::types::Entity;
 use cot_engine::workflow::Workflow;
@@ -80,32 +80,15 @@ fn as_caller<R>(f: impl FnOnce() -> R) -> R {
     out
 }
 
-fn set_local(name: &str, value: &str) {
-    spi(Spi::connect_mut(|c| {
-        c.update(
-            "SELECT pg_catalog.set_config($1, $2, true)",
-            None,
-            &[name.into(), value.into()],
-        )
-        .map(|_| ())
-    }));
-}
-
-/// Takes transition `transition` on record `id` of `entity`, as the caller,
-/// with an optional note (kept in the change log); returns the record as it
-/// is after it. The trigger refuses a transition that does not leave the
-/// record's present state (`CW001`: so the second of two concurrent calls
-/// fails), one the caller's role may not take (`CW002`), one whose guard the
-/// record does not meet (`CW003`).
-#[pg_extern(security_definer, volatile)]
+/// What `cot.transition` (sql/workflows.sql) needs to take transition
+/// `transition` of `entity`: the API view, the state column, the state it
+/// leads to. `cot.transition` is PL/pgSQL, SECURITY INVOKER: its UPDATE runs
+/// as the caller, and the trigger's errors reach the caller with their own
+/// SQLSTATE (Cot's workflow class `CW`, which an error caught and raised
+/// again by the extension's Rust code would not keep).
+#[pg_extern(security_definer, stable)]
 #[search_path(pg_catalog, pg_temp)]
-fn transition(
-    tenant: &str,
-    entity: &str,
-    id: pgrx::Uuid,
-    transition: &str,
-    note: default!(Option<&str>, "NULL"),
-) -> JsonB {
+fn transition_target(tenant: &str, entity: &str, transition: &str) -> JsonB {
     let (t, e) = entity_for_caller(tenant, entity);
     let w = workflow_of(&e);
     let Some(tr) = w.transition(transition) else {
@@ -116,33 +99,10 @@ fn transition(
             format!("its transitions: {}", names.join(", ")),
         ));
     };
-    let sql = format!(
-        "UPDATE {}.{} AS r SET {} = $1 WHERE r.\"id\" = $2 RETURNING pg_catalog.to_jsonb(r.*)",
-        quote_ident(&t.api_schema),
-        quote_ident(&e.name),
-        quote_ident(&w.field)
-    );
-    set_local("cot.transition", &tr.name);
-    set_local("cot.transition_note", note.unwrap_or(""));
-    let record = as_caller(|| {
-        spi(Spi::connect_mut(|c| {
-            let table = c.update(sql.as_str(), None, &[tr.to.as_str().into(), id.into()])?;
-            if table.is_empty() {
-                return Ok(None);
-            }
-            table.first().get::<JsonB>(1)
-        }))
-    });
-    set_local("cot.transition", "");
-    set_local("cot.transition_note", "");
-    match record {
-        Some(r) => r,
-        None => raise(error(
-            ErrorKind::UndefinedObject,
-            format!("record {id} of \"{}\" was not found", e.name),
-            "it does not exist, or the caller may not update it",
-        )),
-    }
+    JsonB(json!({
+        "schema": t.api_schema.as_str(), "view": e.name.as_str(), "field": w.field.as_str(),
+        "transition": tr.name, "to": tr.to,
+    }))
 }
 
 /// The transitions the caller may take now on record `id`: those leaving its
@@ -168,16 +128,17 @@ fn transitions(tenant: &str, entity: &str, id: pgrx::Uuid) -> JsonB {
     if !granted {
         return JsonB(json!([]));
     }
-    let row: Option<(Option<String>, Option<Vec<Option<bool>>>)> = as_caller(|| {
+    // Column 1 is the state, column 2 a flag per transition.
+    let allowed: Option<Vec<Option<bool>>> = as_caller(|| {
         spi(Spi::connect(|c| {
             let table = c.select(sql.as_str(), None, &[id.into()])?;
             if table.is_empty() {
                 return Ok(None);
             }
-            table.first().get_two::<String, Vec<Option<bool>>>().map(Some)
+            table.first().get::<Vec<Option<bool>>>(2)
         }))
     });
-    let Some((_, Some(allowed))) = row else {
+    let Some(allowed) = allowed else {
         return JsonB(json!([]));
     };
     let out: Vec<Value> = w

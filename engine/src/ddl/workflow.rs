@@ -158,6 +158,9 @@ pub fn available_query(tenant: &Ident, entity: &Ident, w: &Workflow, guards: &[O
 
 /// `CASE <expr> WHEN <key> THEN <text> ... ELSE <other> END`, every part a literal.
 fn case(expr: &str, arms: &[(String, String)], other: &str) -> String {
+    if arms.is_empty() {
+        return quote_literal(other);
+    }
     let mut s = format!("CASE {expr}");
     for (k, v) in arms {
         s.push_str(&format!(" WHEN {} THEN {}", quote_literal(k), quote_literal(v)));

@@ -194,6 +194,18 @@ fn the_trigger_is_static_sql_with_every_transition_role_and_guard() {
 }
 
 #[test]
+fn a_workflow_without_transitions_still_makes_valid_case_expressions() {
+    let sql = rendered(json!({"tenant": "acme", "name": "t", "fields": [
+        {"name": "s", "type": "state", "states": ["a", "b"], "initial": "a"}]}));
+    let function = sql
+        .iter()
+        .find(|s| s.contains("FUNCTION \"tenant_acme\".\"t_workflow\""))
+        .unwrap();
+    // `CASE x ELSE y END` is a syntax error: with no arm, the text itself.
+    assert!(!function.contains("CASE refused ELSE"), "{function}");
+}
+
+#[test]
 fn hostile_state_and_transition_text_stays_inside_literals() {
     let def = json!({"tenant": "acme", "name": "t", "fields": [
         {"name": "s", "type": "state", "states": ["a'); DROP TABLE x; --", "b\\'$$"], "initial": "a'); DROP TABLE x; --",
