@@ -315,7 +315,7 @@ function suite({ title, wiring, A, B, loginRole }) {
       // that entity).
       const doc = await api.request('/', { profile: A });
       expectStatus(doc, 200, 'anon GET /');
-      assert.deepEqual(Object.keys(doc.body.paths).sort(), ['/', '/notices', '/rpc/history', '/rpc/query']);
+      assert.deepEqual(Object.keys(doc.body.paths).sort(), ['/', '/notices', '/rpc/history', '/rpc/query', '/rpc/transition', '/rpc/transitions']);
 
       // The tenant's anon role named in a JWT behaves the same; without a tenant
       // claim it sees nothing (a missing claim is no access, not an error).
