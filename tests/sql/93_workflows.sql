@@ -6,7 +6,7 @@
 -- enforcement objects, and random transitions through SQL that never leave
 -- the graph. Concurrency and PostgREST: tests/clients/workflows.test.mjs.
 BEGIN;
-SELECT plan(45);
+SELECT plan(47);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t93')$$, 'tenant t93');
@@ -214,6 +214,10 @@ ALTER TABLE tenant_t93.orders ENABLE TRIGGER cot_workflow;
 CREATE OR REPLACE FUNCTION tenant_t93.orders_workflow() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 SELECT is((SELECT problem FROM cot.check('t93') WHERE object LIKE '%cot_workflow%'), 'trigger function differs from the one the definition makes',
   'cot.check: a trigger function replaced by hand');
+
+-- Dropping the entity drops its trigger function too.
+SELECT lives_ok($$SELECT cot.drop_entity('t93', 'orders')$$, 'the entity dropped');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'tenant_t93'::regnamespace), 0, '... and its workflow function with it');
 
 SELECT * FROM finish();
 ROLLBACK;
