@@ -105,6 +105,20 @@ fn transition_target(tenant: &str, entity: &str, transition: &str) -> JsonB {
     }))
 }
 
+/// May the caller read the entity through its API view (SELECT granted)?
+fn readable(e: &Entity) -> bool {
+    crate::spi::query(
+        "SELECT pg_catalog.has_table_privilege($1, pg_catalog.format('%I.%I', $2::text, $3::text), 'SELECT')",
+        &[
+            roles::caller().into(),
+            TenantNames::new(&e.tenant).api_schema.as_str().into(),
+            e.name.as_str().into(),
+        ],
+        crate::spi::first::<bool>,
+    )
+    .unwrap_or(false)
+}
+
 /// The transitions the caller may take now on record `id`: those leaving its
 /// present state that the caller's role may take and whose guard the record
 /// meets. `[]` for a record the caller cannot read.
@@ -115,17 +129,7 @@ fn transitions(tenant: &str, entity: &str, id: pgrx::Uuid) -> JsonB {
     let w = workflow_of(&e);
     let guards = cot_engine::plan::workflow::guards(&e, w);
     let sql = cot_engine::ddl::available_query(&e.tenant, &e.name, w, &guards);
-    let granted = crate::spi::query(
-        "SELECT pg_catalog.has_table_privilege($1, pg_catalog.format('%I.%I', $2::text, $3::text), 'SELECT')",
-        &[
-            roles::caller().into(),
-            TenantNames::new(&e.tenant).api_schema.as_str().into(),
-            e.name.as_str().into(),
-        ],
-        crate::spi::first::<bool>,
-    )
-    .unwrap_or(false);
-    if !granted {
+    if !readable(&e) {
         return JsonB(json!([]));
     }
     // Column 1 is the state, column 2 a flag per transition.
@@ -155,9 +159,22 @@ fn transitions(tenant: &str, entity: &str, id: pgrx::Uuid) -> JsonB {
 
 /// The workflow of `entity` as a graph: its states as nodes (initial, start,
 /// final, reachable) and one edge per transition and state it leaves from.
+/// For superusers, the tenant's admins, and its roles that may read the
+/// entity (its guards are business rules: a role that cannot read the
+/// records does not see them).
 #[pg_extern(security_definer, stable)]
 #[search_path(pg_catalog, pg_temp)]
 fn workflow_graph(tenant: &str, entity: &str) -> JsonB {
     let (_, e) = entity_for_caller(tenant, entity);
+    if !may_define(tenant) && !readable(&e) {
+        raise(error(
+            ErrorKind::InsufficientPrivilege,
+            format!(
+                "permission denied to read the workflow of entity {}",
+                shown(entity)
+            ),
+            "the workflow is shown to the roles that may read the entity",
+        ));
+    }
     JsonB(workflow_of(&e).graph())
 }

@@ -6,7 +6,7 @@
 -- enforcement objects, and random transitions through SQL that never leave
 -- the graph. Concurrency and PostgREST: tests/clients/workflows.test.mjs.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t93')$$, 'tenant t93');
@@ -145,6 +145,11 @@ SELECT is(cot.history('t93', 'orders', :'rid')->0->'record'->>'status', 'paid', 
 
 -- The graph.
 SELECT is(jsonb_array_length(cot.workflow_graph('t93', 'orders')->'edges'), 4, 'workflow_graph: an edge per transition and state it leaves');
+SELECT set_config('request.jwt.claims', '{"role": "cot_t93_anon", "tenant": "t93"}', true);
+SET LOCAL ROLE cot_t93_anon;
+SELECT throws_ok($$SELECT cot.workflow_graph('t93', 'orders')$$, '42501', NULL, 'workflow_graph: not for a role that cannot read the entity');
+RESET ROLE;
+SELECT set_config('request.jwt.claims', '', true);
 SELECT is(cot.workflow_graph('t93', 'orders')->'nodes'->2, '{"id": "shipped", "final": true, "start": false, "initial": false, "reachable": true}',
   '... nodes say initial, start, final, reachable');
 
