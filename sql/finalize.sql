@@ -20,6 +20,8 @@ REVOKE ALL ON FUNCTION cot.changes(text, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.change_begin(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.set_history_retention(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.prune_history(text, integer) FROM PUBLIC;
+-- cot.transition, cot.transitions and cot.workflow_graph stay PUBLIC too:
+-- each checks that the caller is one of the tenant's roles, and acts as it.
 -- cot.query runs as its caller (grants and row security decide what it sees)
 -- and cot.query_model lets only the tenant's roles read the model: both stay
 -- executable by PUBLIC, so every tenant role (anon too) can query.

@@ -97,8 +97,9 @@ fn changes(tenant: &str, after: default!(i64, 0), max: default!(i32, 100)) -> Js
     let safe = watermark();
     // A fresh snapshot, taken after the watermark was read.
     let sql = format!(
-        "SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.id), '[]'), count(*)::int, max(c.id) FROM ( \
-           SELECT id, xid::text AS xid, at, entity, record_id, op, old, new, actor FROM {} \
+        "SELECT coalesce(jsonb_agg(CASE WHEN c.op = 'transition' THEN to_jsonb(c) ELSE to_jsonb(c) - 'transition' END \
+                 ORDER BY c.id), '[]'), count(*)::int, max(c.id) FROM ( \
+           SELECT id, xid::text AS xid, at, entity, record_id, op, old, new, actor, transition FROM {} \
             WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) AS c",
         quote_qualified(&t.storage_schema, &fixed(CHANGE_LOG))
     );
@@ -157,7 +158,8 @@ fn history(tenant: &str, entity: &str, id: pgrx::Uuid) -> JsonB {
         return JsonB(json!([]));
     }
     let sql = format!(
-        "SELECT coalesce(jsonb_agg(jsonb_build_object('change_id', id, 'at', at, 'op', op, 'actor', actor, \
+        "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('transition', transition)) || \
+                jsonb_build_object('change_id', id, 'at', at, 'op', op, 'actor', actor, \
                 'old', old, 'new', new) ORDER BY id), '[]') FROM {} WHERE entity = $1 AND record_id = $2",
         quote_qualified(&t.storage_schema, &fixed(CHANGE_LOG))
     );
@@ -181,7 +183,8 @@ fn versions(changes: Value) -> Vec<Value> {
     {
         match change["op"].as_str() {
             Some("insert") => record = change["new"].as_object().cloned(),
-            Some("update") => {
+            // A transition's new value is the state it led to.
+            Some("update") | Some("transition") => {
                 let state = record.get_or_insert_with(Map::new);
                 for (k, v) in change["new"].as_object().cloned().unwrap_or_default() {
                     state.insert(k, v);

@@ -30,12 +30,18 @@ mod tenants;
 mod upgrade;
 mod uuid7;
 mod webhooks;
+mod workflows;
 
 ::pgrx::pg_module_magic!(name, version);
 
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pgrx::extension_sql_file!("../sql/changes.sql", name = "changes", requires = ["bootstrap"]);
+pgrx::extension_sql_file!(
+    "../sql/workflows.sql",
+    name = "workflows",
+    requires = ["bootstrap", workflows::transition_target]
+);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -126,9 +126,9 @@ fn golden_tenant() {
     let slug = check_name(NameKind::Tenant, "acme", "", &Keywords::default()).unwrap();
     let t = TenantNames::new(&slug);
     let sql = render_all(&plan::create_tenant(&t, "Acme", true, &[]));
-    // Four statements per wrapper; query and history have two more grants,
-    // openapi and typescript one more each.
-    let rpc_lines = 4 * crate::rpc::ALL.len() + 6;
+    // Four statements per wrapper; query, history, transition and
+    // transitions have two more grants, openapi and typescript one more each.
+    let rpc_lines = 4 * crate::rpc::ALL.len() + 10;
     let (head, rest) = sql.split_at(9);
     let (rpc, tail) = rest.split_at(rpc_lines);
     assert_eq!(
@@ -158,9 +158,10 @@ fn golden_tenant() {
         ]
     );
     // Every definition wrapper is executable by the admin role alone.
-    let (definitions, rest) = rpc.split_at(rpc_lines - 22);
+    let (definitions, rest) = rpc.split_at(rpc_lines - 34);
     let (query, rest) = rest.split_at(6);
-    let (history, docs) = rest.split_at(6);
+    let (history, rest) = rest.split_at(6);
+    let (workflow, docs) = rest.split_at(12);
     for chunk in definitions.chunks(4) {
         assert!(chunk[0].starts_with(r#"CREATE FUNCTION "acme"."#), "{}", chunk[0]);
         assert!(chunk[2].ends_with("FROM PUBLIC"), "{}", chunk[2]);
@@ -202,6 +203,21 @@ fn golden_tenant() {
         .iter()
         .zip(["anon", "user", "admin"])
         .all(|(g, r)| g.ends_with(&format!("TO \"cot_acme_{r}\""))));
+    // The workflow wrappers, by all three roles (what each may do is the
+    // workflow's and the access rules' business).
+    assert_eq!(
+        workflow[0],
+        r#"CREATE FUNCTION "acme"."transition"(entity text, id text, transition text, note text DEFAULT NULL) RETURNS jsonb LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS 'SELECT cot.transition(''acme'', entity, id::uuid, transition, note)'"#
+    );
+    assert!(workflow[6].starts_with(
+        r#"CREATE FUNCTION "acme"."transitions"(entity text, id text) RETURNS jsonb LANGUAGE sql STABLE"#
+    ));
+    for w in [&workflow[..6], &workflow[6..]] {
+        assert!(w[3..]
+            .iter()
+            .zip(["anon", "user", "admin"])
+            .all(|(g, r)| g.ends_with(&format!("TO \"cot_acme_{r}\""))));
+    }
     assert_eq!(
         tail,
         vec![

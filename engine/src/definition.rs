@@ -117,6 +117,63 @@ pub struct FieldDef {
     /// Read only: returned by Cot for many-to-many relations.
     #[serde(default)]
     pub junction: Option<String>,
+    /// State fields: the states, in order.
+    #[serde(default)]
+    pub states: Option<Vec<String>>,
+    /// State fields: the state a new record takes when none is given.
+    #[serde(default)]
+    pub initial: Option<String>,
+    /// State fields: the states an insert may start in (the initial one by default).
+    #[serde(default)]
+    pub starts: Option<Vec<String>>,
+    /// State fields: the transitions between states.
+    #[serde(default)]
+    pub transitions: Option<Vec<TransitionDef>>,
+}
+
+/// One transition of a state field, as written by the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionDef {
+    /// Its name (`pay`), unique within the field.
+    pub name: String,
+    /// Display name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// What it means.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The states it leaves from: one, or a list.
+    pub from: OneOrMany,
+    /// The state it leads to.
+    pub to: String,
+    /// Who may take it: access-rule words (public, tenant, owner, admin) or role names.
+    #[serde(default)]
+    pub who: Option<OneOrMany>,
+    /// A condition on the record as it would be after the transition, in the
+    /// `where` vocabulary of `cot.query`.
+    #[serde(default)]
+    pub guard: Option<Value>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The strings, as a list.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// A compound index as written by the user.

@@ -36,6 +36,9 @@ pub struct Expected {
     pub defaults: BTreeSet<String>,
     /// Trigger names (tables), which must be enabled.
     pub triggers: BTreeSet<String>,
+    /// The bodies of Cot's per-entity trigger functions (a workflow's), by
+    /// trigger name: a function edited by hand no longer enforces the definition.
+    pub trigger_bodies: BTreeMap<String, String>,
     /// (role, privilege) granted.
     pub grants: BTreeSet<(String, String)>,
 }
@@ -133,6 +136,11 @@ pub fn expected(e: &Entity, labels: &Labels) -> Vec<Expected> {
             Step::CreateOwnerTrigger { schema, table } => {
                 let i = find(&mut out, schema, table, false);
                 out[i].triggers.insert("cot_owner_column".into());
+            }
+            Step::CreateWorkflowTrigger { schema, table, .. }
+            | Step::CreateWorkflowFunction { schema, table, .. } => {
+                let i = find(&mut out, schema, table, false);
+                workflow_expectation(&mut out[i], step);
             }
             Step::CreateHistoryTrigger {
                 schema,
@@ -470,6 +478,28 @@ fn policy_differences(have: &Value, want: &Policy) -> Vec<String> {
     differs
 }
 
+/// A workflow's trigger, and the body its function must have.
+fn workflow_expectation(x: &mut Expected, step: &Step) {
+    match step {
+        Step::CreateWorkflowTrigger { .. } => {
+            x.triggers.insert(plan::workflow::TRIGGER.into());
+        }
+        Step::CreateWorkflowFunction {
+            tenant,
+            table,
+            workflow,
+            guards,
+            ..
+        } => {
+            x.trigger_bodies.insert(
+                plan::workflow::TRIGGER.into(),
+                crate::ddl::function_body(tenant, table, workflow, guards),
+            );
+        }
+        _ => {}
+    }
+}
+
 /// Triggers: Cot's, enabled (a disabled `cot_owner_column` lets a writer
 /// forge `owner_id`); no other.
 fn compare_triggers(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Finding>) {
@@ -477,6 +507,18 @@ fn compare_triggers(x: &Expected, actual: &Value, object: &str, out: &mut Vec<Fi
         .into_iter()
         .map(|t| (t[0].as_str().unwrap_or_default(), t[1].as_bool().unwrap_or(false)))
         .collect();
+    for (name, body) in &x.trigger_bodies {
+        let found = strings(&actual["triggers"])
+            .into_iter()
+            .find(|t| t[0].as_str() == Some(name.as_str()))
+            .map(|t| t[2].as_str().unwrap_or_default().to_string());
+        if found.is_some_and(|b| b != *body) {
+            out.push(drift(
+                format!("{object}: trigger {name}"),
+                "trigger function differs from the one the definition makes".into(),
+            ));
+        }
+    }
     for name in &x.triggers {
         match have.iter().find(|h| h.0 == name) {
             None => out.push(drift(
@@ -533,53 +575,5 @@ fn validate_sql(schema: &Ident, table: &Ident, name: &Ident) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::validate::{tests::TestEnv, validate};
-    use serde_json::json;
-
-    /// The orders view as the catalog would show it: every column, each with
-    /// whether it has a default.
-    fn view_state(x: &Expected, without_default: &str) -> Value {
-        let columns: Vec<Value> = x
-            .columns
-            .iter()
-            .map(|(name, ty, _)| {
-                json!([
-                    name,
-                    ty,
-                    false,
-                    x.defaults.contains(name) && name != without_default
-                ])
-            })
-            .collect();
-        let grants: Vec<Value> = x.grants.iter().map(|(r, p)| json!([r, p])).collect();
-        json!({"exists": true, "columns": columns, "grants": grants})
-    }
-
-    #[test]
-    fn a_view_column_without_its_default_is_drift() {
-        let v = validate(
-            &json!({"tenant": "acme", "name": "orders", "fields": [
-                {"name": "status", "type": "text", "default": "draft"},
-                {"name": "note", "type": "text"}
-            ]}),
-            &TestEnv::new(),
-        )
-        .unwrap();
-        let all = expected(&v.entity, &Labels::of(&v.normalized));
-        let view = all.iter().find(|x| x.view && x.name == "orders").unwrap();
-        let want: BTreeSet<String> = ["id", "status", "created_at", "updated_at"]
-            .map(String::from)
-            .into();
-        assert_eq!(view.defaults, want);
-        assert!(compare(view, &view_state(view, "")).is_empty());
-        let found = compare(view, &view_state(view, "status"));
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].object, "acme.orders.status");
-        assert_eq!(
-            found[0].problem,
-            "column has no default, the definition gives it one"
-        );
-    }
-}
+#[path = "drift_tests.rs"]
+mod tests;

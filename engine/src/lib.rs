@@ -36,6 +36,7 @@ pub mod token;
 pub mod types;
 pub mod validate;
 pub mod webhook;
+pub mod workflow;
 
 #[cfg(test)]
 mod ddl_tests;

@@ -119,15 +119,19 @@ fn before_table(
     skipped: &mut Vec<String>,
 ) -> Vec<Step> {
     let schema = &t.storage_schema;
-    let mut steps: Vec<Step> = ["cot_system_columns", "cot_owner_column"]
-        .into_iter()
-        .chain(crate::plan::history::TRIGGERS)
-        .map(|name| Step::DropTriggerIfExists {
-            schema: schema.clone(),
-            table: table.clone(),
-            name: fixed(name),
-        })
-        .collect();
+    let mut steps: Vec<Step> = [
+        "cot_system_columns",
+        "cot_owner_column",
+        crate::plan::workflow::TRIGGER,
+    ]
+    .into_iter()
+    .chain(crate::plan::history::TRIGGERS)
+    .map(|name| Step::DropTriggerIfExists {
+        schema: schema.clone(),
+        table: table.clone(),
+        name: fixed(name),
+    })
+    .collect();
     for (on, policy) in catalog.policies.iter().filter(|(on, _)| on == table.as_str()) {
         match Ident::from_catalog(policy) {
             Some(name) => steps.push(Step::DropPolicy {

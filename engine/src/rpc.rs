@@ -52,6 +52,13 @@ pub enum Rpc {
     /// `history(entity text, id text) RETURNS jsonb`: every version of a
     /// record (`cot.history`), for whoever may read the record.
     History,
+    /// `transition(entity text, id text, transition text, note text DEFAULT
+    /// NULL) RETURNS jsonb`: take a workflow transition (`cot.transition`),
+    /// as the caller.
+    Transition,
+    /// `transitions(entity text, id text) RETURNS jsonb`: the transitions the
+    /// caller may take now on a record (`cot.transitions`).
+    Transitions,
     /// `openapi(options jsonb DEFAULT '{}') RETURNS jsonb`: the OpenAPI
     /// document of the tenant's API (`cot.openapi`), for its admin and user roles.
     OpenApi,
@@ -72,7 +79,7 @@ pub enum Audience {
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 20] = [
+pub const ALL: [Rpc; 22] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -91,6 +98,8 @@ pub const ALL: [Rpc; 20] = [
     Rpc::ReplayWebhook,
     Rpc::Query,
     Rpc::History,
+    Rpc::Transition,
+    Rpc::Transitions,
     Rpc::OpenApi,
     Rpc::TypeScript,
 ];
@@ -144,6 +153,8 @@ impl Rpc {
             Rpc::WebhookDeliveries => "webhook_deliveries",
             Rpc::ReplayWebhook => "replay_webhook",
             Rpc::History => "history",
+            Rpc::Transition => "transition",
+            Rpc::Transitions => "transitions",
             Rpc::OpenApi => "openapi",
             Rpc::TypeScript => "typescript",
         }
@@ -202,6 +213,14 @@ impl Rpc {
             "Which deliveries (docs/webhooks.md): webhook, state, change_id, limit, before; {} by default.",
         );
         const DELIVERY_ID: Arg = Arg::text("delivery_id", "A delivery's id.");
+        const STATEFUL: Arg = Arg::text("entity", "An entity with a state field.");
+        const TRANSITION: Arg = Arg::text("transition", "The transition's name.");
+        const NOTE: Arg = Arg {
+            name: "note",
+            json: false,
+            required: false,
+            description: "A note kept with the transition in the change log; none by default.",
+        };
         match self {
             Rpc::CreateWebhook => &[WEBHOOK],
             Rpc::Webhooks => &[],
@@ -219,6 +238,8 @@ impl Rpc {
             Rpc::ApplySchema => &[BUNDLE, OPTIONS],
             Rpc::Query => &[ENTITY, QUERY],
             Rpc::History => &[ENTITY, ID],
+            Rpc::Transition => &[STATEFUL, ID, TRANSITION, NOTE],
+            Rpc::Transitions => &[STATEFUL, ID],
         }
     }
 
@@ -236,7 +257,11 @@ impl Rpc {
         self.args()
             .iter()
             .map(|a| {
-                let default = if a.required { "" } else { " DEFAULT '{}'" };
+                let default = match (a.required, a.json) {
+                    (true, _) => "",
+                    (false, true) => " DEFAULT '{}'",
+                    (false, false) => " DEFAULT NULL",
+                };
                 format!("{} {}{default}", a.name, a.sql_type())
             })
             .collect::<Vec<_>>()
@@ -264,6 +289,8 @@ impl Rpc {
             Rpc::WebhookDeliveries => "The delivery log: state, HTTP status, attempts, last error, next attempt (cot.webhook_deliveries)",
             Rpc::ReplayWebhook => "Send a delivery again (cot.replay_webhook)",
             Rpc::History => "Every version of a record, with who changed what and when, for an entity with history (cot.history)",
+            Rpc::Transition => "Move a record along a transition of its state field, as the caller; returns the record (cot.transition)",
+            Rpc::Transitions => "The transitions the caller may take now on a record (cot.transitions)",
             Rpc::OpenApi => "The OpenAPI 3.1 document of this API: every entity's paths, records and request bodies (cot.openapi)",
             Rpc::TypeScript => "TypeScript types of this API for @supabase/postgrest-js (cot.typescript); Accept: text/plain for the text itself",
         }
@@ -298,6 +325,7 @@ impl Rpc {
                 | Rpc::Webhooks
                 | Rpc::WebhookDeliveries
                 | Rpc::History
+                | Rpc::Transitions
                 | Rpc::OpenApi
                 | Rpc::TypeScript
         )
@@ -331,6 +359,8 @@ impl Rpc {
             Rpc::WebhookDeliveries => "SELECT cot.webhook_deliveries($tenant, cot.json_arg(options))",
             Rpc::ReplayWebhook => "SELECT cot.replay_webhook(delivery_id::uuid)",
             Rpc::History => "SELECT cot.history($tenant, entity, id::uuid)",
+            Rpc::Transition => "SELECT cot.transition($tenant, entity, id::uuid, transition, note)",
+            Rpc::Transitions => "SELECT cot.transitions($tenant, entity, id::uuid)",
             Rpc::OpenApi => "SELECT cot.openapi($tenant, cot.json_arg(options))",
             Rpc::TypeScript => "SELECT cot.typescript($tenant)::cot.\"text/plain\"",
         }
@@ -339,7 +369,7 @@ impl Rpc {
     /// Who of the tenant's roles may execute it.
     pub fn audience(self) -> Audience {
         match self {
-            Rpc::Query | Rpc::History => Audience::Everyone,
+            Rpc::Query | Rpc::History | Rpc::Transition | Rpc::Transitions => Audience::Everyone,
             Rpc::OpenApi | Rpc::TypeScript => Audience::Members,
             _ => Audience::Admin,
         }

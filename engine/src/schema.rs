@@ -87,7 +87,7 @@ fn build() -> Value {
                 "properties": {
                     "name": name("the field's name, also its column name", 63, "not a system column (id, created_at, updated_at, owner_id) nor a PostgREST query parameter (select, order, limit, offset, on_conflict, columns, and, or, not)"),
                     "id": {"type": "string", "format": "uuid", "description": "stable id; generated when absent"},
-                    "type": {"enum": SCALAR_TYPE_NAMES.iter().chain(["array", "relation"].iter()).collect::<Vec<_>>()},
+                    "type": {"enum": SCALAR_TYPE_NAMES.iter().chain(["array", "relation", "state"].iter()).collect::<Vec<_>>()},
                     "items": {"enum": ARRAY_ITEM_TYPE_NAMES, "description": "array fields: the item type"},
                     "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS},
                     "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "description": "becomes COMMENT ON COLUMN"},
@@ -112,7 +112,47 @@ fn build() -> Value {
                         "type": "array", "minItems": 1, "maxItems": MAX_ENUM_VALUES, "uniqueItems": true,
                         "items": {"type": "string", "minLength": 1, "maxLength": MAX_ENUM_VALUE_CHARS},
                         "description": "enum fields: the allowed values"
+                    },
+                    "states": {
+                        "type": "array", "minItems": 1, "maxItems": crate::workflow::MAX_STATES, "uniqueItems": true,
+                        "items": {"type": "string", "minLength": 1, "maxLength": MAX_ENUM_VALUE_CHARS},
+                        "description": "state fields: the states a record can be in (docs/workflows.md)"
+                    },
+                    "initial": {"type": "string", "description": "state fields: the state of a new record when none is given"},
+                    "starts": {
+                        "type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string"},
+                        "description": "state fields: the states an insert may start in; [initial] by default"
+                    },
+                    "transitions": {
+                        "type": "array", "maxItems": crate::workflow::MAX_TRANSITIONS, "items": {"$ref": "#/$defs/transition"},
+                        "description": "state fields: the only moves between states, who may make each, and the guard each needs"
                     }
+                }
+            },
+            "transition": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["name", "from", "to"],
+                "properties": {
+                    "name": {"type": "string", "pattern": NAME_PATTERN, "minLength": 1, "maxLength": 63, "description": "the transition's name (cot.transition, webhook event <entity>.transition.<name>)"},
+                    "label": {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_CHARS},
+                    "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
+                    "from": {
+                        "oneOf": [
+                            {"type": "string"},
+                            {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string"}}
+                        ],
+                        "description": "the state, or states, it leaves from"
+                    },
+                    "to": {"type": "string", "description": "the state it leads to"},
+                    "who": {
+                        "oneOf": [
+                            {"type": "string"},
+                            {"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string"}}
+                        ],
+                        "description": "who may take it: public (whoever may update the record; the default), tenant, owner, admin, or role names; any of them"
+                    },
+                    "guard": {"type": "object", "description": "a condition the record must meet after the transition, in the where vocabulary of cot.query (docs/query.md)"}
                 }
             },
             "index": {

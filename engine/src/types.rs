@@ -208,4 +208,6 @@ pub struct Entity {
     /// Whether changes are written to the tenant's change log
     /// ([`crate::plan::history`]).
     pub history: bool,
+    /// The workflow of its state field, if it has one ([`crate::workflow`]).
+    pub workflow: Option<crate::workflow::Workflow>,
 }

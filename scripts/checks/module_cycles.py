@@ -14,7 +14,8 @@ for dp,dn,fn in os.walk(root):
     for f in fn:
         if not f.endswith('.rs'): continue
         p=os.path.join(dp,f)
-        if f in('tests.rs','ddl_tests.rs','fuzz.rs') : continue
+        # test modules: tests.rs, fuzz.rs and any *_tests.rs (ddl_tests, bounds_tests, ...)
+        if f in('tests.rs','fuzz.rs') or f.endswith('_tests.rs'): continue
         t=open(p).read()
         # drop test modules at the end of the file
         t=re.split(r'\n#\[cfg\(test\)\]\s*\nmod \w+ \{',t)[0]

@@ -53,8 +53,10 @@ pub fn relation_state(qualified: &str) -> Value {
                           'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid), \
                           'check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))), '[]') \
                        FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid), \
-           'triggers', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(g.tgname, g.tgenabled <> 'D')), '[]') \
-                       FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), \
+           'triggers', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(g.tgname, g.tgenabled <> 'D', \
+                          CASE WHEN f.pronamespace = c.relnamespace THEN f.prosrc END)), '[]') \
+                       FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_proc f ON f.oid = g.tgfoid \
+                       WHERE g.tgrelid = c.oid AND NOT g.tgisinternal), \
            'grants', (SELECT COALESCE(pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_array( \
                           CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE r.rolname END, g.privilege_type)), '[]') \
                        FROM pg_catalog.aclexplode(c.relacl) g LEFT JOIN pg_catalog.pg_roles r ON r.oid = g.grantee \

@@ -76,6 +76,14 @@ pub(crate) fn drop_entity_now(tenant: &str, name: &str, drop_relations: bool) {
         &stored.junctions().unwrap_or_else(|e| raise(e)),
     ));
     steps.extend(plan::drop_entity(&names, &entity_name));
+    // A state field's trigger went with the table; its function did not.
+    let fields = e.definition["fields"].as_array();
+    if fields.is_some_and(|fs| fs.iter().any(|f| f["type"] == "state")) {
+        steps.push(Step::DropWorkflowFunction {
+            schema: names.storage_schema.clone(),
+            name: cot_engine::plan::workflow::function_name(&entity_name),
+        });
+    }
     let (plan, sql) = run.ddl(&steps);
     run.meta(|| meta::delete_entity(e.id));
     ledger::record_migration(Migration {

@@ -41,7 +41,7 @@ pub fn tenant(slug: &str) -> usize {
         for change in &page.changes {
             let mut payload: Option<Value> = None;
             for (i, (s, patterns)) in subscribers.iter().enumerate() {
-                if change.id <= positions[i] || !matches_any(patterns, &change.entity, &change.op) {
+                if change.id <= positions[i] || !matches_any(patterns, &change.entity, &change.event_op()) {
                     continue;
                 }
                 let payload = payload.get_or_insert_with(|| body(slug, change));
@@ -50,7 +50,7 @@ pub fn tenant(slug: &str) -> usize {
                     "webhook_id": s.id,
                     "change_id": change.id,
                     "record_id": change.record_id,
-                    "event": event_type(&change.entity, &change.op),
+                    "event": event_type(&change.entity, &change.event_op()),
                     "payload": payload,
                 }));
             }

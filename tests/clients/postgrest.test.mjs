@@ -311,11 +311,11 @@ function suite({ title, wiring, A, B, loginRole }) {
       assert.deepEqual(await snapshot(A), before, 'anonymous writes changed nothing');
 
       // The OpenAPI document an anonymous caller gets lists the public entity
-      // only, and /rpc/query and /rpc/history, which read as the caller (anon:
-      // that entity).
+      // only, and /rpc/query, /rpc/history, /rpc/transition and /rpc/transitions,
+      // which act as the caller (anon: that entity).
       const doc = await api.request('/', { profile: A });
       expectStatus(doc, 200, 'anon GET /');
-      assert.deepEqual(Object.keys(doc.body.paths).sort(), ['/', '/notices', '/rpc/history', '/rpc/query']);
+      assert.deepEqual(Object.keys(doc.body.paths).sort(), ['/', '/notices', '/rpc/history', '/rpc/query', '/rpc/transition', '/rpc/transitions']);
 
       // The tenant's anon role named in a JWT behaves the same; without a tenant
       // claim it sees nothing (a missing claim is no access, not an error).

@@ -490,7 +490,10 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
 -- nothing: a JSON string holding an object becomes that object), the
 -- CHECK helper every writer may reach: cot.rule_broken (raises; reads the
 -- name of a field of the table given), and cot.history, which answers a
--- tenant role only what it may read as itself.
+-- tenant role only what it may read as itself; the workflow functions
+-- (cot.transition runs as its caller; cot.transition_target, cot.transitions
+-- and cot.workflow_graph check that the caller is one of the tenant's roles,
+-- and answer or act as the caller: docs/workflows.md).
 -- Any other function executable by PUBLIC must be reviewed and added here.
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'cot'::regnamespace
@@ -499,7 +502,8 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                                     'junction_columns', 'owner_column', 'array_items_match', 'definition_schema',
                                     'request_header', 'api_key_claims', 'pre_request',
                                     'guard_ddl', 'guard_drop', 'drift_mode', 'tenant_of_schema', 'ddl_by_cot', 'query', 'query_model',
-                                    'json_arg', 'rule_broken', 'history')), NULL,
+                                    'json_arg', 'rule_broken', 'history',
+                                    'transition', 'transition_target', 'transitions', 'workflow_graph')), NULL,
           'no other Cot function is executable by PUBLIC');
 SELECT is((SELECT array_agg(c.relname::text) FROM pg_class c
             WHERE c.relnamespace = 'cot'::regnamespace AND c.relkind IN ('r', 'v', 'S')

@@ -65,8 +65,8 @@ fn create(schema: &Ident) -> String {
         "CREATE TABLE IF NOT EXISTS {log} (\"id\" bigint PRIMARY KEY DEFAULT nextval('cot.change_seq'), \
          \"xid\" xid8 NOT NULL DEFAULT pg_current_xact_id(), \"at\" timestamptz NOT NULL DEFAULT statement_timestamp(), \
          \"entity\" text NOT NULL, \"record_id\" uuid, \
-         \"op\" text NOT NULL CHECK (\"op\" IN ('insert', 'update', 'delete')), \
-         \"old\" jsonb, \"new\" jsonb, \"actor\" jsonb NOT NULL); \
+         \"op\" text NOT NULL CHECK (\"op\" IN ('insert', 'update', 'delete', 'transition')), \
+         \"old\" jsonb, \"new\" jsonb, \"actor\" jsonb NOT NULL, \"transition\" jsonb); \
          CREATE INDEX IF NOT EXISTS \"_changes_record_idx\" ON {log} (\"entity\", \"record_id\", \"id\"); \
          CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER \
          SET search_path = pg_catalog, pg_temp AS {}; \

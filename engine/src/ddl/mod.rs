@@ -12,9 +12,11 @@ mod probe;
 mod relation;
 mod table;
 mod tenant;
+mod workflow;
 
 pub use policy::printed_predicate;
 pub use probe::render_probe;
+pub use workflow::{available_query, function_body};
 
 use crate::literal::{DefaultValue, Literal};
 use crate::names::{owner_role, Ident};
@@ -61,6 +63,9 @@ pub fn render(step: &Step) -> String {
         | DropTriggerIfExists { .. }
         | RenameValue { .. } => table::render(step),
         CreateChangeLog { .. } | DropChangeLog { .. } | CreateHistoryTrigger { .. } => history::render(step),
+        CreateWorkflowFunction { .. } | CreateWorkflowTrigger { .. } | DropWorkflowFunction { .. } => {
+            workflow::render(step)
+        }
         EnableRls { .. }
         | CreatePolicy { .. }
         | Grant { .. }

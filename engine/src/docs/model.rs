@@ -137,6 +137,31 @@ fn created_at<'a>() -> Column<'a> {
     }
 }
 
+/// The facts of a state field: where records start, and each transition
+/// with the states it joins and who may take it.
+fn workflow_note(w: &crate::workflow::Workflow) -> String {
+    let ts: Vec<String> = w
+        .transitions
+        .iter()
+        .map(|t| {
+            let who: Vec<&str> = t.who.iter().map(crate::workflow::Who::name).collect();
+            format!(
+                "{} ({} to {}, by {}{})",
+                t.name,
+                t.from.join(" or "),
+                t.to,
+                who.join(" or "),
+                if t.guard.is_some() { ", guarded" } else { "" }
+            )
+        })
+        .collect();
+    format!(
+        "A state: new records start in {}; it changes only by a transition (an update of this field, or POST /rpc/transition): {}.",
+        w.starts.join(" or "),
+        if ts.is_empty() { "none".to_string() } else { ts.join("; ") }
+    )
+}
+
 /// The view of an entity.
 pub fn entity_view<'a>(e: &'a Entity, labels: &Labels) -> View<'a> {
     let described = |d: &Option<String>| d.clone().filter(|d| !d.is_empty());
@@ -182,6 +207,9 @@ pub fn entity_view<'a>(e: &'a Entity, labels: &Labels) -> View<'a> {
             });
         } else if f.unique {
             c.notes.push(format!("Unique among {} rows.", e.name));
+        }
+        if let Some(w) = e.workflow.as_ref().filter(|w| w.field_id == f.id) {
+            c.notes.push(workflow_note(w));
         }
         columns.push(c);
     }

@@ -59,7 +59,9 @@ pub(crate) fn shop_defs() -> Vec<Value> {
             "tenant": "shop", "name": "orders", "label": "Order",
             "fields": [
                 {"name": "title", "type": "text", "required": true, "max_length": 200},
-                {"name": "status", "type": "enum", "values": ["draft", "paid", "shipped"], "default": "draft", "required": true},
+                {"name": "status", "type": "state", "states": ["draft", "paid", "shipped"], "initial": "draft",
+                 "transitions": [{"name": "pay", "from": "draft", "to": "paid", "who": "owner", "guard": {"total": {"gt": 0}}},
+                                 {"name": "ship", "from": "paid", "to": "shipped", "who": "admin"}]},
                 {"name": "total", "type": "decimal", "precision": 12, "scale": 2, "min": "0.5", "max": 1000},
                 {"name": "placed", "type": "date", "default": "today"},
                 {"name": "ref", "type": "uuid", "default": "uuid"},
@@ -94,6 +96,8 @@ pub(crate) fn notes_defs() -> Vec<Value> {
             "fields": [
                 {"name": "body", "type": "text", "required": true, "max_length": 500},
                 {"name": "mood", "type": "enum", "values": ["ok", "good"], "default": "ok"},
+                {"name": "stage", "type": "state", "states": ["draft", "published"], "initial": "draft",
+                 "transitions": [{"name": "publish", "from": "draft", "to": "published", "who": "owner"}]},
                 {"name": "folder", "type": "relation", "kind": "many_to_one", "target": "folders"}
             ],
             "access": {"read": "public", "create": "tenant", "update": "owner", "delete": "owner"}

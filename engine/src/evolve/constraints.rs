@@ -146,9 +146,15 @@ fn refuse_check(b: &mut Builder<'_>, d: &Diff<'_>, c: &Constraint, col: &Ident, 
     } else {
         "change those rows first, or keep the old limit".to_string()
     };
+    // A state field lists its values as states.
+    let state_field = d.new.entity.workflow.as_ref().is_some_and(|w| &w.field == col);
+    let key = match check.definition_key() {
+        "values" if state_field => "states",
+        other => other,
+    };
     b.refuse(
         ErrorKind::CheckViolation,
-        format!("{at}/{}", check.definition_key()),
+        format!("{at}/{key}"),
         format!(
             "{failing} rows break the new rule on \"{col}\" ({}): it must be {}",
             c.name,

@@ -279,6 +279,7 @@ mod retype;
 mod shape;
 mod steps;
 mod view;
+mod workflow;
 
 use diff::Diff;
 pub use matching::carry_ids;
@@ -303,6 +304,7 @@ pub fn evolve(
     let mut b = Builder::new(new.entity, options, counter);
     let d = Diff::new(old, new);
     b.refuse_shape_changes(&d, around);
+    b.drop_workflow(&d); // before anything changes the state column
     b.drop_view(&d, around); // A
     b.drop_access(&d); // B
     b.drop_objects(&d); // C
@@ -319,13 +321,14 @@ pub fn evolve(
     b.make_view(&d, around); // M, N
     b.make_access(&d); // O
     b.history(&d); // P
+    b.make_workflow(&d); // Q
     b.out
 }
 
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Relations renamed by this change that other entities' one-to-many
 /// relations name as their inverse: (old name, new name, "entity.field" of

@@ -65,6 +65,15 @@ fn run(old: Value, new: Value, rows: u64, given: Vec<(Probe, u64)>, options: Opt
     )
 }
 
+/// Every step of the change from `old` to `new`, on an empty table.
+pub(crate) fn phase_all(old: Value, new: Value) -> Vec<Step> {
+    run(old, new, 0, vec![], Options::default())
+        .changes
+        .into_iter()
+        .map(|c| c.step)
+        .collect()
+}
+
 /// Runs `f` on the facts of the change from `old` to `new`.
 pub(super) fn with_diff(old: Value, new: Value, f: impl FnOnce(&Diff<'_>)) {
     let (o, n) = (valid(old), valid(new));

@@ -112,6 +112,7 @@ pub fn create_entity(e: &Entity, labels: &Labels) -> Vec<Step> {
     steps.extend(view_steps(e, labels));
     steps.extend(access_steps(e));
     steps.extend(super::history::entity_steps(e));
+    steps.extend(super::workflow::steps(e));
     steps
 }
 

@@ -13,6 +13,7 @@ pub mod policies;
 mod rule;
 pub mod step;
 pub mod tenant;
+pub mod workflow;
 
 pub use entity::{
     column, comments, create_entity, drop_entity, table_columns, view_defaults, view_steps, Labels,

@@ -246,6 +246,40 @@ pub enum Step {
         /// INSERT, UPDATE or DELETE.
         command: crate::access::Command,
     },
+    /// An entity's workflow trigger function ([`crate::plan::workflow`]),
+    /// made or made again in place.
+    CreateWorkflowFunction {
+        /// The storage schema.
+        schema: Ident,
+        /// The function.
+        name: Ident,
+        /// The tenant.
+        tenant: Ident,
+        /// The entity's table (and name in the change log).
+        table: Ident,
+        /// What it enforces.
+        workflow: Box<crate::workflow::Workflow>,
+        /// Each transition's guard, read against the entity's columns.
+        guards: Vec<Option<crate::query::Filter>>,
+    },
+    /// `CREATE TRIGGER "cot_workflow" BEFORE INSERT OR UPDATE OF <state> ...`.
+    CreateWorkflowTrigger {
+        /// The storage schema.
+        schema: Ident,
+        /// The table.
+        table: Ident,
+        /// The state column.
+        column: Ident,
+        /// The trigger function.
+        function: Ident,
+    },
+    /// `DROP FUNCTION IF EXISTS` of a workflow trigger function.
+    DropWorkflowFunction {
+        /// The storage schema.
+        schema: Ident,
+        /// The function.
+        name: Ident,
+    },
     /// The trigger that fills the owner column from the `sub` claim.
     CreateOwnerTrigger {
         /// Schema.
@@ -480,7 +514,11 @@ impl Step {
             Step::EnableRls { .. } => "enable_rls",
             Step::CreatePolicy { .. } => "create_policy",
             Step::Grant { .. } => "grant",
-            Step::CreateOwnerTrigger { .. } | Step::CreateHistoryTrigger { .. } => "create_trigger",
+            Step::CreateOwnerTrigger { .. }
+            | Step::CreateHistoryTrigger { .. }
+            | Step::CreateWorkflowTrigger { .. } => "create_trigger",
+            Step::CreateWorkflowFunction { .. } => "create_function",
+            Step::DropWorkflowFunction { .. } => "drop_function",
             Step::CreateChangeLog { .. } => "create_table",
             Step::DropChangeLog { .. } => "drop_relation",
             Step::DropColumn { .. } => "drop_column",

@@ -69,13 +69,19 @@ pub struct Compiled {
     pub signature: String,
 }
 
+/// The parameters of a statement; with `.1` set, values are written inline
+/// as quoted literals instead (a workflow guard compiled into a trigger,
+/// which has no parameters).
 #[derive(Default)]
-struct Params(Vec<Param>);
+struct Params(Vec<Param>, bool);
 
 impl Params {
     /// The placeholder of a new value parameter, with its type written out
     /// (the cast changes nothing: the parameter has that type).
     fn value(&mut self, ty: String, text: String, at: &str) -> String {
+        if self.1 {
+            return format!("{}::{ty}", quote_literal(&text));
+        }
         let placeholder = format!("${}::{ty}", self.0.len() + 1);
         self.0.push(Param::Value {
             ty,
@@ -86,6 +92,10 @@ impl Params {
     }
     /// The same for a list, bound as an array of `ty`.
     fn list(&mut self, ty: &str, items: Vec<String>, at: &str) -> String {
+        if self.1 {
+            let items: Vec<String> = items.iter().map(|i| quote_literal(i)).collect();
+            return format!("ARRAY[{}]::{ty}[]", items.join(", "));
+        }
         self.0.push(Param::List {
             ty: ty.to_string(),
             items,
@@ -184,6 +194,13 @@ fn compare(c: &Column, op: Op, v: &Value, at: &str, alias: &str, p: &mut Params)
             text(p)
         ),
     }
+}
+
+/// A condition with its values written inline as quoted, typed literals,
+/// over the row named `alias` (`NEW` in a trigger): a workflow guard. The
+/// values were checked against the columns' types when the definition was.
+pub fn inline_condition(f: &Filter, alias: &str) -> String {
+    condition(f, alias, &mut Params(Vec::new(), true))
 }
 
 /// `jsonb_build_object` takes at most 100 arguments: wide records are built

@@ -19,9 +19,9 @@ mod tests;
 pub use bounds::{
     DEFAULT_EMBED_LIMIT, MAX_EMBEDS, MAX_EMBEDS_PER_SELECT, MAX_PARAMS, MAX_ROWS, MAX_STATEMENT_BYTES,
 };
-pub use compile::{compile, Compiled, Param};
+pub use compile::{compile, inline_condition, Compiled, Param};
 pub use cursor::{decode_cursor, encode_cursor};
-pub use parse::parse;
+pub use parse::{parse, parse_filter};
 
 use crate::names::Ident;
 use crate::scalar::Scalar;

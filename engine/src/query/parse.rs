@@ -353,6 +353,11 @@ fn embed(
     })
 }
 
+/// A `where` condition alone, against the columns of `e` (a workflow guard).
+pub fn parse_filter(e: &Entity, v: &Value, pointer: &str) -> Result<Filter, CotError> {
+    filter(e, v, pointer)
+}
+
 fn filter(e: &Entity, v: &Value, pointer: &str) -> Result<Filter, CotError> {
     let Value::Object(map) = v else {
         return Err(bad(

@@ -38,7 +38,7 @@ impl Checker<'_> {
         self.column_clashes(d, &members.fields);
         let fields: Vec<Field> = members.fields.into_iter().map(|(_, f)| f).collect();
         let indexes = self.indexes(&d.indexes, &fields);
-        Some(Entity {
+        let mut entity = Entity {
             id,
             tenant: tenant?,
             name: name?,
@@ -48,7 +48,10 @@ impl Checker<'_> {
             relations: members.relations,
             access: d.access,
             history: d.history,
-        })
+            workflow: None,
+        };
+        entity.workflow = self.workflow(d, &entity);
+        Some(entity)
     }
 
     /// Checks every field, and that no two share a name or an id. A field that
@@ -72,6 +75,7 @@ impl Checker<'_> {
                 seen_names.insert(&f.name, first);
             }
             let field_id = if f.field_type == "relation" {
+                self.no_state_options(i, f);
                 let Some((relation, column)) = self.relation(i, f, &d.name) else {
                     continue;
                 };
@@ -80,7 +84,13 @@ impl Checker<'_> {
                 m.fields.extend(column.map(|c| (i, c)));
                 rid
             } else {
-                let Some(field) = self.field(i, f) else {
+                let field = if f.field_type == "state" {
+                    self.state_field(i, f)
+                } else {
+                    self.no_state_options(i, f);
+                    self.field(i, f)
+                };
+                let Some(field) = field else {
                     continue;
                 };
                 let fid = field.id;

@@ -22,6 +22,7 @@ mod normalize;
 mod relation;
 #[cfg(test)]
 pub(crate) mod tests;
+mod workflow;
 
 pub use normalize::label_from_name;
 

@@ -52,7 +52,11 @@ pub(super) fn normalize(d: &EntityDef, e: &Entity) -> Value {
             if fd.field_type == "relation" {
                 normalize_relation(relations.next().expect("one relation per relation field"), label)
             } else {
-                normalize_field(fd, plain.next().expect("one field per field definition"), label)
+                let f = plain.next().expect("one field per field definition");
+                match &e.workflow {
+                    Some(w) if w.field_id == f.id => normalize_state(f, w, label),
+                    _ => normalize_field(fd, f, label),
+                }
             }
         })
         .collect();
@@ -116,6 +120,25 @@ fn normalize_field(fd: &FieldDef, f: &Field, label: Value) -> Value {
     }
     if let Scalar::Enum(values) = f.ty.scalar() {
         m.insert("values".into(), json!(values));
+    }
+    Value::Object(m)
+}
+
+/// A state field: its column's options, then its workflow.
+fn normalize_state(f: &Field, w: &crate::workflow::Workflow, label: Value) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(f.id));
+    m.insert("name".into(), json!(f.name.as_str()));
+    m.insert("type".into(), json!("state"));
+    m.insert("label".into(), label);
+    if let Some(desc) = &f.description {
+        m.insert("description".into(), json!(desc));
+    }
+    m.insert("required".into(), json!(true));
+    m.insert("unique".into(), json!(f.unique));
+    m.insert("index".into(), json!(f.index));
+    if let Value::Object(keys) = w.to_json() {
+        m.extend(keys);
     }
     Value::Object(m)
 }

@@ -1,7 +1,9 @@
 //! Event patterns: what a webhook subscribes to. An event is
-//! `<entity>.<op>` (`orders.insert`, `orders.update`, `orders.delete`); a
-//! pattern is an event, `<entity>.*` (every operation on the entity) or `*`
-//! (everything the tenant's change log records).
+//! `<entity>.<op>` (`orders.insert`, `orders.update`, `orders.delete`) or,
+//! for a workflow transition, `<entity>.transition.<name>`; a pattern is an
+//! event, `<entity>.transition.*` (every transition of the entity),
+//! `<entity>.*` (every operation on the entity) or `*` (everything the
+//! tenant's change log records).
 
 use std::fmt;
 
@@ -49,6 +51,9 @@ pub enum Pattern {
     Entity(String),
     /// `<entity>.<op>`: one operation on one entity.
     Exact(String, Op),
+    /// `<entity>.transition.<name>` (one transition) or
+    /// `<entity>.transition.*` (`None`: every transition).
+    Transition(String, Option<String>),
 }
 
 impl Pattern {
@@ -70,10 +75,21 @@ impl Pattern {
         if op == "*" {
             return Ok(Pattern::Entity(entity.to_string()));
         }
+        if let Some(name) = op.strip_prefix("transition.") {
+            if name == "*" {
+                return Ok(Pattern::Transition(entity.to_string(), None));
+            }
+            if !is_entity_name(name) {
+                return Err(format!(
+                    "event {s:?}: {name:?} is not a transition name (lower-case letters, digits and _, starting with a letter)"
+                ));
+            }
+            return Ok(Pattern::Transition(entity.to_string(), Some(name.to_string())));
+        }
         match Op::parse(op) {
             Some(op) => Ok(Pattern::Exact(entity.to_string(), op)),
             None => Err(format!(
-                "event {s:?}: {op:?} is not an operation (insert, update, delete or *)"
+                "event {s:?}: {op:?} is not an operation (insert, update, delete, transition.<name>, transition.* or *)"
             )),
         }
     }
@@ -84,6 +100,10 @@ impl Pattern {
             Pattern::All => true,
             Pattern::Entity(e) => e == entity,
             Pattern::Exact(e, o) => e == entity && o.as_str() == op,
+            Pattern::Transition(e, None) => e == entity && op.starts_with("transition."),
+            Pattern::Transition(e, Some(n)) => {
+                e == entity && op.strip_prefix("transition.") == Some(n.as_str())
+            }
         }
     }
 }
@@ -94,6 +114,8 @@ impl fmt::Display for Pattern {
             Pattern::All => f.write_str("*"),
             Pattern::Entity(e) => write!(f, "{e}.*"),
             Pattern::Exact(e, op) => write!(f, "{e}.{}", op.as_str()),
+            Pattern::Transition(e, None) => write!(f, "{e}.transition.*"),
+            Pattern::Transition(e, Some(n)) => write!(f, "{e}.transition.{n}"),
         }
     }
 }
@@ -166,5 +188,20 @@ mod tests {
         assert!(matches_any(&set, "customers", "delete"));
         assert!(!matches_any(&set, "customers", "insert"));
         assert!(!matches_any(&[], "orders", "insert"));
+    }
+
+    #[test]
+    fn transitions_have_their_own_events() {
+        let pay = Pattern::parse("orders.transition.pay").unwrap();
+        let any = Pattern::parse("orders.transition.*").unwrap();
+        assert_eq!(pay.to_string(), "orders.transition.pay");
+        assert_eq!(any.to_string(), "orders.transition.*");
+        assert!(pay.matches("orders", "transition.pay") && !pay.matches("orders", "transition.ship"));
+        assert!(any.matches("orders", "transition.ship") && !any.matches("orders", "update"));
+        assert!(Pattern::parse("orders.*")
+            .unwrap()
+            .matches("orders", "transition.pay"));
+        assert!(Pattern::parse("orders.transition.Pay").is_err());
+        assert!(Pattern::parse("orders.transition").is_err());
     }
 }

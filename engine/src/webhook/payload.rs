@@ -39,6 +39,19 @@ pub struct Change {
     /// Who: sub, role, key.
     #[serde(default)]
     pub actor: Value,
+    /// A workflow transition: name, field, from, to, note (op `transition`).
+    #[serde(default)]
+    pub transition: Value,
+}
+
+impl Change {
+    /// The operation as events name it: the op, or `transition.<name>`.
+    pub fn event_op(&self) -> String {
+        match (self.op.as_str(), self.transition["name"].as_str()) {
+            ("transition", Some(name)) => format!("transition.{name}"),
+            _ => self.op.clone(),
+        }
+    }
 }
 
 /// A page of `cot.changes`: the changes and the cursor to pass back.
@@ -64,8 +77,8 @@ impl Page {
 
 /// The request body for `change` of `tenant`.
 pub fn body(tenant: &str, change: &Change) -> Value {
-    json!({
-        "type": super::events::event_type(&change.entity, &change.op),
+    let mut b = json!({
+        "type": super::events::event_type(&change.entity, &change.event_op()),
         "timestamp": change.at,
         "data": {
             "tenant": tenant,
@@ -77,7 +90,11 @@ pub fn body(tenant: &str, change: &Change) -> Value {
             "actor": change.actor,
             "change_id": change.id,
         },
-    })
+    });
+    if !change.transition.is_null() {
+        b["data"]["transition"] = change.transition.clone();
+    }
+    b
 }
 
 #[cfg(test)]

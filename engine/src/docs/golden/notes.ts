@@ -73,6 +73,8 @@ export type Database = {
           body: string
           /** Mood */
           mood: "ok" | "good" | null
+          /** Stage */
+          stage: "draft" | "published"
           /** Folder */
           folder_id: string | null
           /**
@@ -98,6 +100,8 @@ export type Database = {
           body: string
           /** Mood */
           mood?: "ok" | "good" | null
+          /** Stage */
+          stage?: "draft" | "published"
           /** Folder */
           folder_id?: string | null
           /**
@@ -123,6 +127,8 @@ export type Database = {
           body?: string
           /** Mood */
           mood?: "ok" | "good" | null
+          /** Stage */
+          stage?: "draft" | "published"
           /** Folder */
           folder_id?: string | null
           /**
@@ -240,6 +246,16 @@ export type Database = {
       }
       /** Every version of a record, with who changed what and when, for an entity with history (cot.history) */
       history: {
+        Args: { entity: string; id: string }
+        Returns: Json
+      }
+      /** Move a record along a transition of its state field, as the caller; returns the record (cot.transition) */
+      transition: {
+        Args: { entity: string; id: string; transition: string; note?: string }
+        Returns: Json
+      }
+      /** The transitions the caller may take now on a record (cot.transitions) */
+      transitions: {
         Args: { entity: string; id: string }
         Returns: Json
       }
