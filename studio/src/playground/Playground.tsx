@@ -1,0 +1,1 @@
+export default function Playground() { return <h1>API playground</h1>; }
