@@ -13,6 +13,7 @@ const BundleScreen = lazy(() => import('./bundle/BundleScreen'));
 const RecordsScreen = lazy(() => import('./records/RecordsScreen'));
 const Playground = lazy(() => import('./playground/Playground'));
 const ApiDocs = lazy(() => import('./apidocs/ApiDocs'));
+const WebhooksScreen = lazy(() => import('./webhooks/WebhooksScreen'));
 
 export function App() {
   const tenant = tenantFromHost(window.location.hostname);
@@ -77,6 +78,7 @@ export function App() {
           <NavLink route={route} to={{ screen: 'bundle' }} label="Import / export" />
           <NavLink route={route} to={{ screen: 'playground' }} label="API playground" />
           <NavLink route={route} to={{ screen: 'docs' }} label="API docs" />
+          <NavLink route={route} to={{ screen: 'webhooks' }} label="Webhooks" />
         </nav>
         <span className="who">{session.who}</span>
         <button type="button" onClick={signOut}>
@@ -110,6 +112,8 @@ function Screen({ route }: { route: Route }) {
       return <Playground />;
     case 'docs':
       return <ApiDocs name={route.name ?? null} />;
+    case 'webhooks':
+      return <WebhooksScreen />;
   }
 }
 

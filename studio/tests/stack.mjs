@@ -91,17 +91,31 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
     for (const s of stops.reverse()) await s().catch((e) => console.error(String(e)));
   };
   try {
-    await bash(`source tests/harness/cluster.sh && cluster_start "${dir}/pg" >/dev/null`);
+    // The webhook worker (docs/webhooks.md) delivers for the database `studio`,
+    // to receivers on loopback, retrying quickly so that a test sees retries.
+    const settings = [
+      "shared_preload_libraries = 'cot'",
+      "cot.worker_databases = 'studio'",
+      "cot.webhook_allow_private = on",
+      "cot.webhook_retry_base = '200ms'",
+      "cot.webhook_retry_cap = '1s'",
+      "cot.webhook_max_attempts = 3",
+      "cot.webhook_poll_interval = '20ms'",
+    ].join('\n');
+    await bash(`source tests/harness/cluster.sh && cluster_start "${dir}/pg" >/dev/null`, { COT_CLUSTER_SETTINGS: settings });
     stops.push(() => bash(`source tests/harness/cluster.sh && cluster_stop "${dir}/pg"`));
     process.env.PGHOST = `${dir}/pg/sock`;
     process.env.PGPORT = readFileSync(`${dir}/pg/port`, 'utf8').trim();
     process.env.PGUSER = 'postgres';
     process.env.PGDATABASE = 'postgres';
-    const { connect, createDatabase } = await import('../../tests/clients/lib/db.mjs');
+    const { connect } = await import('../../tests/clients/lib/db.mjs');
     const { start, freePort } = await import('../../tests/clients/lib/postgrest.mjs');
-    const db = await createDatabase('studio');
+    const db = 'studio';
+    const postgres = await connect('postgres');
+    await postgres.query(`CREATE DATABASE ${db}`).finally(() => postgres.end());
     const su = await connect(db);
     try {
+      await su.query('CREATE EXTENSION cot');
       for (const t of tenants) await su.query('SELECT cot.create_tenant($1, $2::jsonb)', [t, JSON.stringify({ name: t })]);
     } finally {
       await su.end();

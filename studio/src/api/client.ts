@@ -6,6 +6,7 @@ import type {
   Bundle, BundlePlan, BundleResult, EntityDef, EntitySummary, Plan, Violation,
 } from './types';
 import type { HistoryEntry, QueryDoc, QueryPage, RecordRow } from './records';
+import type { Delivery, Webhook, WebhookOptions } from './webhooks';
 
 export const API_BASE = '/rest/v1';
 
@@ -156,6 +157,25 @@ export class Api {
   }
   history(entity: string, id: string): Promise<HistoryEntry[]> {
     return this.rpc('history', { entity, id });
+  }
+  webhooks(): Promise<Webhook[]> {
+    return this.rpc('webhooks');
+  }
+  /** The answer holds the webhook's `secret`, shown this once. */
+  createWebhook(options: WebhookOptions): Promise<Webhook & { secret: string }> {
+    return this.rpc('create_webhook', { options });
+  }
+  updateWebhook(id: string, options: Partial<WebhookOptions>): Promise<Webhook> {
+    return this.rpc('update_webhook', { id, options });
+  }
+  deleteWebhook(id: string): Promise<boolean> {
+    return this.rpc('delete_webhook', { id });
+  }
+  webhookDeliveries(options: { webhook?: string; state?: string; limit?: number }): Promise<Delivery[]> {
+    return this.rpc('webhook_deliveries', { options });
+  }
+  replayWebhook(deliveryId: string): Promise<Delivery> {
+    return this.rpc('replay_webhook', { delivery_id: deliveryId });
   }
   /** The tenant's OpenAPI document, generated from the live definitions. */
   openapi(): Promise<OpenApiDoc> {
