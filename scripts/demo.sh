@@ -250,5 +250,29 @@ chmod 600 "$DEMO_ENV"
 COT_API="$API" COT_GATEWAY_URL="$GATEWAY_URL" COT_JWT_SECRET="$JWT_SECRET" COT_DEMO_ENV="$DEMO_ENV" \
   PGDATABASE="$DB" bash demo/http.sh
 ACME_ADMIN=$(sed -n 's/^export ACME_ADMIN=//p' "$DEMO_ENV")
+# --- cot-realtime ------------------------------------------------------------
+# Real-time changes (docs/realtime.md): history on for acme's orders, the
+# cot-realtime server beside PostgREST (same login role, same JWT secret),
+# and @supabase/realtime-js subscribing as acme's user while an order is
+# placed over HTTP (demo/realtime.mjs). The server is stopped afterwards.
+realtime_demo() {
+  local bin="$ROOT/target/release/cot-realtime" port pid rc=0
+  [ "${COT_SKIP_INSTALL:-0}" = 1 ] && [ -x "$bin" ] || cargo build --release -p cot-realtime
+  psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" \
+    -c "SELECT cot.alter_entity(cot.entity('acme', 'orders') || '{\"history\": true}') IS NOT NULL" >/dev/null
+  port=$(_cot_free_port)
+  env -i PATH="$PATH" COT_REALTIME_DB_URI="$DB_URI" COT_REALTIME_JWT_SECRET="$JWT_SECRET" \
+    COT_REALTIME_PORT="$port" "$bin" 2>"$DEMO_DIR/realtime.log" &
+  pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  echo
+  log "cot-realtime serving every tenant on ws://127.0.0.1:$port/realtime/v1/websocket"
+  node demo/realtime.mjs "ws://127.0.0.1:$port/realtime/v1" "$API" \
+    "$(COT_JWT_SECRET="$JWT_SECRET" node demo/jwt.mjs '{"role":"cot_acme_user","tenant":"acme","sub":"user-1"}')" || rc=$?
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  return "$rc"
+}
+realtime_demo
 echo
 log "done: the same rules held for psql and for HTTP, for both tenants"

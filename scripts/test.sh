@@ -8,6 +8,7 @@
 #   4. scripts/checks/*.py                  no module cycle in the engine, no file over
 #                                           600 lines, no function over 150
 #   5. cargo test -p cot-engine             the pure engine: unit + property tests
+#      cargo test/build -p cot-realtime     the real-time server: unit tests, release binary
 #   6. tests/harness/run.sh                 install the extension; pgTAP and real
 #                                           client sessions on a private cluster
 #   7. tests/reliability/crash.sh           kill -9 of Cot's calls at their steps, an
@@ -90,6 +91,10 @@ step "cargo clippy --workspace --all-targets" cargo clippy --workspace --all-tar
 step "layout: module cycles, file and function sizes" \
   bash -c 'python3 scripts/checks/module_cycles.py && python3 scripts/checks/sizes.py' || true
 step "cargo test -p cot-engine" cargo test -p cot-engine || true
+# The real-time server: its unit tests, and the release binary the client
+# sessions (tests/clients/realtime.test.mjs) run.
+step "cot-realtime: cargo test, cargo build --release" \
+  bash -c 'cargo test --release -p cot-realtime && cargo build --release -p cot-realtime' || true
 step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh || true
 # The next three use the extension the harness installed, each on its own
 # cluster (kills are expected in the crash suite's log; docs/reliability.md,
