@@ -14,6 +14,7 @@ const RecordsScreen = lazy(() => import('./records/RecordsScreen'));
 const Playground = lazy(() => import('./playground/Playground'));
 const ApiDocs = lazy(() => import('./apidocs/ApiDocs'));
 const WebhooksScreen = lazy(() => import('./webhooks/WebhooksScreen'));
+const LiveScreen = lazy(() => import('./live/LiveScreen'));
 
 export function App() {
   const tenant = tenantFromHost(window.location.hostname);
@@ -79,6 +80,7 @@ export function App() {
           <NavLink route={route} to={{ screen: 'playground' }} label="API playground" />
           <NavLink route={route} to={{ screen: 'docs' }} label="API docs" />
           <NavLink route={route} to={{ screen: 'webhooks' }} label="Webhooks" />
+          <NavLink route={route} to={{ screen: 'live' }} label="Live" />
         </nav>
         <span className="who">{session.who}</span>
         <button type="button" onClick={signOut}>
@@ -114,6 +116,8 @@ function Screen({ route }: { route: Route }) {
       return <ApiDocs name={route.name ?? null} />;
     case 'webhooks':
       return <WebhooksScreen />;
+    case 'live':
+      return <LiveScreen />;
   }
 }
 

@@ -1,7 +1,8 @@
 // The real stack the browser tests (and the benchmarks) drive: a private
 // PostgreSQL 15 cluster with Cot (tests/harness/cluster.sh), the real
 // PostgREST 12 binary wired by Cot itself (tests/clients/lib/postgrest.mjs),
-// and the front door serving studio/dist at / and PostgREST at /rest/v1/,
+// cot-realtime when it is built, and the front door serving studio/dist at /,
+// PostgREST at /rest/v1/ and cot-realtime at /realtime/v1/,
 // the tenant chosen by subdomain (<slug>.localhost:PORT). Nothing is stubbed.
 //
 // The front door is nginx from gateway/nginx.conf.template
@@ -122,12 +123,20 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
     }
     const api = await start(db, { schemas: tenants, wiring: 'cot' });
     stops.push(() => api.stop());
+    // cot-realtime behind the front door at /realtime/v1/, when it is built
+    // (cargo build --release -p cot-realtime; scripts/test.sh builds it first).
+    const { startRealtime, REALTIME_BIN } = await import('../../tests/clients/lib/realtime.mjs');
+    let realtime = null;
+    if (existsSync(REALTIME_BIN)) {
+      realtime = await startRealtime(db, { secret: api.secret });
+      stops.push(() => realtime.stop());
+    }
     const useGateway = process.env.COT_STUDIO_FRONT !== 'preview' && existsSync(`${ROOT}scripts/lib/gateway.sh`);
     let front;
     let port;
     if (useGateway) {
       const { startGateway } = await import('../../tests/clients/lib/gateway.mjs');
-      const gw = await startGateway({ postgrestPort: new URL(api.url).port, studioDist: `${STUDIO}dist` });
+      const gw = await startGateway({ postgrestPort: new URL(api.url).port, studioDist: `${STUDIO}dist`, realtimePort: realtime?.port });
       front = { kind: 'nginx', stop: () => gw.stop() };
       port = gw.port;
     } else {
@@ -143,6 +152,7 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
       pghost: process.env.PGHOST,
       pgport: process.env.PGPORT,
       postgrest: api.url,
+      realtime: realtime !== null && useGateway,
       secret: api.secret,
       tenants,
     };

@@ -7,8 +7,10 @@ import type {
 } from './types';
 import type { HistoryEntry, QueryDoc, QueryPage, RecordRow } from './records';
 import type { Delivery, Webhook, WebhookOptions } from './webhooks';
+import { subscribeChanges, type LiveChange, type LiveStatus } from './realtime';
 
 export const API_BASE = '/rest/v1';
+export const REALTIME_BASE = '/realtime/v1';
 
 /** A token (JWT) or a Cot API key (`cot_...`), as the user pasted it. */
 export interface Credential {
@@ -184,6 +186,15 @@ export class Api {
   /** The postgrest-js types of the tenant (TypeScript source). */
   typescript(): Promise<string> {
     return this.call('GET', '/rpc/typescript', undefined, { Accept: 'text/plain' });
+  }
+
+  /** Every change of `tables` as the realtime server sends them to this
+   * credential (the front door serves it at /realtime/v1/); returns a closer. */
+  live(tenant: string, tables: string[], onChange: (c: LiveChange) => void, onStatus: (s: LiveStatus) => void): () => void {
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = `${scheme}://${window.location.host}${REALTIME_BASE}/websocket?apikey=${encodeURIComponent(this.credential.secret)}&vsn=1.0.0`;
+    const token = this.credential.kind === 'token' ? this.credential.secret : null;
+    return subscribeChanges(url, token, tenant, tables, onChange, onStatus);
   }
 
   /** A request as the API playground writes it, sent with `as` (the signed-in

@@ -1,5 +1,5 @@
 // A hash router: #/entities, #/entities/<name>, #/new, #/diagram, #/bundle,
-// #/records/<name>[/<id>], #/playground, #/docs[/<name>], #/webhooks.
+// #/records/<name>[/<id>], #/playground, #/docs[/<name>], #/webhooks, #/live.
 // The studio is static files; the hash keeps every screen a real URL without
 // server rewrites.
 import { useEffect, useState } from 'react';
@@ -13,6 +13,7 @@ export type Route =
   | { screen: 'records'; name: string; id?: string }
   | { screen: 'playground' }
   | { screen: 'webhooks' }
+  | { screen: 'live' }
   | { screen: 'docs'; name?: string };
 
 export function parseRoute(hash: string): Route {
@@ -24,6 +25,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'records' && parts[1]) return parts[2] ? { screen: 'records', name: parts[1], id: parts[2] } : { screen: 'records', name: parts[1] };
   if (parts[0] === 'playground') return { screen: 'playground' };
   if (parts[0] === 'webhooks') return { screen: 'webhooks' };
+  if (parts[0] === 'live') return { screen: 'live' };
   if (parts[0] === 'docs') return parts[1] ? { screen: 'docs', name: parts[1] } : { screen: 'docs' };
   return { screen: 'entities' };
 }
