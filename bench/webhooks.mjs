@@ -66,8 +66,10 @@ console.log(`throughput: ${n * hooks} deliveries (${n} changes x ${hooks} webhoo
 for (const id of ids.slice(1)) await c.query('SELECT cot.delete_webhook($1)', [id]);
 await sleep(500);
 
-// 2. Latency at a steady rate (SECS = 0: not measured).
+// 2. Latency at a steady rate (SECS = 0: not measured). The webhook is
+// deleted at the end, so that a later run measures its own webhooks only.
 if (secs === 0) {
+  await c.query('SELECT cot.delete_webhook($1)', [ids[0]]);
   await c.end();
   server.close();
   server.closeAllConnections();
@@ -90,6 +92,7 @@ await waitHits(total, 60_000);
 const lat = [...commits].map(([id, at]) => arrivals.get(id) - at).sort((a, b) => a - b);
 const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
 console.log(`latency at ${Math.round(achieved)} changes/s (${total} changes, one webhook): commit to delivery p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${lat[lat.length - 1].toFixed(1)} ms`);
+await c.query('SELECT cot.delete_webhook($1)', [ids[0]]);
 await c.end();
 server.close();
 server.closeAllConnections();

@@ -3,8 +3,8 @@
 # local receiver with one worker, and the time from a change's COMMIT to its
 # delivery at a steady rate of changes.
 #
-#   bench/webhooks.sh                      N=20000 changes, RATE=500/s for SECS=20 s
-#   N=2000 SECS=4 bench/webhooks.sh        a quick look
+#   bench/webhooks.sh                      N=10000 changes, RATE=500/s for SECS=10 s
+#   N=2000 SECS=4 bench/webhooks.sh        a quick look (about 15 s)
 #   COT_SKIP_INSTALL=1 bench/webhooks.sh   use the extension already installed
 #
 # A private cluster with cot in shared_preload_libraries and a worker for
@@ -18,9 +18,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-N=${N:-20000}
+N=${N:-10000}
 RATE=${RATE:-500}
-SECS=${SECS:-20}
+SECS=${SECS:-10}
 
 export COT_CLUSTER_SETTINGS="shared_preload_libraries = 'cot'
 cot.worker_databases = 'bench'

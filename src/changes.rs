@@ -258,7 +258,8 @@ fn set_history_retention(tenant: &str, retention: Option<pgrx::datum::Interval>)
 }
 
 /// Removes changes older than their tenant's retention, at most `batch` per
-/// tenant (`tenant` NULL: every tenant), oldest first, and returns how many.
+/// tenant (`tenant` NULL: every tenant), oldest first, and returns how many;
+/// never one that a webhook of the tenant has not read yet.
 /// Each call is short and takes only row locks: call it again (from cron, or
 /// a loop) until it returns 0. Superusers only.
 #[pg_extern(security_definer)]
@@ -291,17 +292,35 @@ fn prune_history(tenant: default!(Option<&str>, "NULL"), batch: default!(i32, 10
             continue;
         }
         let log = quote_qualified(&names.storage_schema, &fixed(CHANGE_LOG));
+        let read_by_webhooks = webhooks_read_up_to(&slug);
         // By id, oldest first: old changes have the lowest ids, so the scan
         // stops at the first batch without an index on `at`.
         let sql = format!(
             "WITH gone AS (DELETE FROM {log} WHERE id IN (SELECT id FROM {log} WHERE at < now() - $1::interval \
-             ORDER BY id LIMIT $2) RETURNING 1) SELECT count(*) FROM gone"
+             AND ($3::bigint IS NULL OR id <= $3) ORDER BY id LIMIT $2) RETURNING 1) SELECT count(*) FROM gone"
         );
         removed += spi(Spi::connect_mut(|client| {
-            let table = client.update(sql.as_str(), None, &[keep.as_str().into(), batch.into()])?;
+            let table = client.update(
+                sql.as_str(),
+                None,
+                &[keep.as_str().into(), batch.into(), read_by_webhooks.into()],
+            )?;
             table.first().get::<i64>(1)
         }))
         .unwrap_or(0);
     }
     removed
+}
+
+/// The change id up to which every webhook of tenant `slug`, enabled or
+/// not, has turned the change log into deliveries (its lowest cursor); None
+/// when it has no webhook. Changes after it are kept whatever their age: a
+/// paused webhook gets them when it is enabled again.
+fn webhooks_read_up_to(slug: &str) -> Option<i64> {
+    query(
+        "SELECT min(w.position) FROM cot.webhooks AS w JOIN cot.tenants AS t ON t.id = w.tenant_id \
+          WHERE t.slug = $1",
+        &[slug.into()],
+        first::<i64>,
+    )
 }

@@ -24,9 +24,9 @@ pub static RETRY_BASE_MS: GucSetting<i32> = GucSetting::<i32>::new(2_000);
 /// `cot.webhook_retry_cap` (ms).
 pub static RETRY_CAP_MS: GucSetting<i32> = GucSetting::<i32>::new(3_600_000);
 /// `cot.webhook_concurrency`: requests in flight per worker.
-pub static CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(16);
+pub static CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(64);
 /// `cot.webhook_endpoint_concurrency`: requests in flight per webhook.
-pub static ENDPOINT_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(4);
+pub static ENDPOINT_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(16);
 /// `cot.webhook_poll_interval` (ms).
 pub static POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(50);
 /// `cot.webhook_retention` (s): how long delivered and failed deliveries are kept.
@@ -133,13 +133,13 @@ pub fn register() {
         c"cot.webhook_concurrency",
         c"Webhook requests in flight at once, per worker.",
         &CONCURRENCY,
-        (16, 256),
+        (64, 256),
     );
     count(
         c"cot.webhook_endpoint_concurrency",
         c"Webhook requests in flight at once to one webhook.",
         &ENDPOINT_CONCURRENCY,
-        (4, 64),
+        (16, 64),
     );
     GucRegistry::define_int_guc(
         c"cot.webhook_retention",

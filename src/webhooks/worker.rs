@@ -9,7 +9,10 @@
 //! short transaction (record the outcomes that arrived, read new changes into
 //! deliveries, pick the deliveries due); the requests are made after it
 //! commits, by the threads of [`super::deliver::Pool`], so no transaction is
-//! ever open while a request waits on the network.
+//! ever open while a request waits on the network. A round costs about the
+//! same for one outcome as for sixteen, so when an outcome arrives while
+//! other requests are in flight the worker waits a moment (2 ms at most)
+//! for more before it starts the next round.
 
 use super::deliver::{self, ClientSettings, Job, Outcome, Pool};
 use super::{ingest, queue, settings, subxact};
@@ -18,7 +21,7 @@ use cot_engine::webhook::signature;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::{pg_guard, pg_sys};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -34,6 +37,11 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Rounds an outcome waits to be recorded (its delivery locked by an open
 /// transaction) before it is dropped and the delivery sent again later.
 const RECORD_TRIES: u32 = 200;
+/// How long a round waits for more outcomes once one has arrived while
+/// others are in flight ([`Worker::gather`]). Measured with a 10,000-change
+/// backlog to one webhook on a loaded 2-core machine: no wait 1,700
+/// deliveries/s, 1 ms 2,300-2,900, 2 ms 3,100-3,600, 4 ms 3,200-5,000.
+const GATHER_WINDOW: Duration = Duration::from_millis(2);
 /// On shutdown, how long requests in flight are awaited to record them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -81,13 +89,20 @@ struct Config {
     retention_s: i32,
 }
 
+/// An outcome not stored yet.
+struct Unrecorded {
+    id: uuid::Uuid,
+    row: Value,
+    /// Rounds it was not stored in.
+    tries: u32,
+}
+
 struct Worker {
     pool: Pool,
     config: Config,
     /// In flight: delivery → webhook.
     busy: HashMap<uuid::Uuid, uuid::Uuid>,
-    /// Outcomes not stored yet: row, tries.
-    unrecorded: Vec<(Value, u32)>,
+    unrecorded: Vec<Unrecorded>,
     rng: u64,
     last_position: i64,
     last_read: Instant,
@@ -154,44 +169,80 @@ impl Worker {
                 }
                 self.reconfigure();
             }
+            if woke.socket {
+                self.gather();
+            }
             wait = self.round();
         }
     }
 
-    /// One round; returns how long to wait before the next (an outcome
-    /// arriving ends the wait early).
-    fn round(&mut self) -> Duration {
-        let outcomes = self.pool.take_outcomes();
-        for o in outcomes {
+    /// Called when outcomes have arrived and others may follow: while
+    /// requests are still in flight, waits up to [`GATHER_WINDOW`] for them,
+    /// so that one round records several outcomes and refills several
+    /// places, instead of one each (a round costs about the same for one
+    /// outcome as for sixteen). A signal ends the wait.
+    fn gather(&mut self) {
+        let start = Instant::now();
+        loop {
+            self.take_outcomes();
+            let left = GATHER_WINDOW.saturating_sub(start.elapsed());
+            if self.busy.is_empty() || left.is_zero() {
+                return;
+            }
+            let woke = wait_for(self.pool.wake_fd(), left);
+            if !woke.socket {
+                return;
+            }
+        }
+    }
+
+    /// Moves the outcomes that arrived from the pool to `unrecorded`.
+    fn take_outcomes(&mut self) {
+        for o in self.pool.take_outcomes() {
             self.busy.remove(&o.delivery);
             let row = self.outcome_row(&o);
-            self.unrecorded.push((row, 0));
+            self.unrecorded.push(Unrecorded {
+                id: o.delivery,
+                row,
+                tries: 0,
+            });
         }
+    }
+
+    /// One round, one transaction: record the outcomes, read new changes
+    /// into deliveries, pick the deliveries due, and hand them to the
+    /// threads; returns how long to wait before the next round (an outcome
+    /// arriving ends the wait early).
+    fn round(&mut self) -> Duration {
+        self.take_outcomes();
         let room = self.config.concurrency.saturating_sub(self.busy.len());
         let read_due = self.read_more || self.last_read.elapsed() >= READ_AT_LEAST_EVERY;
         let prune_due = Instant::now() >= self.next_prune;
+        let unrecorded_ids: Vec<uuid::Uuid> = self.unrecorded.iter().map(|u| u.id).collect();
+        // In flight or not recorded yet: not due again.
         let busy: Vec<uuid::Uuid> = self
             .busy
             .keys()
             .copied()
-            .chain(
-                self.unrecorded
-                    .iter()
-                    .filter_map(|(r, _)| r["id"].as_str()?.parse().ok()),
-            )
+            .chain(unrecorded_ids.iter().copied())
             .collect();
-        let per_webhook = self.config.per_webhook as i64;
-        let unrecorded: Vec<Value> = self.unrecorded.iter().map(|(r, _)| r.clone()).collect();
+        let mut in_flight: HashMap<uuid::Uuid, i32> = HashMap::new();
+        for w in self.busy.values() {
+            *in_flight.entry(*w).or_default() += 1;
+        }
+        let in_flight: Vec<(uuid::Uuid, i32)> = in_flight.into_iter().collect();
+        let per_webhook = self.config.per_webhook as i32;
+        let unrecorded = Value::Array(self.unrecorded.iter().map(|u| u.row.clone()).collect());
         let last_position = self.last_position;
         let retention = self.config.retention_s;
-        let step = BackgroundWorker::transaction(AssertUnwindSafe(|| {
+        let step = transaction(AssertUnwindSafe(|| {
             if !queue::installed() {
                 return None;
             }
-            let recorded = if unrecorded.is_empty() {
+            let recorded = if unrecorded_ids.is_empty() {
                 Vec::new()
             } else {
-                queue::record(Value::Array(unrecorded))
+                queue::record(&unrecorded_ids, unrecorded)
             };
             let position = queue::change_position();
             let mut read = None;
@@ -206,7 +257,7 @@ impl Worker {
                 read = Some(n);
             }
             let due = if room > 0 {
-                queue::due(&busy, per_webhook)
+                queue::due(&busy, per_webhook, &in_flight)
             } else {
                 Vec::new()
             };
@@ -217,10 +268,10 @@ impl Worker {
             // Not installed here (yet): look again in a second.
             return Duration::from_secs(1);
         };
-        self.unrecorded.retain_mut(|(row, tries)| {
-            let id = row["id"].as_str().and_then(|s| s.parse::<uuid::Uuid>().ok());
-            *tries += 1;
-            !id.is_some_and(|id| recorded.contains(&id)) && *tries < RECORD_TRIES
+        let recorded: HashSet<uuid::Uuid> = recorded.into_iter().collect();
+        self.unrecorded.retain_mut(|u| {
+            u.tries += 1;
+            !recorded.contains(&u.id) && u.tries < RECORD_TRIES
         });
         self.last_position = position;
         if let Some(n) = read {
@@ -266,7 +317,11 @@ impl Worker {
                     latency: Duration::ZERO,
                 };
                 let row = self.outcome_row(&o);
-                self.unrecorded.push((row, 0));
+                self.unrecorded.push(Unrecorded {
+                    id: d.id,
+                    row,
+                    tries: 0,
+                });
                 continue;
             };
             *n += 1;
@@ -312,20 +367,18 @@ impl Worker {
     fn shutdown(&mut self) {
         let until = Instant::now() + SHUTDOWN_GRACE;
         while !self.busy.is_empty() && Instant::now() < until {
-            for o in self.pool.take_outcomes() {
-                self.busy.remove(&o.delivery);
-                let row = self.outcome_row(&o);
-                self.unrecorded.push((row, 0));
-            }
+            self.take_outcomes();
             std::thread::sleep(Duration::from_millis(10));
         }
+        self.take_outcomes();
         if self.unrecorded.is_empty() {
             return;
         }
-        let rows: Vec<Value> = self.unrecorded.drain(..).map(|(r, _)| r).collect();
-        BackgroundWorker::transaction(AssertUnwindSafe(|| {
+        let ids: Vec<uuid::Uuid> = self.unrecorded.iter().map(|u| u.id).collect();
+        let rows = Value::Array(self.unrecorded.drain(..).map(|u| u.row).collect());
+        transaction(AssertUnwindSafe(|| {
             if queue::installed() {
-                queue::record(Value::Array(rows));
+                queue::record(&ids, rows);
             }
         }));
     }
@@ -347,8 +400,22 @@ fn read_settings() -> (Config, ClientSettings) {
     (config, client)
 }
 
+/// One transaction of the worker, then its table statistics reported (at
+/// most once a second), as a backend does when it goes idle: without it
+/// autovacuum never learns of the worker's inserts and updates, and never
+/// vacuums or analyzes `cot.webhook_deliveries`.
+fn transaction<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe + std::panic::RefUnwindSafe) -> R {
+    let r = BackgroundWorker::transaction(f);
+    // SAFETY: outside any transaction, on the main thread, as PostgresMain
+    // and the logical replication workers call it.
+    unsafe { pg_sys::pgstat_report_stat(false) };
+    r
+}
+
 struct Woke {
     postmaster_died: bool,
+    /// The threads' socket is readable: an outcome arrived.
+    socket: bool,
 }
 
 /// Waits on the latch (signals), the threads' socket (an outcome) or the
@@ -372,5 +439,6 @@ fn wait_for(fd: std::os::fd::RawFd, timeout: Duration) -> Woke {
     pgrx::check_for_interrupts!();
     Woke {
         postmaster_died: rc & pg_sys::WL_POSTMASTER_DEATH as i32 != 0,
+        socket: rc & pg_sys::WL_SOCKET_READABLE as i32 != 0,
     }
 }

@@ -5,7 +5,7 @@
 -- (cot.changes and its watermark) needs committed transactions: that is
 -- tests/clients/changes.test.mjs.
 BEGIN;
-SELECT plan(40);
+SELECT plan(45);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t99')$$, 'tenant t99');
@@ -98,5 +98,18 @@ SELECT is_empty($$SELECT * FROM cot.check('t99')$$, 'cot.check finds nothing aft
 SELECT is(cot.set_history_retention('t99', '1 day')->>'history_retention', '1 day', 'retention set');
 UPDATE tenant_t99._changes SET at = at - interval '2 days' WHERE id IN (SELECT id FROM tenant_t99._changes ORDER BY id LIMIT 300);
 SELECT is(cot.prune_history('t99', 100) + cot.prune_history('t99', 1000), 300::bigint, 'prune_history removes what is older, in batches');
+-- A webhook, even a paused one, holds the log back at its cursor: what it
+-- has not turned into deliveries yet is kept, whatever its age.
+CREATE TEMP TABLE hook AS SELECT (cot.create_webhook('t99', '{"url": "https://hooks.example.com/in", "events": ["*"], "enabled": false}')->>'id')::uuid AS id;
+UPDATE cot.webhooks SET position = (SELECT id FROM tenant_t99._changes ORDER BY id OFFSET 4 LIMIT 1)
+ WHERE id = (SELECT id FROM hook);
+UPDATE tenant_t99._changes SET at = at - interval '2 days';
+CREATE TEMP TABLE unread AS SELECT count(*) AS n FROM tenant_t99._changes
+ WHERE id > (SELECT position FROM cot.webhooks WHERE id = (SELECT id FROM hook));
+SELECT is(cot.prune_history('t99'), 5::bigint, 'prune_history keeps the changes a disabled webhook has not read: only the 5 it has go');
+SELECT is((SELECT count(*) FROM tenant_t99._changes), (SELECT n FROM unread), '... the rest are still there');
+SELECT ok((SELECT n FROM unread) > 0, '... and there are some');
+SELECT lives_ok($$SELECT cot.delete_webhook((SELECT id FROM hook))$$, 'the webhook deleted');
+SELECT is(cot.prune_history('t99'), (SELECT n FROM unread), '... the rest can go');
 SELECT finish();
 ROLLBACK;
