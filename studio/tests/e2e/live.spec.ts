@@ -13,13 +13,17 @@ test('changes of entities with history appear live, whoever writes them', async 
   await expect(page.locator('.live-status')).toContainText('crates');
   await expect(page.locator('.live-status')).not.toContainText('pallets');
 
-  // Written with psql-style SQL, not through the API: every writer is heard.
+  // Written with plain SQL, not through the API: every writer is heard. The
+  // server re-reads a changed record before sending it (a record already
+  // deleted is not sent), so each write waits for the one before to arrive.
+  const rows = page.locator('table.live-changes tbody tr');
   const [row] = await sql(`INSERT INTO tenant_acme.crates (label, qty) VALUES ('apples', 3) RETURNING id::text`);
   const id = String(row?.id);
+  await expect(rows).toHaveCount(1);
   await sql(`UPDATE tenant_acme.crates SET qty = 4 WHERE id = $1`, [id]);
+  await expect(rows).toHaveCount(2);
   await sql(`INSERT INTO tenant_acme.pallets (label) VALUES ('not heard')`);
   await sql(`DELETE FROM tenant_acme.crates WHERE id = $1`, [id]);
-  const rows = page.locator('table.live-changes tbody tr');
   await expect(rows).toHaveCount(3);
   await expect(rows.nth(0)).toHaveAttribute('data-type', 'DELETE');
   await expect(rows.nth(1)).toHaveAttribute('data-type', 'UPDATE');
