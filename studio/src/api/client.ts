@@ -7,6 +7,7 @@ import type {
 } from './types';
 import type { HistoryEntry, QueryDoc, QueryPage, RecordRow } from './records';
 import type { Delivery, Webhook, WebhookOptions } from './webhooks';
+import type { Transition } from '../records/workflow';
 import { subscribeChanges, type LiveChange, type LiveStatus } from './realtime';
 
 export const API_BASE = '/rest/v1';
@@ -178,6 +179,14 @@ export class Api {
   }
   replayWebhook(deliveryId: string): Promise<Delivery> {
     return this.rpc('replay_webhook', { delivery_id: deliveryId });
+  }
+  /** The transitions the caller may take on a record now (cot.transitions). */
+  transitions(entity: string, id: string): Promise<Transition[]> {
+    return this.rpc('transitions', { entity, id });
+  }
+  /** Takes a transition by name (cot.transition); the record after it. */
+  transition(entity: string, id: string, transition: string, note?: string): Promise<RecordRow> {
+    return this.rpc('transition', { entity, id, transition, note: note || null });
   }
   /** The tenant's OpenAPI document, generated from the live definitions. */
   openapi(): Promise<OpenApiDoc> {

@@ -29,7 +29,9 @@ export interface HistoryEntry {
   version: number;
   change_id?: number | string;
   at: string;
-  op: 'insert' | 'update' | 'delete';
+  op: 'insert' | 'update' | 'delete' | 'transition';
+  /** A workflow transition's entry (docs/workflows.md, "History"). */
+  transition?: { name: string; field: string; from: string; to: string; note?: string };
   /** Who: the JWT's `sub` and `role` (or the database role outside the API). */
   actor: { sub?: string | null; role?: string | null } | string | null;
   old: RecordRow | null;

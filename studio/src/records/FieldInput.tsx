@@ -2,6 +2,7 @@
 import type { EntityDef, FieldDef } from '../api/types';
 import { RelationPicker } from './RelationPicker';
 import type { FormValue } from './values';
+import { stateFieldOf } from './workflow';
 
 interface Props {
   id: string;
@@ -11,6 +12,8 @@ interface Props {
   onChange: (v: FormValue) => void;
   invalid: boolean;
   describedBy: string;
+  /** A new record (a state field may be chosen among its starts). */
+  isNew?: boolean;
 }
 
 /** The rules of a field, as the help under its input states them. */
@@ -40,10 +43,24 @@ const INPUT_TYPE: Partial<Record<FieldDef['type'], string>> = {
   url: 'url',
 };
 
-export function FieldInput({ id, field: f, target, value, onChange, invalid, describedBy }: Props) {
+export function FieldInput({ id, field: f, target, value, onChange, invalid, describedBy, isNew = false }: Props) {
   const common = { id, 'aria-invalid': invalid, 'aria-describedby': describedBy, 'aria-required': f.required ?? false };
   if (f.type === 'relation' && target) {
     return <RelationPicker id={id} target={target} value={value} onChange={onChange} invalid={invalid} describedBy={describedBy} />;
+  }
+  const state = stateFieldOf({ name: '', fields: [f] });
+  if (state) {
+    // A new record starts in one of `starts`; later its state changes by transitions (the workflow panel).
+    const choices = isNew ? (state.starts ?? [state.initial]) : state.states;
+    return (
+      <select {...common} value={value || state.initial} disabled={!isNew} onChange={(e) => onChange(e.target.value)}>
+        {choices.map((v) => (
+          <option key={v} value={v}>
+            {v}
+          </option>
+        ))}
+      </select>
+    );
   }
   if (f.type === 'enum') {
     return (

@@ -62,7 +62,10 @@ export function HistoryPanel({ entity, id }: { entity: string; id: string }) {
               {versions.map((h) => (
                 <tr key={h.version} data-version={h.version}>
                   <td>{h.version}</td>
-                  <td>{h.op}</td>
+                  <td>
+                    {h.op}
+                    {h.transition && ` ${h.transition.name} (${h.transition.from} → ${h.transition.to})${h.transition.note ? `: ${h.transition.note}` : ''}`}
+                  </td>
                   <td>{actorOf(h.actor)}</td>
                   <td>{new Date(h.at).toLocaleString()}</td>
                 </tr>

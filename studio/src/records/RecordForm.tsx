@@ -12,6 +12,8 @@ import { placeError } from './dbErrors';
 import { FieldInput, limitsOf } from './FieldInput';
 import { DeleteRecord } from './DeleteRecord';
 import { HistoryPanel } from './HistoryPanel';
+import { WorkflowPanel } from './WorkflowPanel';
+import { stateFieldOf } from './workflow';
 import type { Targets } from './RecordsScreen';
 import { editableFields, fromForm, toForm, ValueError, type FormValue } from './values';
 
@@ -28,6 +30,7 @@ export function RecordForm({ def, targets, id, onClose, onSaved }: Props) {
   const { api } = useSession();
   const formId = useId();
   const fields = editableFields(def.fields);
+  const workflow = stateFieldOf(def);
   const [stored, setStored] = useState<RecordRow | null>(null);
   const [values, setValues] = useState<Record<string, FormValue>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -109,6 +112,7 @@ export function RecordForm({ def, targets, id, onClose, onSaved }: Props) {
               value={values[f.name] ?? ''}
               error={errors[f.name]}
               onChange={(v) => setValues((s) => ({ ...s, [f.name]: v }))}
+              isNew={id === null}
             />
           ))}
           {general != null && <ErrorText error={general} />}
@@ -123,7 +127,19 @@ export function RecordForm({ def, targets, id, onClose, onSaved }: Props) {
           </div>
         </form>
       )}
-      {id !== null && stored && def.history && <HistoryPanel entity={def.name} id={id} />}
+      {id !== null && stored && workflow && (
+        <WorkflowPanel
+          entity={def.name}
+          id={id}
+          field={workflow}
+          state={String(stored[workflow.name] ?? '')}
+          onMoved={(row) => {
+            setStored(row);
+            setValues((v) => ({ ...v, [workflow.name]: String(row[workflow.name] ?? '') }));
+          }}
+        />
+      )}
+      {id !== null && stored && (def.history || workflow) && <HistoryPanel key={String(stored.updated_at)} entity={def.name} id={id} />}
     </Dialog>
   );
 }
@@ -132,7 +148,16 @@ function colOf(f: FieldDef): string {
   return f.type === 'relation' ? (f.column ?? `${f.name}_id`) : f.name;
 }
 
-function FieldRow({ field: f, target, value, error, onChange }: { field: FieldDef; target?: EntityDef; value: FormValue; error?: string; onChange: (v: FormValue) => void }) {
+interface RowProps {
+  field: FieldDef;
+  target?: EntityDef;
+  value: FormValue;
+  error?: string;
+  onChange: (v: FormValue) => void;
+  isNew: boolean;
+}
+
+function FieldRow({ field: f, target, value, error, onChange, isNew }: RowProps) {
   const id = useId();
   const limits = limitsOf(f);
   return (
@@ -147,7 +172,7 @@ function FieldRow({ field: f, target, value, error, onChange }: { field: FieldDe
         )}
         <span className="field-type"> {f.type === 'array' ? `array of ${f.items ?? 'text'}` : f.type === 'relation' ? `→ ${f.target ?? ''}` : f.type}</span>
       </label>
-      <FieldInput id={id} field={f} target={target} value={value} onChange={onChange} invalid={!!error} describedBy={`${id}-help ${id}-error`} />
+      <FieldInput id={id} field={f} target={target} value={value} onChange={onChange} invalid={!!error} describedBy={`${id}-help ${id}-error`} isNew={isNew} />
       <span className="help" id={`${id}-help`}>
         {[f.label && f.label !== f.name ? f.label : null, f.required ? 'required' : null, ...limits].filter(Boolean).join(' · ')}
       </span>
