@@ -5,6 +5,9 @@
 #      studio ready, the diagram drawn (budget 2 s each), list filtering per
 #      keystroke: studio/bench/load.mjs (a private cluster, PostgREST and the
 #      front door, as the browser tests use them)
+#   3. the records browser on an entity of COT_BENCH_ROWS records (default
+#      1,000,000): first page, next page (budget 300 ms), filter change
+#      (budget 500 ms): studio/bench/records.mjs
 #
 #   bench/studio.sh [--entities N] [--rounds R]     (defaults 300 and 3)
 #
@@ -16,3 +19,4 @@ bash "$ROOT/scripts/studio.sh" build
 cd "$ROOT/studio"
 node bench/size.mjs
 node bench/load.mjs "$@"
+node bench/records.mjs --rows "${COT_BENCH_ROWS:-1000000}"

@@ -10,6 +10,11 @@ import { href, useRoute, type Route } from './ui/route';
 // visit, so the first screen's JavaScript stays small.
 const Diagram = lazy(() => import('./diagram/Diagram'));
 const BundleScreen = lazy(() => import('./bundle/BundleScreen'));
+const RecordsScreen = lazy(() => import('./records/RecordsScreen'));
+const Playground = lazy(() => import('./playground/Playground'));
+const ApiDocs = lazy(() => import('./apidocs/ApiDocs'));
+const WebhooksScreen = lazy(() => import('./webhooks/WebhooksScreen'));
+const LiveScreen = lazy(() => import('./live/LiveScreen'));
 
 export function App() {
   const tenant = tenantFromHost(window.location.hostname);
@@ -72,6 +77,10 @@ export function App() {
           <NavLink route={route} to={{ screen: 'entities' }} label="Entities" />
           <NavLink route={route} to={{ screen: 'diagram' }} label="Relationships" />
           <NavLink route={route} to={{ screen: 'bundle' }} label="Import / export" />
+          <NavLink route={route} to={{ screen: 'playground' }} label="API playground" />
+          <NavLink route={route} to={{ screen: 'docs' }} label="API docs" />
+          <NavLink route={route} to={{ screen: 'webhooks' }} label="Webhooks" />
+          <NavLink route={route} to={{ screen: 'live' }} label="Live" />
         </nav>
         <span className="who">{session.who}</span>
         <button type="button" onClick={signOut}>
@@ -99,11 +108,22 @@ function Screen({ route }: { route: Route }) {
       return <Diagram />;
     case 'bundle':
       return <BundleScreen />;
+    case 'records':
+      return <RecordsScreen key={route.name} name={route.name} open={route.id ?? null} />;
+    case 'playground':
+      return <Playground />;
+    case 'docs':
+      return <ApiDocs name={route.name ?? null} />;
+    case 'webhooks':
+      return <WebhooksScreen />;
+    case 'live':
+      return <LiveScreen />;
   }
 }
 
 function NavLink({ route, to, label }: { route: Route; to: Route; label: string }) {
-  const current = route.screen === to.screen || (to.screen === 'entities' && (route.screen === 'entity' || route.screen === 'new'));
+  const current =
+    route.screen === to.screen || (to.screen === 'entities' && (route.screen === 'entity' || route.screen === 'new' || route.screen === 'records'));
   return (
     <a href={href(to)} aria-current={current ? 'page' : undefined}>
       {label}

@@ -13,6 +13,8 @@ export interface StackInfo {
   pghost: string;
   pgport: string;
   postgrest: string;
+  /** cot-realtime runs behind the front door (it is built). */
+  realtime: boolean;
   secret: string;
   tenants: string[];
 }

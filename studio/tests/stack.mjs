@@ -1,7 +1,8 @@
 // The real stack the browser tests (and the benchmarks) drive: a private
 // PostgreSQL 15 cluster with Cot (tests/harness/cluster.sh), the real
 // PostgREST 12 binary wired by Cot itself (tests/clients/lib/postgrest.mjs),
-// and the front door serving studio/dist at / and PostgREST at /rest/v1/,
+// cot-realtime when it is built, and the front door serving studio/dist at /,
+// PostgREST at /rest/v1/ and cot-realtime at /realtime/v1/,
 // the tenant chosen by subdomain (<slug>.localhost:PORT). Nothing is stubbed.
 //
 // The front door is nginx from gateway/nginx.conf.template
@@ -91,29 +92,51 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
     for (const s of stops.reverse()) await s().catch((e) => console.error(String(e)));
   };
   try {
-    await bash(`source tests/harness/cluster.sh && cluster_start "${dir}/pg" >/dev/null`);
+    // The webhook worker (docs/webhooks.md) delivers for the database `studio`,
+    // to receivers on loopback, retrying quickly so that a test sees retries.
+    const settings = [
+      "shared_preload_libraries = 'cot'",
+      "cot.worker_databases = 'studio'",
+      "cot.webhook_allow_private = on",
+      "cot.webhook_retry_base = '200ms'",
+      "cot.webhook_retry_cap = '1s'",
+      "cot.webhook_max_attempts = 3",
+      "cot.webhook_poll_interval = '20ms'",
+    ].join('\n');
+    await bash(`source tests/harness/cluster.sh && cluster_start "${dir}/pg" >/dev/null`, { COT_CLUSTER_SETTINGS: settings });
     stops.push(() => bash(`source tests/harness/cluster.sh && cluster_stop "${dir}/pg"`));
     process.env.PGHOST = `${dir}/pg/sock`;
     process.env.PGPORT = readFileSync(`${dir}/pg/port`, 'utf8').trim();
     process.env.PGUSER = 'postgres';
     process.env.PGDATABASE = 'postgres';
-    const { connect, createDatabase } = await import('../../tests/clients/lib/db.mjs');
+    const { connect } = await import('../../tests/clients/lib/db.mjs');
     const { start, freePort } = await import('../../tests/clients/lib/postgrest.mjs');
-    const db = await createDatabase('studio');
+    const db = 'studio';
+    const postgres = await connect('postgres');
+    await postgres.query(`CREATE DATABASE ${db}`).finally(() => postgres.end());
     const su = await connect(db);
     try {
+      await su.query('CREATE EXTENSION cot');
       for (const t of tenants) await su.query('SELECT cot.create_tenant($1, $2::jsonb)', [t, JSON.stringify({ name: t })]);
     } finally {
       await su.end();
     }
     const api = await start(db, { schemas: tenants, wiring: 'cot' });
     stops.push(() => api.stop());
+    // cot-realtime behind the front door at /realtime/v1/, when it is built
+    // (cargo build --release -p cot-realtime; scripts/test.sh builds it first).
+    const { startRealtime, REALTIME_BIN } = await import('../../tests/clients/lib/realtime.mjs');
+    let realtime = null;
+    if (existsSync(REALTIME_BIN)) {
+      realtime = await startRealtime(db, { secret: api.secret });
+      stops.push(() => realtime.stop());
+    }
     const useGateway = process.env.COT_STUDIO_FRONT !== 'preview' && existsSync(`${ROOT}scripts/lib/gateway.sh`);
     let front;
     let port;
     if (useGateway) {
       const { startGateway } = await import('../../tests/clients/lib/gateway.mjs');
-      const gw = await startGateway({ postgrestPort: new URL(api.url).port, studioDist: `${STUDIO}dist` });
+      const gw = await startGateway({ postgrestPort: new URL(api.url).port, studioDist: `${STUDIO}dist`, realtimePort: realtime?.port });
       front = { kind: 'nginx', stop: () => gw.stop() };
       port = gw.port;
     } else {
@@ -129,6 +152,7 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
       pghost: process.env.PGHOST,
       pgport: process.env.PGPORT,
       postgrest: api.url,
+      realtime: realtime !== null && useGateway,
       secret: api.secret,
       tenants,
     };

@@ -5,8 +5,13 @@
 import type {
   Bundle, BundlePlan, BundleResult, EntityDef, EntitySummary, Plan, Violation,
 } from './types';
+import type { HistoryEntry, QueryDoc, QueryPage, RecordRow } from './records';
+import type { Delivery, Webhook, WebhookOptions } from './webhooks';
+import type { Transition } from '../records/workflow';
+import { subscribeChanges, type LiveChange, type LiveStatus } from './realtime';
 
 export const API_BASE = '/rest/v1';
+export const REALTIME_BASE = '/realtime/v1';
 
 /** A token (JWT) or a Cot API key (`cot_...`), as the user pasted it. */
 export interface Credential {
@@ -66,17 +71,15 @@ export class Api {
   ) {}
 
   private headers(json: boolean): Record<string, string> {
-    const h: Record<string, string> = { Accept: 'application/json' };
-    if (this.credential.kind === 'apikey') h['x-api-key'] = this.credential.secret;
-    else h.Authorization = `Bearer ${this.credential.secret}`;
+    const h: Record<string, string> = { Accept: 'application/json', ...authHeaders(this.credential) };
     if (json) h['Content-Type'] = 'application/json';
     return h;
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: Method, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
     const res = await fetch(API_BASE + path, {
       method,
-      headers: this.headers(body !== undefined),
+      headers: { ...this.headers(body !== undefined), ...extra },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -98,6 +101,7 @@ export class Api {
       if (res.status === 401) this.onUnauthorized?.(err);
       throw err;
     }
+    if (extra.Accept === 'text/plain') return text as T;
     return json as T;
   }
 
@@ -135,4 +139,148 @@ export class Api {
   applyBundle(bundle: unknown, options: Record<string, unknown> = {}): Promise<BundleResult> {
     return this.rpc('apply_schema', { bundle, options });
   }
+
+  /** One page of records through cot.query (docs/query.md), as the signed-in role. */
+  query(entity: string, query: QueryDoc): Promise<QueryPage> {
+    return this.rpc('query', { entity, query });
+  }
+  /** A new record through the entity's API view; the stored row comes back. */
+  async insert(entity: string, row: RecordRow): Promise<RecordRow> {
+    const rows = await this.call<RecordRow[]>('POST', `/${encodeURIComponent(entity)}`, row, RETURN_ROW);
+    return rows[0] ?? row;
+  }
+  async update(entity: string, id: string, patch: RecordRow): Promise<RecordRow | null> {
+    const rows = await this.call<RecordRow[]>('PATCH', `/${encodeURIComponent(entity)}?id=eq.${encodeURIComponent(id)}`, patch, RETURN_ROW);
+    return rows[0] ?? null;
+  }
+  /** Deletes one record; resolves to how many rows the role could delete (0 or 1). */
+  async remove(entity: string, id: string): Promise<number> {
+    const rows = await this.call<RecordRow[]>('DELETE', `/${encodeURIComponent(entity)}?id=eq.${encodeURIComponent(id)}`, undefined, RETURN_ROW);
+    return rows.length;
+  }
+  history(entity: string, id: string): Promise<HistoryEntry[]> {
+    return this.rpc('history', { entity, id });
+  }
+  webhooks(): Promise<Webhook[]> {
+    return this.rpc('webhooks');
+  }
+  /** The answer holds the webhook's `secret`, shown this once. */
+  createWebhook(options: WebhookOptions): Promise<Webhook & { secret: string }> {
+    return this.rpc('create_webhook', { options });
+  }
+  updateWebhook(id: string, options: Partial<WebhookOptions>): Promise<Webhook> {
+    return this.rpc('update_webhook', { id, options });
+  }
+  deleteWebhook(id: string): Promise<boolean> {
+    return this.rpc('delete_webhook', { id });
+  }
+  webhookDeliveries(options: { webhook?: string; state?: string; limit?: number }): Promise<Delivery[]> {
+    return this.rpc('webhook_deliveries', { options });
+  }
+  replayWebhook(deliveryId: string): Promise<Delivery> {
+    return this.rpc('replay_webhook', { delivery_id: deliveryId });
+  }
+  /** The transitions the caller may take on a record now (cot.transitions). */
+  transitions(entity: string, id: string): Promise<Transition[]> {
+    return this.rpc('transitions', { entity, id });
+  }
+  /** Takes a transition by name (cot.transition); the record after it. */
+  transition(entity: string, id: string, transition: string, note?: string): Promise<RecordRow> {
+    return this.rpc('transition', { entity, id, transition, note: note || null });
+  }
+  /** The tenant's OpenAPI document, generated from the live definitions. */
+  openapi(): Promise<OpenApiDoc> {
+    return this.call('GET', '/rpc/openapi');
+  }
+  /** The postgrest-js types of the tenant (TypeScript source). */
+  typescript(): Promise<string> {
+    return this.call('GET', '/rpc/typescript', undefined, { Accept: 'text/plain' });
+  }
+
+  /** Every change of `tables` as the realtime server sends them to this
+   * credential (the front door serves it at /realtime/v1/); returns a closer. */
+  live(tenant: string, tables: string[], onChange: (c: LiveChange) => void, onStatus: (s: LiveStatus) => void): () => void {
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = `${scheme}://${window.location.host}${REALTIME_BASE}/websocket?apikey=${encodeURIComponent(this.credential.secret)}&vsn=1.0.0`;
+    const token = this.credential.kind === 'token' ? this.credential.secret : null;
+    return subscribeChanges(url, token, tenant, tables, onChange, onStatus);
+  }
+
+  /** A request as the API playground writes it, sent with `as` (the signed-in
+   * credential when undefined; none at all when null): the raw answer. */
+  async send(req: RawRequest, as?: Credential | null): Promise<RawResponse> {
+    const who = as === undefined ? this.credential : as;
+    const headers: Record<string, string> = { Accept: 'application/json', ...(who ? authHeaders(who) : {}), ...req.headers };
+    const hasBody = req.body !== undefined && req.body.trim() !== '' && req.method !== 'GET';
+    if (hasBody) headers['Content-Type'] = 'application/json';
+    const t0 = performance.now();
+    const res = await fetch(requestUrl(req), { method: req.method, headers, body: hasBody ? req.body : undefined });
+    const body = await res.text();
+    return {
+      status: res.status,
+      statusText: res.statusText,
+      headers: [...res.headers.entries()],
+      body,
+      ms: Math.round(performance.now() - t0),
+    };
+  }
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+const RETURN_ROW = { Prefer: 'return=representation' };
+
+function authHeaders(c: Credential): Record<string, string> {
+  return c.kind === 'apikey' ? { 'x-api-key': c.secret } : { Authorization: `Bearer ${c.secret}` };
+}
+
+export interface RawRequest {
+  method: Method;
+  /** Below /rest/v1, starting with a slash: `/orders`, `/rpc/query`. */
+  path: string;
+  /** Without the `?`: `select=title&status=eq.paid`. */
+  query: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RawResponse {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  body: string;
+  ms: number;
+}
+
+/** The URL the playground's request goes to (relative to the page's origin). */
+export function requestUrl(req: Pick<RawRequest, 'path' | 'query'>): string {
+  const path = req.path.startsWith('/') ? req.path : `/${req.path}`;
+  const q = req.query.replace(/^\?/, '').trim();
+  return API_BASE + path + (q ? `?${q}` : '');
+}
+
+/** The parts of an OpenAPI 3 document the docs screen reads. */
+export interface OpenApiDoc {
+  info: { title: string; version: string; description?: string };
+  servers?: { url: string }[];
+  tags?: { name: string; description?: string }[];
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, JsonSchema>; parameters?: Record<string, unknown> };
+}
+
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  format?: string;
+  enum?: unknown[];
+  items?: JsonSchema;
+  required?: string[];
+  properties?: Record<string, JsonSchema>;
+  readOnly?: boolean;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  default?: unknown;
 }

@@ -7,7 +7,7 @@ import type schema from './definition-schema.json';
 
 export type FieldType =
   | 'text' | 'integer' | 'bigint' | 'decimal' | 'float' | 'boolean' | 'date' | 'timestamp'
-  | 'time' | 'uuid' | 'json' | 'enum' | 'email' | 'url' | 'array' | 'relation';
+  | 'time' | 'uuid' | 'json' | 'enum' | 'email' | 'url' | 'array' | 'relation' | 'state';
 export type RelationKind = 'many_to_one' | 'one_to_one' | 'one_to_many' | 'many_to_many';
 export type OnDelete = 'restrict' | 'cascade' | 'set_null';
 export type Rule = 'public' | 'tenant' | 'owner' | 'admin' | 'none';
@@ -38,6 +38,21 @@ export interface FieldDef {
   inverse?: string;
   column?: string;
   junction?: string;
+  states?: string[];
+  initial?: string;
+  starts?: string[];
+  transitions?: TransitionDef[];
+}
+
+/** A move of a state field (docs/workflows.md). */
+export interface TransitionDef {
+  name: string;
+  from: string | string[];
+  to: string;
+  who?: string | string[];
+  guard?: Record<string, unknown>;
+  label?: string;
+  description?: string;
 }
 
 export interface IndexDef {

@@ -68,6 +68,12 @@ export function EntityEditor({ name }: { name: string | null }) {
     <section aria-labelledby="editor-title" className="editor">
       <p className="crumbs">
         <a href={href({ screen: 'entities' })}>Entities</a> / {isNew ? 'new' : name}
+        {!isNew && name && (
+          <>
+            {' · '}
+            <a href={href({ screen: 'records', name })}>Browse its records</a>
+          </>
+        )}
       </p>
       <div className="screen-head">
         <h1 id="editor-title">{isNew ? 'New entity' : `Entity ${name}`}</h1>

@@ -4,6 +4,7 @@ import { describeKey, ITEM_TYPES, LIMITS, ON_DELETE, RELATION_KINDS } from '../a
 import { Dialog } from '../ui/Dialog';
 import { labelFromName, optionsFor, withOnlyItsOptions, type OptionKey } from './fieldOptions';
 import { TypePicker } from './TypePicker';
+import { TransitionsEditor } from './TransitionsEditor';
 import { ValueInput } from './ValueInput';
 import { errorId, FieldErrors } from './FieldErrors';
 import type { Placed } from './violations';
@@ -49,6 +50,10 @@ export function FieldDrawer({ field, index, entityName, entityNames, problems, o
       next.target ??= entityNames.find((n) => n !== entityName) ?? entityName;
     }
     if (type === 'array') next.items ??= 'text';
+    if (type === 'state') {
+      next.states ??= next.values?.length ? next.values : ['new', 'done'];
+      next.initial ??= next.states[0];
+    }
     onChange(withOnlyItsOptions(next));
   };
   const at = (k: string) => problems.at(`${base}/${k}`);
@@ -135,6 +140,26 @@ export function FieldDrawer({ field, index, entityName, entityNames, problems, o
       case 'inverse':
         input = <input {...common} type="text" spellCheck={false} value={field[k] ?? ''} onChange={(e) => set({ [k]: e.target.value })} />;
         break;
+      case 'states':
+      case 'starts':
+        input = (
+          <textarea
+            {...common}
+            rows={k === 'states' ? 4 : 2}
+            value={(field[k] ?? []).join('\n')}
+            onChange={(e) => set({ [k]: e.target.value === '' ? undefined : e.target.value.split('\n') })}
+          />
+        );
+        break;
+      case 'initial':
+        input = (
+          <select {...common} value={field.initial ?? ''} onChange={(e) => set({ initial: e.target.value })}>
+            {(field.states ?? []).filter(Boolean).map((x) => <option key={x} value={x}>{x}</option>)}
+          </select>
+        );
+        break;
+      case 'transitions':
+        return <TransitionsEditor key={k} field={field} base={p} problems={problems} onChange={(transitions) => set({ transitions })} />;
       case 'values':
         input = (
           <textarea
@@ -148,7 +173,7 @@ export function FieldDrawer({ field, index, entityName, entityNames, problems, o
     }
     return (
       <div className="opt" key={k}>
-        <label htmlFor={id(k)}>{k === 'values' ? 'values (one per line)' : k}</label>
+        <label htmlFor={id(k)}>{k === 'values' || k === 'states' || k === 'starts' ? `${k} (one per line)` : k}</label>
         {input}
         {describeKey(k) && <span className="help">{describeKey(k)}</span>}
         <FieldErrors list={problems.under(p)} pointer={p} />

@@ -8,13 +8,15 @@ export type OptionKey =
   | 'required' | 'unique' | 'index' | 'default'
   | 'min' | 'max' | 'min_length' | 'max_length' | 'pattern'
   | 'precision' | 'scale' | 'values' | 'items'
-  | 'kind' | 'target' | 'on_delete' | 'inverse';
+  | 'kind' | 'target' | 'on_delete' | 'inverse'
+  | 'states' | 'initial' | 'starts' | 'transitions';
 
 /** Every option the drawer can show, in the order it shows them. */
 export const ALL_OPTIONS: OptionKey[] = [
   'kind', 'target', 'on_delete', 'inverse', 'items',
   'required', 'unique', 'index', 'default',
   'min', 'max', 'min_length', 'max_length', 'pattern', 'precision', 'scale', 'values',
+  'states', 'initial', 'starts', 'transitions',
 ];
 
 const ORDERED: FieldType[] = ['integer', 'bigint', 'decimal', 'float', 'date', 'timestamp', 'time'];
@@ -29,6 +31,8 @@ export function optionsFor(f: Pick<FieldDef, 'type' | 'items' | 'kind'>): Option
     if (f.kind === 'one_to_many') out.push('inverse');
     return out;
   }
+  // A state field is always required (docs/workflows.md): `required` is accepted, as true.
+  if (f.type === 'state') return ['states', 'initial', 'starts', 'transitions', 'required', 'unique', 'index'];
   const out: OptionKey[] = ['required', 'unique', 'index', 'default'];
   if (f.type === 'array') {
     out.unshift('items');
@@ -73,6 +77,7 @@ export const TYPE_INFO: Record<FieldType, { glyph: string; help: string }> = {
   url: { glyph: '://', help: 'An http(s) address' },
   array: { glyph: '[ ]', help: 'A list of values of one type' },
   relation: { glyph: '⇄', help: 'A link to another entity' },
+  state: { glyph: '◎→◉', help: 'A workflow: states and the transitions between them' },
 };
 
 /** "order_items" → "Order items", as Cot derives labels (validate::label_from_name). */

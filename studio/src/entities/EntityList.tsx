@@ -69,6 +69,7 @@ export function EntityList() {
                 <th scope="col">Label</th>
                 <th scope="col">Fields</th>
                 <th scope="col">Version</th>
+                <th scope="col">Data</th>
               </tr>
             </thead>
             <tbody>
@@ -81,6 +82,11 @@ export function EntityList() {
                   <td>{e.label}</td>
                   <td>{e.fields}</td>
                   <td>{e.version}</td>
+                  <td>
+                    <a href={href({ screen: 'records', name: e.name })}>
+                      Records
+                    </a>
+                  </td>
                 </tr>
               ))}
             </tbody>

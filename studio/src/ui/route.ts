@@ -1,4 +1,5 @@
-// A hash router: #/entities, #/entities/<name>, #/new, #/diagram, #/bundle.
+// A hash router: #/entities, #/entities/<name>, #/new, #/diagram, #/bundle,
+// #/records/<name>[/<id>], #/playground, #/docs[/<name>], #/webhooks, #/live.
 // The studio is static files; the hash keeps every screen a real URL without
 // server rewrites.
 import { useEffect, useState } from 'react';
@@ -8,7 +9,12 @@ export type Route =
   | { screen: 'entity'; name: string }
   | { screen: 'new' }
   | { screen: 'diagram' }
-  | { screen: 'bundle' };
+  | { screen: 'bundle' }
+  | { screen: 'records'; name: string; id?: string }
+  | { screen: 'playground' }
+  | { screen: 'webhooks' }
+  | { screen: 'live' }
+  | { screen: 'docs'; name?: string };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -16,6 +22,11 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'new') return { screen: 'new' };
   if (parts[0] === 'diagram') return { screen: 'diagram' };
   if (parts[0] === 'bundle') return { screen: 'bundle' };
+  if (parts[0] === 'records' && parts[1]) return parts[2] ? { screen: 'records', name: parts[1], id: parts[2] } : { screen: 'records', name: parts[1] };
+  if (parts[0] === 'playground') return { screen: 'playground' };
+  if (parts[0] === 'webhooks') return { screen: 'webhooks' };
+  if (parts[0] === 'live') return { screen: 'live' };
+  if (parts[0] === 'docs') return parts[1] ? { screen: 'docs', name: parts[1] } : { screen: 'docs' };
   return { screen: 'entities' };
 }
 
@@ -25,6 +36,10 @@ export function href(r: Route): string {
       return `#/entities/${encodeURIComponent(r.name)}`;
     case 'entities':
       return '#/entities';
+    case 'records':
+      return `#/records/${encodeURIComponent(r.name)}${r.id ? `/${encodeURIComponent(r.id)}` : ''}`;
+    case 'docs':
+      return r.name ? `#/docs/${encodeURIComponent(r.name)}` : '#/docs';
     default:
       return `#/${r.screen}`;
   }

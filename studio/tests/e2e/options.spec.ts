@@ -22,6 +22,8 @@ function bases(): FieldDef[] {
       for (const items of ['text', 'decimal', 'enum', 'integer'] as FieldType[]) {
         out.push(items === 'enum' ? { name: 'f', type, items, values: ['a', 'b'] } : { name: 'f', type, items });
       }
+    } else if (type === 'state') {
+      out.push({ name: 'f', type, states: ['a', 'b'], initial: 'a' });
     } else {
       out.push(type === 'enum' ? { name: 'f', type, values: ['a', 'b'] } : { name: 'f', type });
     }
@@ -35,6 +37,7 @@ function sample(key: OptionKey, f: FieldDef): unknown {
     required: true, unique: true, index: true, default: null, min: bound, max: bound,
     min_length: 1, max_length: 10, pattern: '^a', precision: 10, scale: 2, values: ['a', 'b'],
     items: 'text', kind: 'many_to_one', target: 'opts', on_delete: 'cascade', inverse: 'back',
+    states: ['a', 'b'], initial: 'a', starts: ['a'], transitions: [{ name: 'go', from: 'a', to: 'b' }],
   };
   return values[key];
 }
@@ -68,7 +71,7 @@ test('each type offers exactly the options the server accepts', async ({ request
       }),
     );
   }
-  expect(cases.length).toBe(337); // 22 field shapes × the options each does not carry already
+  expect(cases.length).toBe(443); // 23 field shapes × the options each does not carry already
   expect(mismatches).toEqual([]);
 });
 
