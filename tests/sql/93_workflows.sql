@@ -222,7 +222,7 @@ SELECT is((SELECT problem FROM cot.check('t93') WHERE object LIKE '%cot_workflow
 
 -- Dropping the entity drops its trigger function too.
 SELECT lives_ok($$SELECT cot.drop_entity('t93', 'orders')$$, 'the entity dropped');
-SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'tenant_t93'::regnamespace), 0, '... and its workflow function with it');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'tenant_t93'::regnamespace AND proname = 'orders_workflow'), 0, '... and its workflow function with it');
 
 SELECT * FROM finish();
 ROLLBACK;
