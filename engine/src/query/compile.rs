@@ -447,14 +447,23 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Result<Compiled, C
     }
     let id = id_column();
     let keys = order_keys(&q.order, &id, q.id_desc);
-    let key_columns: Vec<String> = keys
+    // The page is picked in a subquery and its records built outside it:
+    // built in the same SELECT as the sort, each record's JSON (embeds too)
+    // was made for every row the sort read, not for the page alone (1.9 s
+    // against 0.15 s to sort 1M rows by a column without an index). The
+    // sort keys' names are upper case, which no field's name can be.
+    let inner_keys: Vec<String> = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| format!("{} AS k{}", k.expr(alias), i + 1))
+        .map(|(i, k)| format!("{} AS \"K{}\"", k.expr(alias), i + 1))
+        .collect();
+    let outer_keys: Vec<String> = (1..=keys.len())
+        .map(|i| format!("{alias}.\"K{i}\" AS k{i}"))
         .collect();
     let page = format!(
-        "SELECT {record} AS r, {} FROM {view} AS {alias}{} ORDER BY {} LIMIT {}{}",
-        key_columns.join(", "),
+        "SELECT {record} AS r, {} FROM (SELECT {alias}.*, {} FROM {view} AS {alias}{} ORDER BY {} LIMIT {}{}) AS {alias} ORDER BY {}",
+        outer_keys.join(", "),
+        inner_keys.join(", "),
         if conds.is_empty() {
             String::new()
         } else {
@@ -466,7 +475,8 @@ pub fn compile(q: &Query, t: &TenantNames, entity: &Ident) -> Result<Compiled, C
             format!(" OFFSET {}", q.offset)
         } else {
             String::new()
-        }
+        },
+        order_by(&keys, |i, _| format!("{alias}.\"K{}\"", i + 1))
     );
     let sql = if q.count {
         // The count in the same statement, so under the same snapshot as the

@@ -46,7 +46,7 @@ fn values_are_parameters_and_names_are_quoted() {
     .unwrap();
     assert_eq!(
         c.sql,
-        r#"SELECT jsonb_build_object('title', v0."title") AS r, v0."id" AS k1 FROM "acme"."orders" AS v0 WHERE (v0."title" = $1::text AND v0."total" > $2::numeric) ORDER BY v0."id" ASC LIMIT 101"#
+        r#"SELECT jsonb_build_object('title', v0."title") AS r, v0."K1" AS k1 FROM (SELECT v0.*, v0."id" AS "K1" FROM "acme"."orders" AS v0 WHERE (v0."title" = $1::text AND v0."total" > $2::numeric) ORDER BY v0."id" ASC LIMIT 101) AS v0 ORDER BY v0."K1" ASC"#
     );
     assert!(!c.sql.contains("DROP TABLE"));
     assert_eq!(
@@ -79,7 +79,7 @@ fn limits_and_offsets_are_numbers_and_counts_join_the_page() {
     .unwrap();
     assert_eq!(
         c.sql,
-        r#"SELECT p.*, c.n FROM (SELECT count(*) AS n FROM "acme"."orders" AS c0 WHERE c0."title" = $2::text) AS c LEFT JOIN LATERAL (SELECT jsonb_build_object('title', v0."title") AS r, v0."total" AS k1, v0."id" AS k2 FROM "acme"."orders" AS v0 WHERE v0."title" = $1::text ORDER BY v0."total" DESC NULLS FIRST, v0."id" DESC LIMIT 21 OFFSET 40) AS p ON true ORDER BY p.k1 DESC NULLS FIRST, p.k2 DESC"#
+        r#"SELECT p.*, c.n FROM (SELECT count(*) AS n FROM "acme"."orders" AS c0 WHERE c0."title" = $2::text) AS c LEFT JOIN LATERAL (SELECT jsonb_build_object('title', v0."title") AS r, v0."K1" AS k1, v0."K2" AS k2 FROM (SELECT v0.*, v0."total" AS "K1", v0."id" AS "K2" FROM "acme"."orders" AS v0 WHERE v0."title" = $1::text ORDER BY v0."total" DESC NULLS FIRST, v0."id" DESC LIMIT 21 OFFSET 40) AS v0 ORDER BY v0."K1" DESC NULLS FIRST, v0."K2" DESC) AS p ON true ORDER BY p.k1 DESC NULLS FIRST, p.k2 DESC"#
     );
     let a = Param::Value {
         ty: "text".into(),
@@ -293,7 +293,7 @@ fn an_enum_sorts_by_its_declared_values_when_asked() {
             .unwrap();
     let key = r#"array_position(ARRAY['low', 'mid', 'high']::text[], v0."priority")"#;
     assert!(
-        c.sql.contains(&format!("{key} AS k1"))
+        c.sql.contains(&format!("{key} AS \"K1\""))
             && c.sql.contains(&format!("ORDER BY {key} DESC NULLS FIRST")),
         "{}",
         c.sql
