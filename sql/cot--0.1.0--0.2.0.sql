@@ -546,3 +546,16 @@ STRICT STABLE SECURITY DEFINER
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'workflow_graph_wrapper';
+
+-- A tenant's admins mint short-lived user and anon tokens of their tenant
+-- (the studio's playground, /rpc/issue_token); cot.upgrade_tenants() makes
+-- the wrapper and grants EXECUTE to each tenant's admin role.
+CREATE FUNCTION cot."issue_tenant_token"(
+	"tenant" TEXT,
+	"options" jsonb
+) RETURNS jsonb
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'issue_tenant_token_wrapper';
+REVOKE ALL ON FUNCTION cot.issue_tenant_token(text, jsonb) FROM PUBLIC;

@@ -410,6 +410,9 @@ $$;
 
 REVOKE ALL ON FUNCTION cot.set_jwt_secret(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.issue_token(text, text, text, integer) FROM PUBLIC;
+-- A tenant's admins mint short-lived user and anon tokens of their tenant
+-- (granted per tenant with the /rpc/issue_token wrapper).
+REVOKE ALL ON FUNCTION cot.issue_tenant_token(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cot.create_tenant(text, jsonb), cot.drop_tenant(text, boolean),
     cot.create_api_key(text, text, jsonb), cot.revoke_api_key(text),
     cot.issue_token(text, text, text, integer), cot.tenants() TO cot_platform;

@@ -53,10 +53,15 @@ fn issue_token(
             "cot.issue_token(tenant, role, sub, ttl_seconds): role is anon, user, admin or platform",
         ));
     };
+    mint(tenant, role, sub, i64::from(ttl_seconds))
+}
+
+/// Signs a token for `role` of `tenant` (or the platform), `ttl` seconds;
+/// the caller's right to it was checked by the caller.
+fn mint(tenant: Option<&str>, role: &str, sub: Option<&str>, ttl: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let ttl = i64::from(ttl_seconds);
     let claims = match (tenant, role) {
         (None, "platform") => platform_claims(sub, now, ttl),
         (None, _) => raise(error(
@@ -78,4 +83,32 @@ fn issue_token(
         ))
     });
     sign_hs256(&claims, secret.as_bytes())
+}
+
+/// A short-lived token (at most 15 minutes) for the `user` role (with a `sub`
+/// of the caller's choosing) or the `anon` role of `tenant`, minted for the
+/// tenant's admin to try the API as those roles (the studio's playground,
+/// `/rpc/issue_token`). Superusers and the tenant's admins only; a tenant
+/// the caller does not administer answers 42501, whether it exists or not.
+/// `options`: `{"role": "user" | "anon", "sub"?, "ttl_seconds"?}`.
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn issue_tenant_token(tenant: &str, options: pgrx::JsonB) -> pgrx::JsonB {
+    if !crate::permissions::may_define(tenant) {
+        raise(error(
+            ErrorKind::InsufficientPrivilege,
+            format!(
+                "permission denied to mint tokens of tenant {}",
+                cot_engine::names::shown(tenant)
+            ),
+            "a superuser or a member of the tenant's admin role mints them",
+        ));
+    }
+    let (role, sub, ttl) = cot_engine::token::trial_token_request(&options.0).unwrap_or_else(|e| raise(e));
+    let role = match role {
+        TenantRole::Anon => "anon",
+        _ => "user",
+    };
+    let token = mint(Some(tenant), role, sub.as_deref(), ttl);
+    pgrx::JsonB(serde_json::json!({"token": token, "expires_in": ttl}))
 }

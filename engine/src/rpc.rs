@@ -49,6 +49,9 @@ pub enum Rpc {
     WebhookDeliveries,
     /// `replay_webhook(delivery_id text) RETURNS jsonb`.
     ReplayWebhook,
+    /// `issue_token(options jsonb) RETURNS jsonb`: a short-lived token of the
+    /// tenant's user or anon role (`cot.issue_tenant_token`), for its admin.
+    IssueToken,
     /// `history(entity text, id text) RETURNS jsonb`: every version of a
     /// record (`cot.history`), for whoever may read the record.
     History,
@@ -79,7 +82,7 @@ pub enum Audience {
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 22] = [
+pub const ALL: [Rpc; 23] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -96,6 +99,7 @@ pub const ALL: [Rpc; 22] = [
     Rpc::DeleteWebhook,
     Rpc::WebhookDeliveries,
     Rpc::ReplayWebhook,
+    Rpc::IssueToken,
     Rpc::Query,
     Rpc::History,
     Rpc::Transition,
@@ -107,7 +111,7 @@ pub const ALL: [Rpc; 22] = [
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
 /// tenant's admin role is granted EXECUTE on these (the functions check the
 /// tenant themselves).
-pub const COT_FUNCTIONS: [&str; 21] = [
+pub const COT_FUNCTIONS: [&str; 22] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -127,6 +131,7 @@ pub const COT_FUNCTIONS: [&str; 21] = [
     "cot.delete_webhook(uuid)",
     "cot.webhook_deliveries(text, jsonb)",
     "cot.replay_webhook(uuid)",
+    "cot.issue_tenant_token(text, jsonb)",
     "cot.changes(text, bigint, integer)",
     "cot.set_history_retention(text, interval)",
 ];
@@ -152,6 +157,7 @@ impl Rpc {
             Rpc::DeleteWebhook => "delete_webhook",
             Rpc::WebhookDeliveries => "webhook_deliveries",
             Rpc::ReplayWebhook => "replay_webhook",
+            Rpc::IssueToken => "issue_token",
             Rpc::History => "history",
             Rpc::Transition => "transition",
             Rpc::Transitions => "transitions",
@@ -213,6 +219,11 @@ impl Rpc {
             "Which deliveries (docs/webhooks.md): webhook, state, change_id, limit, before; {} by default.",
         );
         const DELIVERY_ID: Arg = Arg::text("delivery_id", "A delivery's id.");
+        const TOKEN: Arg = Arg::json(
+            "options",
+            true,
+            "{\"role\": \"user\" or \"anon\", \"sub\": the end user, \"ttl_seconds\": 1 to 900 (900 by default)}.",
+        );
         const STATEFUL: Arg = Arg::text("entity", "An entity with a state field.");
         const TRANSITION: Arg = Arg::text("transition", "The transition's name.");
         const NOTE: Arg = Arg {
@@ -228,6 +239,7 @@ impl Rpc {
             Rpc::DeleteWebhook => &[WEBHOOK_ID],
             Rpc::WebhookDeliveries => &[DELIVERIES],
             Rpc::ReplayWebhook => &[DELIVERY_ID],
+            Rpc::IssueToken => &[TOKEN],
             Rpc::ValidateEntity | Rpc::CreateEntity => &[DEFINITION],
             Rpc::CreateEntities => &[DEFINITIONS],
             Rpc::PlanEntity | Rpc::AlterEntity => &[DEFINITION, OPTIONS],
@@ -288,6 +300,7 @@ impl Rpc {
             Rpc::DeleteWebhook => "Delete a webhook and its delivery log (cot.delete_webhook)",
             Rpc::WebhookDeliveries => "The delivery log: state, HTTP status, attempts, last error, next attempt (cot.webhook_deliveries)",
             Rpc::ReplayWebhook => "Send a delivery again (cot.replay_webhook)",
+            Rpc::IssueToken => "A token of this tenant's user (with a sub) or anon role, 15 minutes at most, to try the API as them (cot.issue_tenant_token)",
             Rpc::History => "Every version of a record, with who changed what and when, for an entity with history (cot.history)",
             Rpc::Transition => "Move a record along a transition of its state field, as the caller; returns the record (cot.transition)",
             Rpc::Transitions => "The transitions the caller may take now on a record (cot.transitions)",
@@ -358,6 +371,7 @@ impl Rpc {
             Rpc::DeleteWebhook => "SELECT cot.delete_webhook(id::uuid)",
             Rpc::WebhookDeliveries => "SELECT cot.webhook_deliveries($tenant, cot.json_arg(options))",
             Rpc::ReplayWebhook => "SELECT cot.replay_webhook(delivery_id::uuid)",
+            Rpc::IssueToken => "SELECT cot.issue_tenant_token($tenant, options)",
             Rpc::History => "SELECT cot.history($tenant, entity, id::uuid)",
             Rpc::Transition => "SELECT cot.transition($tenant, entity, id::uuid, transition, note)",
             Rpc::Transitions => "SELECT cot.transitions($tenant, entity, id::uuid)",

@@ -129,8 +129,77 @@ pub fn sign_hs256(claims: &Value, secret: &[u8]) -> String {
     format!("{input}.{signature}")
 }
 
+/// The longest a token lives that a tenant's admin mints to try the API as
+/// another role (`cot.issue_tenant_token`).
+pub const MAX_TRIAL_TTL_SECONDS: i64 = 900;
+
+/// What a tenant's admin asks `cot.issue_tenant_token` for:
+/// `{"role": "user" | "anon", "sub"?: text, "ttl_seconds"?: 1..=900}` (900
+/// by default). Never `admin`: an admin mints no token stronger than a user's.
+pub fn trial_token_request(options: &Value) -> Result<(TenantRole, Option<String>, i64), CotError> {
+    let bad = |m: String| {
+        CotError::new(ErrorKind::InvalidParameter, m)
+            .hint("pass {\"role\": \"user\" or \"anon\", \"sub\": \"<end user>\", \"ttl_seconds\": 1 to 900}")
+    };
+    let Some(o) = options.as_object() else {
+        return Err(bad("the options must be a JSON object".into()));
+    };
+    if let Some(k) = o
+        .keys()
+        .find(|k| !["role", "sub", "ttl_seconds"].contains(&k.as_str()))
+    {
+        return Err(bad(format!("unknown key {}", crate::names::shown(k))));
+    }
+    let role = match o.get("role").and_then(Value::as_str) {
+        Some("user") => TenantRole::User,
+        Some("anon") => TenantRole::Anon,
+        _ => return Err(bad("role must be \"user\" or \"anon\"".into())),
+    };
+    let sub = match o.get("sub") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(bad("sub must be a string".into())),
+    };
+    let ttl = match o.get("ttl_seconds") {
+        None | Some(Value::Null) => MAX_TRIAL_TTL_SECONDS,
+        Some(v) => match v.as_i64() {
+            Some(t) if (1..=MAX_TRIAL_TTL_SECONDS).contains(&t) => t,
+            _ => {
+                return Err(bad(format!(
+                    "ttl_seconds must be an integer from 1 to {MAX_TRIAL_TTL_SECONDS}"
+                )))
+            }
+        },
+    };
+    Ok((role, sub, ttl))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn trial_tokens_are_user_or_anon_and_short() {
+        let ok = trial_token_request(&json!({"role": "user", "sub": "u1", "ttl_seconds": 60})).unwrap();
+        assert_eq!(ok, (TenantRole::User, Some("u1".into()), 60));
+        assert_eq!(
+            trial_token_request(&json!({"role": "anon"})).unwrap(),
+            (TenantRole::Anon, None, MAX_TRIAL_TTL_SECONDS)
+        );
+        for bad in [
+            json!({"role": "admin"}),
+            json!({"role": "user", "ttl_seconds": 901}),
+            json!({"role": "user", "ttl_seconds": 0}),
+            json!({"role": "user", "sub": 5}),
+            json!({"role": "user", "tenant": "other"}),
+            json!(["user"]),
+        ] {
+            assert_eq!(
+                trial_token_request(&bad).unwrap_err().kind,
+                ErrorKind::InvalidParameter,
+                "{bad}"
+            );
+        }
+    }
     use super::*;
     use crate::names::fixed;
 

@@ -114,6 +114,41 @@ describe('the platform API', () => {
     assert.equal(none[0].n, 0);
   });
 
+  test("a tenant admin mints short-lived user and anon tokens of its own tenant, and nothing more", T, async () => {
+    const mint = async (tenant, role) => (await su.query('SELECT cot.issue_token($1, $2, $3, 600) AS t', [tenant, role, 'someone'])).rows[0].t;
+    const admin = await mint('plat_seed', 'admin');
+    const user = await mint('plat_seed', 'user');
+    const ask = (token, body) => api.request('/rpc/issue_token', { method: 'POST', token, profile: 'plat_seed', body: { options: body } });
+
+    const got = await ask(admin, { role: 'user', sub: 'alice', ttl_seconds: 60 });
+    assert.equal(got.status, 200, said(got));
+    assert.equal(got.body.expires_in, 60);
+    const claims = JSON.parse(Buffer.from(got.body.token.split('.')[1], 'base64url'));
+    assert.equal(claims.role, 'cot_plat_seed_user');
+    assert.equal(claims.tenant, 'plat_seed');
+    assert.equal(claims.sub, 'alice');
+    assert.ok(claims.exp - claims.iat === 60, JSON.stringify(claims));
+    // The token works: PostgREST runs the request as the tenant's user.
+    const who = await api.request('/rpc/entities', { method: 'POST', token: got.body.token, profile: 'plat_seed', body: {} });
+    assert.ok([200, 401, 403].includes(who.status), said(who));
+    assert.notEqual(who.status, 401, said(who));
+
+    for (const [body, code] of [
+      [{ role: 'admin' }, '22023'],
+      [{ role: 'user', ttl_seconds: 3600 }, '22023'],
+      [{ role: 'user', tenant: 'other' }, '22023'],
+    ]) {
+      const r = await ask(admin, body);
+      assert.equal(r.status, 400, said(r));
+      assert.equal(r.body.code, code, said(r));
+    }
+    // Only the tenant's admin: its user is refused.
+    const asUser = await ask(user, { role: 'anon' });
+    assert.ok([401, 403].includes(asUser.status), said(asUser));
+    const { rows } = await su.query(`SELECT cot.issue_tenant_token('plat_seed', '{"role": "anon"}') ? 'token' AS ok`);
+    assert.equal(rows[0].ok, true);
+  });
+
   test('anonymous requests reach nothing of the platform', T, async () => {
     const r = await api.request('/rpc/create_tenant', { method: 'POST', profile: 'cot_platform', body: { slug: 'plat_anon' } });
     assert.ok([401, 403].includes(r.status), said(r));

@@ -239,6 +239,11 @@ export type Database = {
         Args: { delivery_id: string }
         Returns: Json
       }
+      /** A token of this tenant's user (with a sub) or anon role, 15 minutes at most, to try the API as them (cot.issue_tenant_token) */
+      issue_token: {
+        Args: { options: Json }
+        Returns: Json
+      }
       /** Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query) */
       query: {
         Args: { entity: string; query?: Json }
