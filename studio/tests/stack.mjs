@@ -123,6 +123,10 @@ export async function startStack({ tenants = ['acme', 'globex'] } = {}) {
     }
     const api = await start(db, { schemas: tenants, wiring: 'cot' });
     stops.push(() => api.stop());
+    // The secret Cot signs the tokens it mints with (the playground's "a user
+    // of this tenant"): PostgREST's.
+    const owner = await connect(db);
+    await owner.query('SELECT cot.set_jwt_secret($1)', [api.secret]).finally(() => owner.end());
     // cot-realtime behind the front door at /realtime/v1/, when it is built
     // (cargo build --release -p cot-realtime; scripts/test.sh builds it first).
     const { startRealtime, REALTIME_BIN } = await import('../../tests/clients/lib/realtime.mjs');

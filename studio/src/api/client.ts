@@ -180,6 +180,11 @@ export class Api {
   replayWebhook(deliveryId: string): Promise<Delivery> {
     return this.rpc('replay_webhook', { delivery_id: deliveryId });
   }
+  /** A short-lived token of this tenant's user (with `sub`) or anon role (admins only). */
+  async issueToken(role: 'user' | 'anon', sub?: string): Promise<string> {
+    const minted = await this.rpc<{ token: string }>('issue_token', { options: { role, sub: sub || null, ttl_seconds: 300 } });
+    return minted.token;
+  }
   /** The transitions the caller may take on a record now (cot.transitions). */
   transitions(entity: string, id: string): Promise<Transition[]> {
     return this.rpc('transitions', { entity, id });

@@ -48,7 +48,14 @@ export default function Playground() {
     setError(null);
     setRes(null);
     try {
-      const who = as.mode === 'me' ? undefined : as.mode === 'anon' ? null : credentialOf(as.secret);
+      const who =
+        as.mode === 'me'
+          ? undefined
+          : as.mode === 'anon'
+            ? null
+            : as.mode === 'user'
+              ? credentialOf(await api.issueToken('user', as.sub))
+              : credentialOf(as.secret);
       setRes(await api.send(req, who));
     } catch (e) {
       setError(e);

@@ -6,7 +6,7 @@ import { signJwt } from '../../../tests/clients/lib/postgrest.mjs';
 const sign = signJwt as (payload: object, options: { secret: string; expiresIn: number }) => string;
 const token = (claims: object) => sign(claims, { secret: stackInfo().secret, expiresIn: 600 });
 
-test('send as the admin, a user and another tenant: RLS decides, another tenant is refused', async ({ studio, sql, axe, snap }) => {
+test('send as the admin, a user (pasted or minted) and another tenant: RLS decides, another tenant is refused', async ({ studio, sql, axe, snap }) => {
   await sql(`SELECT cot.create_entity('{"tenant": "acme", "name": "memos", "access": {"read": "owner", "create": "tenant", "update": "owner", "delete": "owner"},
     "fields": [{"name": "body", "type": "text", "required": true}]}')`);
   for (const [sub, body] of [['alice', 'alice one'], ['alice', 'alice two'], ['bob', 'bob one']]) {
@@ -51,6 +51,13 @@ test('send as the admin, a user and another tenant: RLS decides, another tenant 
   await page.getByLabel(/nobody/).check();
   await page.getByRole('button', { name: 'Send' }).click();
   await expect(status).toHaveAttribute('data-status', '401');
+
+  // A user of this tenant by its sub: the studio mints the token (/rpc/issue_token).
+  await page.getByLabel(/a user of this tenant/).check();
+  await page.getByLabel("The user's sub").fill('bob');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(status).toHaveAttribute('data-status', '200');
+  expect(JSON.parse(await body.innerText())).toEqual([{ body: 'bob one', owner_id: 'bob' }]);
 
   // The same request as code.
   await expect(page.getByRole('tabpanel')).toContainText(`curl -X GET '${new URL(page.url()).origin}/rest/v1/memos?select=body,owner_id&order=body'`);
