@@ -200,56 +200,45 @@ impl Hub {
             "tenants with subscribers",
             self.tenants().len().to_string(),
         );
-        line("joins_total", "counter", "channels joined", g(&m.joins));
-        line(
-            "joins_refused_total",
-            "counter",
-            "joins refused",
-            g(&m.joins_refused),
-        );
-        line(
-            "changes_total",
-            "counter",
-            "changes read from the change log",
-            g(&m.changes_read),
-        );
-        line(
-            "batches_total",
-            "counter",
-            "batches of changes fanned out",
-            g(&m.batches),
-        );
-        line(
-            "messages_total",
-            "counter",
-            "postgres_changes messages sent",
-            g(&m.messages_sent),
-        );
-        line(
-            "reread_queries_total",
-            "counter",
-            "re-read statements (one per claim set per batch)",
-            g(&m.reread_queries),
-        );
-        line(
-            "reread_round_trips_total",
-            "counter",
-            "database round trips for re-reads",
-            g(&m.reread_round_trips),
-        );
-        line(
-            "reread_errors_total",
-            "counter",
-            "re-reads that failed (nothing sent for them)",
-            g(&m.reread_errors),
-        );
-        line("log_reads_total", "counter", "cot.changes calls", g(&m.log_reads));
-        line(
-            "slow_clients_total",
-            "counter",
-            "sockets closed for not reading",
-            g(&m.slow_clients),
-        );
+        let counters: [(&str, &str, &AtomicU64); 10] = [
+            ("joins_total", "channels joined", &m.joins),
+            ("joins_refused_total", "joins refused", &m.joins_refused),
+            (
+                "changes_total",
+                "changes read from the change log",
+                &m.changes_read,
+            ),
+            ("batches_total", "batches of changes fanned out", &m.batches),
+            (
+                "messages_total",
+                "postgres_changes messages sent",
+                &m.messages_sent,
+            ),
+            (
+                "reread_queries_total",
+                "re-read statements (one per claim set per batch)",
+                &m.reread_queries,
+            ),
+            (
+                "reread_round_trips_total",
+                "database round trips for re-reads",
+                &m.reread_round_trips,
+            ),
+            (
+                "reread_errors_total",
+                "re-reads that failed (nothing sent for them)",
+                &m.reread_errors,
+            ),
+            ("log_reads_total", "cot.changes calls", &m.log_reads),
+            (
+                "slow_clients_total",
+                "sockets closed for not reading",
+                &m.slow_clients,
+            ),
+        ];
+        for (name, help, value) in counters {
+            line(name, "counter", help, g(value));
+        }
         line(
             "lag_milliseconds",
             "gauge",
@@ -285,18 +274,20 @@ impl Hub {
             "last 4,096 batches: oldest change, statement to queued",
             pct(99).to_string(),
         );
-        line(
-            "log_read_microseconds_total",
-            "counter",
-            "time reading the change log",
-            g(&m.log_read_us),
-        );
-        line(
-            "fanout_microseconds_total",
-            "counter",
-            "time re-reading and queuing messages",
-            g(&m.fanout_us),
-        );
+        for (name, help, value) in [
+            (
+                "log_read_microseconds_total",
+                "time reading the change log",
+                &m.log_read_us,
+            ),
+            (
+                "fanout_microseconds_total",
+                "time re-reading and queuing messages",
+                &m.fanout_us,
+            ),
+        ] {
+            line(name, "counter", help, g(value));
+        }
         let up = u8::from(m.reader_connected.load(Relaxed)).to_string();
         line(
             "reader_connected",

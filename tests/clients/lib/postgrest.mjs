@@ -62,7 +62,8 @@ export function freePort() {
 // way (even SIGKILL), since the kernel then closes the pipe. A PostgREST left
 // behind would otherwise retry its database connection forever.
 // (A background job's stdin is /dev/null in sh, hence the copy on fd 3.)
-const WATCHDOG = `
+// cot-realtime runs under the same one (lib/realtime.mjs).
+export const WATCHDOG = `
 exec 3<&0
 "$0" 3<&- </dev/null & pid=$!
 { read -r _ <&3 ; kill -TERM "$pid" 2>/dev/null ; } >/dev/null 2>&1 &

@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort, WATCHDOG } from './postgrest.mjs';
 import { fileURLToPath } from 'node:url';
 import { RealtimeClient } from '@supabase/realtime-js';
 import WebSocket from 'ws';
@@ -14,28 +14,6 @@ export const REALTIME_BIN =
   process.env.COT_REALTIME_BIN ?? fileURLToPath(new URL('../../../target/release/cot-realtime', import.meta.url));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-// Same watchdog as PostgREST's in postgrest.mjs: the server ends with the
-// test process, however it ends.
-const WATCHDOG = `
-exec 3<&0
-"$0" 3<&- </dev/null & pid=$!
-{ read -r _ <&3 ; kill -TERM "$pid" 2>/dev/null ; } >/dev/null 2>&1 &
-exec 3<&-
-wait "$pid"
-`;
 
 export function dbUri(dbName, loginRole = 'authenticator') {
   const pghost = process.env.PGHOST ?? '';
