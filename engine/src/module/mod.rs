@@ -12,3 +12,6 @@ pub mod resolve;
 pub mod tenant;
 
 pub use format::{Module, FORMAT};
+
+#[cfg(test)]
+mod examples_tests;
