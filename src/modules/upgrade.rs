@@ -119,7 +119,15 @@ fn upgrade(
     let dry_run = options.dry_run || force_dry_run;
     let evolve = options.alter.evolve();
     if dry_run {
-        let sorted = sort(&t, &old, &new);
+        let mut sorted = sort(&t, &old, &new);
+        // The modules it needs come first, so the plan shows them created
+        // and the new version's relations to their entities check out.
+        let mut first: Vec<Value> = needed
+            .iter()
+            .flat_map(|m| in_tenant::definitions_for(m, &t.slug, t.id))
+            .collect();
+        first.append(&mut sorted.creates);
+        sorted.creates = first;
         let known = known_of(&sorted.creates);
         let (rows, refusals) = bundles::dropped_rows(&t, &sorted.drops, &evolve, "new version");
         let mut plan = bundles::dry_run(&t, sorted, &known, rows, refusals, &evolve);
