@@ -6,10 +6,12 @@
 // allowed). helpdesk 1.1.0 depends on crm: its upgrade installs crm first,
 // and crm cannot be uninstalled while helpdesk needs it.
 //
-// Break check (done by hand when written): with the dependency order
-// reversed (target first), the helpdesk upgrade failed on the relation to
-// companies; with the rows check of uninstall skipped, the refusal test
-// failed.
+// Break checks (done by hand when written): without the `id` that carries
+// contacts.phone into crm 1.1.0 (phone_number), the upgrade planned a drop
+// with data and the crm test failed on its refusals; with two sample rows
+// fewer in crm 1.0.0, the row counts failed. The rules themselves (order,
+// conflicts, refusals) are broken and checked in tests/sql/94_modules.sql
+// and the engine's unit tests.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
