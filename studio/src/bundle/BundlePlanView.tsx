@@ -19,7 +19,8 @@ export function BundlePlanView({ plan, busy, onApply, verb = 'import' }: Props) 
   const lossSteps = plan.entities.flatMap((e) => (e.changes ?? []).filter((c) => c.class === 'data_loss'));
   const needsConfirm = losses.length > 0 || lossSteps.length > 0 || plan.entities.some((e) => e.action === 'drop' && (e.rows ?? 0) > 0);
   const [confirmed, setConfirmed] = useState(false);
-  const changing = plan.entities.filter((e) => e.action !== 'none');
+  // An upgrade that changes no entity still moves the module to its new version.
+  const changing = verb === 'upgrade' ? plan.entities : plan.entities.filter((e) => e.action !== 'none');
   return (
     <section aria-labelledby="bundle-plan-title" className="bundle-plan">
       <h3 id="bundle-plan-title">What the {verb} would do</h3>
