@@ -75,7 +75,8 @@ CREATE TABLE cot.migrations (
     entity             text,
     operation          text NOT NULL CONSTRAINT migrations_operation_check
                        CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'alter_entity', 'drop_entity',
-                                            'drop_relation', 'upgrade_tenant')),
+                                            'drop_relation', 'upgrade_tenant', 'install_module', 'upgrade_module',
+                                            'uninstall_module')),
     plan               jsonb COMPRESSION lz4 NOT NULL,
     sql                text[] COMPRESSION lz4 NOT NULL,
     definition_before  jsonb COMPRESSION lz4,
@@ -132,6 +133,49 @@ CREATE TABLE cot.jwt_secret (
 );
 COMMENT ON TABLE cot.jwt_secret IS 'The secret cot.issue_token signs with (PostgREST''s jwt-secret); set with cot.set_jwt_secret';
 SELECT pg_catalog.pg_extension_config_dump('cot.jwt_secret', '');
+
+-- Modules (docs/modules.md). The catalog: one row per published version of a
+-- module, the whole cot.module/1 document kept as published; a version never
+-- changes (cot.publish_module refuses other content under a published
+-- version, and the trigger below refuses UPDATE). Installations: which
+-- version of which module each tenant has; a module's entities are found by
+-- their ids (derived from tenant, module and entity key), never by name.
+CREATE TABLE cot.module_versions (
+    name          text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    version       text NOT NULL,
+    description   text NOT NULL DEFAULT '',
+    depends       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(depends) = 'object'),
+    module        jsonb COMPRESSION lz4 NOT NULL,
+    published_by  text NOT NULL,
+    published_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE cot.module_versions IS 'The module catalog: every published version of every module, immutable (cot.publish_module)';
+CREATE FUNCTION cot.module_version_immutable() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'module % version % is published and cannot change', OLD.name, OLD.version
+        USING ERRCODE = '55000', HINT = 'publish the change as a new version';
+END
+$$;
+CREATE TRIGGER module_versions_immutable BEFORE UPDATE ON cot.module_versions
+    FOR EACH ROW EXECUTE FUNCTION cot.module_version_immutable();
+
+CREATE TABLE cot.module_installations (
+    tenant_id     uuid NOT NULL REFERENCES cot.tenants (id) ON DELETE CASCADE,
+    module        text NOT NULL,
+    version       text NOT NULL,
+    installed_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, module),
+    FOREIGN KEY (module, version) REFERENCES cot.module_versions (name, version)
+);
+CREATE INDEX module_installations_version_idx ON cot.module_installations (module, version);
+COMMENT ON TABLE cot.module_installations IS 'Which version of which module each tenant has installed (cot.install_module)';
+SELECT pg_catalog.pg_extension_config_dump('cot.module_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.module_installations', '');
 
 REVOKE ALL ON ALL TABLES IN SCHEMA cot FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA cot FROM PUBLIC;

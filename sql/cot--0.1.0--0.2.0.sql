@@ -8,7 +8,8 @@
 ALTER TABLE cot.migrations DROP CONSTRAINT migrations_operation_check;
 ALTER TABLE cot.migrations ADD CONSTRAINT migrations_operation_check
     CHECK (operation IN ('create_tenant', 'drop_tenant', 'create_entity', 'alter_entity', 'drop_entity',
-                         'drop_relation', 'upgrade_tenant'));
+                         'drop_relation', 'upgrade_tenant', 'install_module', 'upgrade_module',
+                         'uninstall_module'));
 
 -- Keeps the system columns of every generated table: created_at is set once,
 -- updated_at on every write; clients cannot forge either; a record's id never
@@ -559,3 +560,141 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'issue_tenant_token_wrapper';
 REVOKE ALL ON FUNCTION cot.issue_tenant_token(text, jsonb) FROM PUBLIC;
+
+-- Modules (docs/modules.md): the functions of the shared library, then the
+-- meta-tables as in bootstrap.sql and the privileges as in finalize.sql.
+CREATE FUNCTION cot."publish_module"(
+	"module" jsonb
+) RETURNS jsonb
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'publish_module_wrapper';
+
+CREATE FUNCTION cot."modules"() RETURNS jsonb
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'modules_wrapper';
+
+CREATE FUNCTION cot."install_module"(
+	"tenant" TEXT,
+	"name" TEXT,
+	"version" TEXT DEFAULT NULL,
+	"options" jsonb DEFAULT '{}'
+) RETURNS jsonb
+SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'install_module_wrapper';
+
+CREATE FUNCTION cot."installed_modules"(
+	"tenant" TEXT
+) RETURNS jsonb
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'installed_modules_wrapper';
+
+CREATE FUNCTION cot."plan_module_upgrade"(
+	"tenant" TEXT,
+	"name" TEXT,
+	"version" TEXT DEFAULT NULL,
+	"options" jsonb DEFAULT '{}'
+) RETURNS jsonb
+SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'plan_module_upgrade_wrapper';
+
+CREATE FUNCTION cot."upgrade_module"(
+	"tenant" TEXT,
+	"name" TEXT,
+	"version" TEXT DEFAULT NULL,
+	"options" jsonb DEFAULT '{}'
+) RETURNS jsonb
+SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'upgrade_module_wrapper';
+
+CREATE FUNCTION cot."uninstall_module"(
+	"tenant" TEXT,
+	"name" TEXT,
+	"options" jsonb DEFAULT '{}'
+) RETURNS jsonb
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'uninstall_module_wrapper';
+
+-- Modules (docs/modules.md). The catalog: one row per published version of a
+-- module, the whole cot.module/1 document kept as published; a version never
+-- changes (cot.publish_module refuses other content under a published
+-- version, and the trigger below refuses UPDATE). Installations: which
+-- version of which module each tenant has; a module's entities are found by
+-- their ids (derived from tenant, module and entity key), never by name.
+CREATE TABLE cot.module_versions (
+    name          text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    version       text NOT NULL,
+    description   text NOT NULL DEFAULT '',
+    depends       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(depends) = 'object'),
+    module        jsonb COMPRESSION lz4 NOT NULL,
+    published_by  text NOT NULL,
+    published_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE cot.module_versions IS 'The module catalog: every published version of every module, immutable (cot.publish_module)';
+CREATE FUNCTION cot.module_version_immutable() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'module % version % is published and cannot change', OLD.name, OLD.version
+        USING ERRCODE = '55000', HINT = 'publish the change as a new version';
+END
+$$;
+CREATE TRIGGER module_versions_immutable BEFORE UPDATE ON cot.module_versions
+    FOR EACH ROW EXECUTE FUNCTION cot.module_version_immutable();
+
+CREATE TABLE cot.module_installations (
+    tenant_id     uuid NOT NULL REFERENCES cot.tenants (id) ON DELETE CASCADE,
+    module        text NOT NULL,
+    version       text NOT NULL,
+    installed_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, module),
+    FOREIGN KEY (module, version) REFERENCES cot.module_versions (name, version)
+);
+CREATE INDEX module_installations_version_idx ON cot.module_installations (module, version);
+COMMENT ON TABLE cot.module_installations IS 'Which version of which module each tenant has installed (cot.install_module)';
+SELECT pg_catalog.pg_extension_config_dump('cot.module_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('cot.module_installations', '');
+REVOKE ALL ON cot.module_versions, cot.module_installations FROM PUBLIC;
+
+-- ===== Modules (docs/modules.md) ============================================
+-- Publishing is for superusers and cot_platform (cot.publish_module checks);
+-- the catalog is read by them and by tenant admins, who install from it
+-- (granted per tenant with the /rpc/ wrappers, like the functions below,
+-- which check the tenant themselves).
+REVOKE ALL ON FUNCTION cot.publish_module(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.modules() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.install_module(text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.upgrade_module(text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.plan_module_upgrade(text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.uninstall_module(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.installed_modules(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.module_version_immutable() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cot.publish_module(jsonb), cot.modules() TO cot_platform;
+
+CREATE FUNCTION cot_platform.publish_module(module jsonb) RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.publish_module(module) $$;
+COMMENT ON FUNCTION cot_platform.publish_module(jsonb) IS 'Publishes a module version (a cot.module/1 document) to the catalog; versions never change (cot.publish_module)';
+
+CREATE FUNCTION cot_platform.modules() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.modules() $$;
+COMMENT ON FUNCTION cot_platform.modules() IS 'Every published module version, newest first (cot.modules)';
+REVOKE ALL ON FUNCTION cot_platform.publish_module(jsonb), cot_platform.modules() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cot_platform.publish_module(jsonb), cot_platform.modules() TO cot_platform;

@@ -518,3 +518,30 @@ REVOKE ALL ON FUNCTION cot.update_webhook(uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.delete_webhook(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.webhook_deliveries(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.replay_webhook(uuid) FROM PUBLIC;
+
+-- ===== Modules (docs/modules.md) ============================================
+-- Publishing is for superusers and cot_platform (cot.publish_module checks);
+-- the catalog is read by them and by tenant admins, who install from it
+-- (granted per tenant with the /rpc/ wrappers, like the functions below,
+-- which check the tenant themselves).
+REVOKE ALL ON FUNCTION cot.publish_module(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.modules() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.install_module(text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.upgrade_module(text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.plan_module_upgrade(text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.uninstall_module(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.installed_modules(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.module_version_immutable() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cot.publish_module(jsonb), cot.modules() TO cot_platform;
+
+CREATE FUNCTION cot_platform.publish_module(module jsonb) RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.publish_module(module) $$;
+COMMENT ON FUNCTION cot_platform.publish_module(jsonb) IS 'Publishes a module version (a cot.module/1 document) to the catalog; versions never change (cot.publish_module)';
+
+CREATE FUNCTION cot_platform.modules() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.modules() $$;
+COMMENT ON FUNCTION cot_platform.modules() IS 'Every published module version, newest first (cot.modules)';
+REVOKE ALL ON FUNCTION cot_platform.publish_module(jsonb), cot_platform.modules() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cot_platform.publish_module(jsonb), cot_platform.modules() TO cot_platform;

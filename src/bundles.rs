@@ -46,13 +46,13 @@ fn definitions_for(t: &TenantRow, bundle: &Value) -> Vec<Value> {
 }
 
 /// A bundle's definitions sorted by what they do to the tenant.
-struct Sorted {
+pub(crate) struct Sorted {
     /// Entities the tenant lacks.
-    creates: Vec<Value>,
+    pub(crate) creates: Vec<Value>,
     /// Entities it has (matched by id, then by name).
-    changes: Vec<Value>,
+    pub(crate) changes: Vec<Value>,
     /// Entities the bundle lacks, by name.
-    drops: Vec<String>,
+    pub(crate) drops: Vec<String>,
 }
 
 fn sort(t: &TenantRow, defs: Vec<Value>) -> Sorted {
@@ -85,10 +85,11 @@ fn sort(t: &TenantRow, defs: Vec<Value>) -> Sorted {
 
 /// The rows of each entity that would be dropped, and a refusal for each that
 /// holds rows unless data loss is allowed.
-fn dropped_rows(
+pub(crate) fn dropped_rows(
     t: &TenantRow,
     drops: &[String],
     options: &evolve::Options,
+    what: &str,
 ) -> (Vec<(String, u64)>, Vec<Violation>) {
     let names = tenant_names(t);
     let mut refusals = Vec::new();
@@ -103,8 +104,10 @@ fn dropped_rows(
             refusals.push(Violation::new(
                 ErrorKind::DataLoss,
                 "/entities",
-                format!("entity \"{name}\" is not in the bundle; dropping it would delete {rows} rows"),
-                "pass {\"allow_data_loss\": true} to drop it with its rows, or add it to the bundle",
+                format!("entity \"{name}\" is not in the {what}; dropping it would delete {rows} rows"),
+                format!(
+                    "pass {{\"allow_data_loss\": true}} to drop it with its rows, or add it to the {what}"
+                ),
             ));
         }
         rows_of.push((name.clone(), rows));
@@ -134,21 +137,21 @@ fn apply_schema(tenant: &str, bundle: JsonbText, options: default!(JsonbText, "'
     let sorted = sort(&t, definitions_for(&t, &bundle));
     let evolve = options.alter.evolve();
     let created_known = known_of(&sorted.creates);
-    let (rows, refusals) = dropped_rows(&t, &sorted.drops, &evolve);
+    let (rows, refusals) = dropped_rows(&t, &sorted.drops, &evolve, "bundle");
     let report = if options.dry_run {
         dry_run(&t, sorted, &created_known, rows, refusals, &evolve)
     } else {
         if !refusals.is_empty() {
             raise_violations("schema bundle", &refusals);
         }
-        apply(&t, sorted, &evolve)
+        apply(&t, sorted, &evolve, "schema bundle")
     };
     lock.restore();
     JsonB(report)
 }
 
 /// The combined plan, changing nothing.
-fn dry_run(
+pub(crate) fn dry_run(
     t: &TenantRow,
     sorted: Sorted,
     created_known: &[cot_engine::relations::KnownEntity],
@@ -191,13 +194,14 @@ fn dry_run(
     })
 }
 
-/// Creates, alters and drops; returns what became of each entity.
-fn apply(t: &TenantRow, sorted: Sorted, options: &evolve::Options) -> Value {
+/// Creates, alters and drops; returns what became of each entity. Problems
+/// with the definitions are raised as an invalid `what`.
+pub(crate) fn apply(t: &TenantRow, sorted: Sorted, options: &evolve::Options, what: &str) -> Value {
     let (mut altered, mut unchanged, mut dropped) = (Vec::new(), Vec::new(), Vec::new());
     let created: Vec<Value> = if sorted.creates.is_empty() {
         Vec::new()
     } else {
-        create_group(sorted.creates, &|i| format!("/entities/{i}"), "schema bundle")
+        create_group(sorted.creates, &|i| format!("/entities/{i}"), what)
             .into_iter()
             .map(|d| json!(Header::of(&d).name))
             .collect()

@@ -16,6 +16,7 @@ mod environment;
 mod execute;
 mod generated_docs;
 mod jsonb_arg;
+mod modules;
 mod permissions;
 mod plan_cache;
 mod platform;

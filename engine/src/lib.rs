@@ -19,6 +19,7 @@ pub mod evolve;
 pub mod group;
 pub mod jsonb_binary;
 pub mod literal;
+pub mod module;
 pub mod names;
 pub mod options;
 pub mod plan;

@@ -68,6 +68,22 @@ pub enum Rpc {
     /// `typescript() RETURNS text`: client types (`cot.typescript`), for its
     /// admin and user roles.
     TypeScript,
+    /// `modules() RETURNS jsonb`: the module catalog (`cot.modules`).
+    Modules,
+    /// `installed_modules() RETURNS jsonb` (`cot.installed_modules`).
+    InstalledModules,
+    /// `install_module(name text, version text DEFAULT NULL, options jsonb
+    /// DEFAULT '{}') RETURNS jsonb` (`cot.install_module`).
+    InstallModule,
+    /// `plan_module_upgrade(name text, version text DEFAULT NULL, options
+    /// jsonb DEFAULT '{}') RETURNS jsonb` (`cot.plan_module_upgrade`).
+    PlanModuleUpgrade,
+    /// `upgrade_module(name text, version text DEFAULT NULL, options jsonb
+    /// DEFAULT '{}') RETURNS jsonb` (`cot.upgrade_module`).
+    UpgradeModule,
+    /// `uninstall_module(name text, options jsonb DEFAULT '{}') RETURNS
+    /// jsonb` (`cot.uninstall_module`).
+    UninstallModule,
 }
 
 /// Who of a tenant's roles may execute a wrapper.
@@ -82,7 +98,7 @@ pub enum Audience {
 }
 
 /// Every wrapper, in the order they are created.
-pub const ALL: [Rpc; 23] = [
+pub const ALL: [Rpc; 29] = [
     Rpc::ValidateEntity,
     Rpc::PlanEntity,
     Rpc::CreateEntity,
@@ -100,6 +116,12 @@ pub const ALL: [Rpc; 23] = [
     Rpc::WebhookDeliveries,
     Rpc::ReplayWebhook,
     Rpc::IssueToken,
+    Rpc::Modules,
+    Rpc::InstalledModules,
+    Rpc::InstallModule,
+    Rpc::PlanModuleUpgrade,
+    Rpc::UpgradeModule,
+    Rpc::UninstallModule,
     Rpc::Query,
     Rpc::History,
     Rpc::Transition,
@@ -111,7 +133,7 @@ pub const ALL: [Rpc; 23] = [
 /// The `cot` functions the wrappers call, and `cot.check`, by signature: a
 /// tenant's admin role is granted EXECUTE on these (the functions check the
 /// tenant themselves).
-pub const COT_FUNCTIONS: [&str; 22] = [
+pub const COT_FUNCTIONS: [&str; 28] = [
     "cot.with_tenant(jsonb, text)",
     "cot.validate_entity(jsonb)",
     "cot.plan_entity(jsonb, jsonb)",
@@ -134,6 +156,12 @@ pub const COT_FUNCTIONS: [&str; 22] = [
     "cot.issue_tenant_token(text, jsonb)",
     "cot.changes(text, bigint, integer)",
     "cot.set_history_retention(text, interval)",
+    "cot.modules()",
+    "cot.installed_modules(text)",
+    "cot.install_module(text, text, text, jsonb)",
+    "cot.plan_module_upgrade(text, text, text, jsonb)",
+    "cot.upgrade_module(text, text, text, jsonb)",
+    "cot.uninstall_module(text, text, jsonb)",
 ];
 
 impl Rpc {
@@ -163,6 +191,12 @@ impl Rpc {
             Rpc::Transitions => "transitions",
             Rpc::OpenApi => "openapi",
             Rpc::TypeScript => "typescript",
+            Rpc::Modules => "modules",
+            Rpc::InstalledModules => "installed_modules",
+            Rpc::InstallModule => "install_module",
+            Rpc::PlanModuleUpgrade => "plan_module_upgrade",
+            Rpc::UpgradeModule => "upgrade_module",
+            Rpc::UninstallModule => "uninstall_module",
         }
     }
 
@@ -232,7 +266,24 @@ impl Rpc {
             required: false,
             description: "A note kept with the transition in the change log; none by default.",
         };
+        const MODULE: Arg = Arg::text("name", "A module's name (cot.modules() lists them).");
+        const VERSION: Arg = Arg {
+            name: "version",
+            json: false,
+            required: false,
+            description: "A published version of the module; the latest release by default.",
+        };
+        const MODULE_OPTIONS: Arg = Arg::json(
+            "options",
+            false,
+            "Options (docs/modules.md): dry_run, and samples (install), allow_data_loss and the alter options (upgrade, uninstall); {} by default.",
+        );
         match self {
+            Rpc::Modules | Rpc::InstalledModules => &[],
+            Rpc::InstallModule | Rpc::PlanModuleUpgrade | Rpc::UpgradeModule => {
+                &[MODULE, VERSION, MODULE_OPTIONS]
+            }
+            Rpc::UninstallModule => &[MODULE, MODULE_OPTIONS],
             Rpc::CreateWebhook => &[WEBHOOK],
             Rpc::Webhooks => &[],
             Rpc::UpdateWebhook => &[WEBHOOK_ID, WEBHOOK_CHANGES],
@@ -306,6 +357,12 @@ impl Rpc {
             Rpc::Transitions => "The transitions the caller may take now on a record (cot.transitions)",
             Rpc::OpenApi => "The OpenAPI 3.1 document of this API: every entity's paths, records and request bodies (cot.openapi)",
             Rpc::TypeScript => "TypeScript types of this API for @supabase/postgrest-js (cot.typescript); Accept: text/plain for the text itself",
+            Rpc::Modules => "Every published module version: name, version, description, dependencies, entities (cot.modules)",
+            Rpc::InstalledModules => "The modules installed in this tenant, with their versions (cot.installed_modules)",
+            Rpc::InstallModule => "Install a module and the modules it needs; dry_run shows the plan (cot.install_module)",
+            Rpc::PlanModuleUpgrade => "What upgrading a module would do, with its cost and the rows it would lose (cot.plan_module_upgrade); changes nothing",
+            Rpc::UpgradeModule => "Upgrade an installed module to a newer version; refused with counts when it would lose data (cot.upgrade_module)",
+            Rpc::UninstallModule => "Uninstall a module: drop its entities; refused while they hold rows unless allowed (cot.uninstall_module)",
         }
     }
 
@@ -341,6 +398,9 @@ impl Rpc {
                 | Rpc::Transitions
                 | Rpc::OpenApi
                 | Rpc::TypeScript
+                | Rpc::Modules
+                | Rpc::InstalledModules
+                | Rpc::PlanModuleUpgrade
         )
     }
 
@@ -377,6 +437,14 @@ impl Rpc {
             Rpc::Transitions => "SELECT cot.transitions($tenant, entity, id::uuid)",
             Rpc::OpenApi => "SELECT cot.openapi($tenant, cot.json_arg(options))",
             Rpc::TypeScript => "SELECT cot.typescript($tenant)::cot.\"text/plain\"",
+            Rpc::Modules => "SELECT cot.modules()",
+            Rpc::InstalledModules => "SELECT cot.installed_modules($tenant)",
+            Rpc::InstallModule => "SELECT cot.install_module($tenant, name, version, options)",
+            Rpc::PlanModuleUpgrade => {
+                "SELECT cot.plan_module_upgrade($tenant, name, version, cot.json_arg(options))"
+            }
+            Rpc::UpgradeModule => "SELECT cot.upgrade_module($tenant, name, version, options)",
+            Rpc::UninstallModule => "SELECT cot.uninstall_module($tenant, name, options)",
         }
     }
 

@@ -15,6 +15,7 @@ const Playground = lazy(() => import('./playground/Playground'));
 const ApiDocs = lazy(() => import('./apidocs/ApiDocs'));
 const WebhooksScreen = lazy(() => import('./webhooks/WebhooksScreen'));
 const LiveScreen = lazy(() => import('./live/LiveScreen'));
+const ModulesScreen = lazy(() => import('./modules/ModulesScreen'));
 
 export function App() {
   const tenant = tenantFromHost(window.location.hostname);
@@ -79,6 +80,7 @@ export function App() {
           <NavLink route={route} to={{ screen: 'bundle' }} label="Import / export" />
           <NavLink route={route} to={{ screen: 'playground' }} label="API playground" />
           <NavLink route={route} to={{ screen: 'docs' }} label="API docs" />
+          <NavLink route={route} to={{ screen: 'modules' }} label="Modules" />
           <NavLink route={route} to={{ screen: 'webhooks' }} label="Webhooks" />
           <NavLink route={route} to={{ screen: 'live' }} label="Live" />
         </nav>
@@ -118,6 +120,8 @@ function Screen({ route }: { route: Route }) {
       return <WebhooksScreen />;
     case 'live':
       return <LiveScreen />;
+    case 'modules':
+      return <ModulesScreen />;
   }
 }
 

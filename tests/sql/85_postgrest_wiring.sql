@@ -108,7 +108,7 @@ SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::re
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace AND p.prosecdef), 0,
           'none of them is SECURITY DEFINER (those stay outside exposed schemas)');
 SELECT is((SELECT count(*)::int FROM pg_proc p WHERE p.pronamespace = 't85a'::regnamespace
-           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 23, 'all owned by cot_owner, with query, history, transition, transitions, openapi, typescript, issue_token and the six webhook ones');
+           AND pg_get_userbyid(p.proowner) = 'cot_owner'), 29, 'all owned by cot_owner, with query, history, transition, transitions, openapi, typescript, issue_token, the six webhook ones and the six module ones');
 SELECT ok(has_function_privilege('cot_t85a_user', 't85a.openapi(jsonb)', 'EXECUTE')
           AND has_function_privilege('cot_t85a_admin', 't85a.typescript()', 'EXECUTE')
           AND NOT has_function_privilege('cot_t85a_anon', 't85a.openapi(jsonb)', 'EXECUTE')

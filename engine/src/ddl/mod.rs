@@ -10,12 +10,14 @@ mod policy;
 mod printed;
 mod probe;
 mod relation;
+mod sample;
 mod table;
 mod tenant;
 mod workflow;
 
 pub use policy::printed_predicate;
 pub use probe::render_probe;
+pub use sample::render_sample_insert;
 pub use workflow::{available_query, function_body};
 
 use crate::literal::{DefaultValue, Literal};

@@ -5,6 +5,7 @@
 import type {
   Bundle, BundlePlan, BundleResult, EntityDef, EntitySummary, Plan, Violation,
 } from './types';
+import type { CatalogModule, InstallPlan, InstalledModule, UninstallPlan, UpgradePlan } from './modules';
 import type { HistoryEntry, QueryDoc, QueryPage, RecordRow } from './records';
 import type { Delivery, Webhook, WebhookOptions } from './webhooks';
 import type { Transition } from '../records/workflow';
@@ -138,6 +139,31 @@ export class Api {
   }
   applyBundle(bundle: unknown, options: Record<string, unknown> = {}): Promise<BundleResult> {
     return this.rpc('apply_schema', { bundle, options });
+  }
+
+  modules(): Promise<CatalogModule[]> {
+    return this.call('GET', '/rpc/modules');
+  }
+  installedModules(): Promise<InstalledModule[]> {
+    return this.call('GET', '/rpc/installed_modules');
+  }
+  planInstall(name: string, version: string): Promise<InstallPlan> {
+    return this.rpc('install_module', { name, version, options: { dry_run: true } });
+  }
+  installModule(name: string, version: string, samples: boolean): Promise<unknown> {
+    return this.rpc('install_module', { name, version, options: { samples } });
+  }
+  planUpgrade(name: string, version: string): Promise<UpgradePlan> {
+    return this.rpc('plan_module_upgrade', { name, version });
+  }
+  upgradeModule(name: string, version: string, allowDataLoss: boolean): Promise<unknown> {
+    return this.rpc('upgrade_module', { name, version, options: allowDataLoss ? { allow_data_loss: true } : {} });
+  }
+  planUninstall(name: string): Promise<UninstallPlan> {
+    return this.rpc('uninstall_module', { name, options: { dry_run: true } });
+  }
+  uninstallModule(name: string, allowDataLoss: boolean): Promise<unknown> {
+    return this.rpc('uninstall_module', { name, options: allowDataLoss ? { allow_data_loss: true } : {} });
   }
 
   /** One page of records through cot.query (docs/query.md), as the signed-in role. */

@@ -1,5 +1,5 @@
 // A hash router: #/entities, #/entities/<name>, #/new, #/diagram, #/bundle,
-// #/records/<name>[/<id>], #/playground, #/docs[/<name>], #/webhooks, #/live.
+// #/records/<name>[/<id>], #/playground, #/docs[/<name>], #/webhooks, #/live, #/modules.
 // The studio is static files; the hash keeps every screen a real URL without
 // server rewrites.
 import { useEffect, useState } from 'react';
@@ -14,6 +14,7 @@ export type Route =
   | { screen: 'playground' }
   | { screen: 'webhooks' }
   | { screen: 'live' }
+  | { screen: 'modules' }
   | { screen: 'docs'; name?: string };
 
 export function parseRoute(hash: string): Route {
@@ -26,6 +27,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'playground') return { screen: 'playground' };
   if (parts[0] === 'webhooks') return { screen: 'webhooks' };
   if (parts[0] === 'live') return { screen: 'live' };
+  if (parts[0] === 'modules') return { screen: 'modules' };
   if (parts[0] === 'docs') return parts[1] ? { screen: 'docs', name: parts[1] } : { screen: 'docs' };
   return { screen: 'entities' };
 }

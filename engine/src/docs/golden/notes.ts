@@ -244,6 +244,36 @@ export type Database = {
         Args: { options: Json }
         Returns: Json
       }
+      /** Every published module version: name, version, description, dependencies, entities (cot.modules) */
+      modules: {
+        Args: Record<PropertyKey, never>
+        Returns: Json
+      }
+      /** The modules installed in this tenant, with their versions (cot.installed_modules) */
+      installed_modules: {
+        Args: Record<PropertyKey, never>
+        Returns: Json
+      }
+      /** Install a module and the modules it needs; dry_run shows the plan (cot.install_module) */
+      install_module: {
+        Args: { name: string; version?: string; options?: Json }
+        Returns: Json
+      }
+      /** What upgrading a module would do, with its cost and the rows it would lose (cot.plan_module_upgrade); changes nothing */
+      plan_module_upgrade: {
+        Args: { name: string; version?: string; options?: Json }
+        Returns: Json
+      }
+      /** Upgrade an installed module to a newer version; refused with counts when it would lose data (cot.upgrade_module) */
+      upgrade_module: {
+        Args: { name: string; version?: string; options?: Json }
+        Returns: Json
+      }
+      /** Uninstall a module: drop its entities; refused while they hold rows unless allowed (cot.uninstall_module) */
+      uninstall_module: {
+        Args: { name: string; options?: Json }
+        Returns: Json
+      }
       /** Read records: filter, sort, page, select fields and embed related records, as the caller (cot.query) */
       query: {
         Args: { entity: string; query?: Json }
