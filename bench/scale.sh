@@ -10,6 +10,8 @@
 #                                    10,000 entities, those within N x M)
 #   COT_SKIP_INSTALL=1 bench/scale.sh   use the installed extension
 #   COT_BENCH_DIR=/tmp/x bench/...      cluster directory (default: a new /tmp/cot-test.*)
+#   SCALE_KEEP=1 bench/scale.sh         leave the cluster running at the end (to look
+#                                       into it; stop it with tests/harness/cluster.sh)
 #
 # The population: tenants s1..sN, each of PER entities e1..ePER made by one
 # cot.create_entities call; each entity has 10 fields (nine text and integer
@@ -18,18 +20,23 @@
 #   create   K single cot.create_entity calls (same shape, a relation to the
 #            previous one) into a new tenant probe<size>, one statement and
 #            transaction each, from one session: median latency. P5 = median
-#            at 10,000 / median at 100 (goal <= 1.5). pg_stat_statements
+#            at 10,000 / median at 100 (goal <= 1.5). The same calls right
+#            after in a small database of the same cluster gauge the machine's
+#            load at that moment; P5 is also printed relative to them. pg_stat_statements
 #            (track = all) over these calls: the statements that cost most.
 #   reads    pgbench, 2 clients, SECS seconds each, a random tenant per
 #            transaction, as its user role with claims, as PostgREST sends
 #            them: cot.query of 20 records of e2, and the same from its view.
 #   memory   a new session reads every view of 1, 10 and 100 tenants (10 at
-#            most per tenant) as each tenant's user: its memory contexts
-#            (pg_backend_memory_contexts) and private memory (smaps_rollup).
+#            most per tenant) and runs one cot.query per tenant, as each
+#            tenant's user: its memory contexts (pg_backend_memory_contexts)
+#            and private memory (smaps_rollup).
 #   http     bench/scale_pgrst.mjs: the real PostgREST serving every tenant:
 #            start time, schema cache load time, RSS; P7 = seconds from the
 #            commit of a create_entity until PostgREST serves the new
-#            endpoint (goal < 1 s at 1,000 entities).
+#            endpoint with an embed of its relation, which needs the reloaded
+#            schema cache (goal < 1 s at 1,000 entities); a plain GET of it
+#            is served as soon as the table exists.
 # At the largest size: pg_dump -Fc (time, size, the locks it held: the
 # max_locks_per_transaction it needs) and, full mode only, pg_restore.
 # Then bench/scale_http.sh (P6, if present and executable), same SCALE.
@@ -70,6 +77,7 @@ pg_stat_statements.track = all
 pg_stat_statements.max = 10000"
 export PATH="$PG_BIN:$PATH"
 bench_setup
+[ "${SCALE_KEEP:-0}" != 1 ] || trap 'log "cluster left running: $COT_CLUSTER_DIR"' EXIT
 elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'; }
 STARTED=$(date +%s.%N)
 
@@ -78,6 +86,8 @@ SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 q -d "$DB" -o /dev/null -c 'CREATE EXTENSION cot' -c 'CREATE EXTENSION pg_stat_statements' \
   -c "SELECT cot.set_jwt_secret('$SECRET')" -c "CREATE ROLE authenticator LOGIN NOINHERIT" \
   -c "SELECT cot.add_authenticator('authenticator')"
+q -d postgres -c "CREATE DATABASE ref" >/dev/null
+q -d ref -o /dev/null -c 'CREATE EXTENSION cot'
 
 # One tenant of PER entities, in one transaction, with rows.
 cat >"$WORK/tenant.sql" <<'SQL'
@@ -107,6 +117,11 @@ grow_to() { # grow_to ENTITIES
 }
 
 # --- create: K single create_entity calls into a new tenant -------------------
+median_ms() { # median_ms PSQL-OUTPUT: the median of its \timing lines
+  sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$1" | sort -n |
+    awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+declare -A ref_ms=() loadavg=()
 declare -A create_ms=() query_ms=() view_ms=() mem=() http=()
 measure_create() { # measure_create SIZE
   local slug="probe$1" i
@@ -123,15 +138,21 @@ measure_create() { # measure_create SIZE
     done
   } >"$WORK/probe.sql"
   q -d "$DB" -f "$WORK/probe.sql" >"$WORK/probe_$1.out"
-  create_ms[$1]=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$WORK/probe_$1.out" | sort -n |
-    awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  create_ms[$1]=$(median_ms "$WORK/probe_$1.out")
+  # The same calls at once in a small database (one tenant), as a gauge of
+  # the machine's load at this moment: the machine is shared, and P5 compares
+  # figures taken minutes apart.
+  q -d ref -o /dev/null -c "SELECT cot.create_tenant('ref$1')"
+  sed "s/'probe$1'/'ref$1'/" "$WORK/probe.sql" | q -d ref >"$WORK/ref_$1.out"
+  ref_ms[$1]=$(median_ms "$WORK/ref_$1.out")
+  loadavg[$1]=$(cut -d' ' -f1 /proc/loadavg)
   # The statements create_entity ran, by total time (nested ones included).
   q -d "$DB" -At -F ' | ' -c "SELECT round(total_exec_time::numeric, 1), calls, round((total_exec_time / calls)::numeric, 3),
       left(regexp_replace(query, '\s+', ' ', 'g'), 150)
     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND NOT toplevel AND query NOT LIKE '%pg_stat_statements%'
     ORDER BY total_exec_time DESC LIMIT 12" >"$WORK/statements_$1.txt"
-  log "size $1: create_entity median ${create_ms[$1]} ms over $K calls"
+  log "size $1: create_entity median ${create_ms[$1]} ms over $K calls (${ref_ms[$1]} ms in a small database meanwhile)"
 }
 
 # --- reads: cot.query and the view, through pgbench -------------------------
@@ -162,6 +183,7 @@ measure_memory() { # measure_memory SIZE
       for k in $(seq 1 "$n"); do
         printf "SELECT set_config('role', 'cot_s%s_user', false), set_config('request.jwt.claims', '{\"role\": \"cot_s%s_user\", \"tenant\": \"s%s\", \"sub\": \"u1\"}', false);\n" "$k" "$k" "$k"
         for v in $(seq 1 "$views"); do printf 'SELECT count(*) FROM s%s.e%s;\n' "$k" "$v"; done
+        printf "SELECT 1 FROM cot.query('s%s', 'e2', '{\"limit\": 1}');\n" "$k"
         echo 'RESET ROLE;'
       done
       # Memory contexts (all of them, and the catalog caches'), and the
@@ -181,7 +203,7 @@ SQL
 # --- PostgREST -------------------------------------------------------------------
 measure_http() { # measure_http SIZE
   http[$1]=$(SCALE_DB=$DB SCALE_TENANT="probe$1" SCALE_PREFIX=h SCALE_P7_RUNS=$P7_RUNS \
-    SCALE_POSTGREST=$POSTGREST_BIN SCALE_JWT_SECRET=$SECRET node bench/scale_pgrst.mjs)
+    SCALE_POSTGREST=$POSTGREST_BIN SCALE_JWT_SECRET=$SECRET SCALE_P7_LIMIT=${P7_LIMIT:-180} node bench/scale_pgrst.mjs)
   log "size $1: PostgREST ${http[$1]}"
 }
 jget() { python3 -c 'import json, sys; v = json.loads(sys.argv[1]).get(sys.argv[2]); print("-" if v is None else (round(v, 3) if isinstance(v, float) else v))' "$1" "$2"; }
@@ -238,7 +260,7 @@ statements=$(head -n 8 "$WORK/statements_$last.txt")
 p6=()
 if [ -x bench/scale_http.sh ]; then
   log "bench/scale_http.sh (P6)"
-  cluster_stop "$COT_CLUSTER_DIR"
+  [ "${SCALE_KEEP:-0}" = 1 ] || cluster_stop "$COT_CLUSTER_DIR"
   mapfile -t p6 < <(SCALE=$SCALE COT_SKIP_INSTALL=1 bench/scale_http.sh | tee /dev/stderr | grep '^P6 ' || true)
 fi
 
@@ -261,8 +283,13 @@ v_load() { jget "${http[$1]}" load_ms; }
 v_reload() { python3 -c 'import json, sys; r = json.loads(sys.argv[1])["reload_ms"]; print(round(sum(r) / len(r)) if r else "-")' "${http[$1]}"; }
 v_rss() { echo $(($(jget "${http[$1]}" rss_kb) / 1024)); }
 v_p7() { jget "${http[$1]}" p7_median_s; }
+v_p7_plain() { python3 -c 'import json, sys, statistics; print(round(statistics.median(json.loads(sys.argv[1])["p7_plain_s"]), 3))' "${http[$1]}"; }
 v_mem() { local m=${mem[$1,$2]:-}; [ -n "$m" ] && awk -v m="$m" 'BEGIN { split(m, a, " "); printf "%d/%d/%d", a[1] / 1024, a[2] / 1024, a[3] / 1024 }' || echo -; }
 row "create_entity ms (median)" v_create
+v_ref() { echo "${ref_ms[$1]}"; }
+v_loadavg() { echo "${loadavg[$1]}"; }
+row "  same, small database" v_ref
+row "  load average" v_loadavg
 row "cot.query ms (mean)" v_query
 row "view read ms (mean)" v_view
 for n in 1 10 100; do
@@ -274,6 +301,7 @@ row "schema cache load ms" v_load
 row "schema cache reload ms" v_reload
 row "PostgREST RSS MB" v_rss
 row "P7 commit -> served s" v_p7
+row "commit -> plain GET s" v_p7_plain
 echo "session memory: all memory contexts / catalog caches / private (Pss_Anon), MB"
 echo "pg_dump -Fc at $last entities: ${dump_s} s, ${dump_mb} MB, ${dump_locks} locks (max_locks_per_transaction >= ${dump_needs}); pg_restore ${restore_s} s"
 echo "statements of create_entity at $last entities, most total time first (ms | calls | ms/call | statement):"
@@ -281,7 +309,8 @@ echo "$statements"
 echo
 first=${measured[0]}
 if [ "$first" = 100 ] && [ "$last" = 10000 ]; then
-  awk -v a="${create_ms[100]}" -v b="${create_ms[10000]}" 'BEGIN { printf "P5 %.2f\n", b / a }'
+  awk -v a="${create_ms[100]}" -v b="${create_ms[10000]}" -v ra="${ref_ms[100]}" -v rb="${ref_ms[10000]}" \
+    'BEGIN { printf "P5 %.2f\n", b / a; printf "(P5 relative to the small database at the same moments: %.2f)\n", (b / rb) / (a / ra) }'
 else
   echo "P5 - (needs sizes 100 and 10000)"
 fi
