@@ -55,7 +55,7 @@ thread_local! {
     /// far more than a query.
     /// At most `cot.query_model_cache` of them, the least recently used
     /// dropped first: a pooled session (PostgREST's) serves every tenant, and
-    /// one model of 10 entities held about 60 KB here.
+    /// one model of 10 entities held about 70 KB here.
     static MODELS: RefCell<Models> = RefCell::new(Models::default());
     /// Bumped whenever `cot.model_signal` is invalidated (every model change
     /// announces one, see `catalog::ledger::announce_model_change`), here or in any

@@ -29,7 +29,7 @@ pub static DRIFT: GucSetting<Option<std::ffi::CString>> =
 
 /// `cot.query_model_cache`: most tenant models (one per tenant and role) a
 /// session keeps for `cot.query`, the least recently used dropped first. A
-/// model of 10 entities holds about 60 KB; one missing costs the next
+/// model of 10 entities holds about 70 KB; one missing costs the next
 /// `cot.query` of its tenant about 1 ms to read and validate it again.
 pub static QUERY_MODEL_CACHE: GucSetting<i32> = GucSetting::<i32>::new(100);
 
