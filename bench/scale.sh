@@ -128,7 +128,7 @@ measure_create() { # measure_create SIZE
   local slug="probe$1" i
   q -d "$DB" -o /dev/null -c "SELECT cot.create_tenant('$slug')" -c 'SELECT pg_stat_statements_reset()'
   {
-    echo '\timing on'
+    printf '%s\n' '\timing on'
     for i in $(seq 1 "$K"); do
       printf "SELECT 1 FROM cot.create_entity(jsonb_build_object('tenant', '%s', 'name', 'p%s', 'access', '{\"read\": \"tenant\"}'::jsonb, 'fields',\n" "$slug" "$i"
       printf "  (SELECT jsonb_agg(jsonb_build_object('name', 'f' || j, 'type', CASE WHEN j %% 3 = 0 THEN 'integer' ELSE 'text' END)) FROM generate_series(1, 9) j)"
