@@ -53,7 +53,10 @@ thread_local! {
     /// may read), with the stamp they were read at and the invalidation
     /// generation they are good for: validating a tenant's definitions costs
     /// far more than a query.
-    static MODELS: RefCell<HashMap<(String, pg_sys::Oid), CachedModel>> = RefCell::new(HashMap::new());
+    /// At most `cot.query_model_cache` of them, the least recently used
+    /// dropped first: a pooled session (PostgREST's) serves every tenant, and
+    /// one model of 10 entities held about 70 KB here.
+    static MODELS: RefCell<Models> = RefCell::new(Models::default());
     /// Bumped whenever `cot.model_signal` is invalidated (every model change
     /// announces one, see `catalog::ledger::announce_model_change`), here or in any
     /// other backend.
@@ -65,6 +68,47 @@ thread_local! {
 /// A tenant's validated entities, the stamp they were read at, and the
 /// invalidation generation they were read in.
 type CachedModel = (String, u64, std::rc::Rc<Vec<Entity>>);
+
+/// The cached models by (tenant, role), each with when it was last used.
+#[derive(Default)]
+struct Models {
+    by_key: HashMap<(String, pg_sys::Oid), (CachedModel, u64)>,
+    clock: u64,
+}
+
+impl Models {
+    fn get(&mut self, key: &(String, pg_sys::Oid)) -> Option<CachedModel> {
+        self.clock += 1;
+        let now = self.clock;
+        self.by_key.get_mut(key).map(|(m, used)| {
+            *used = now;
+            m.clone()
+        })
+    }
+
+    /// Keeps `model`, dropping the least recently used others beyond `cap`.
+    fn put(&mut self, key: (String, pg_sys::Oid), model: CachedModel, cap: usize) {
+        self.clock += 1;
+        self.by_key.insert(key.clone(), (model, self.clock));
+        while self.by_key.len() > cap.max(1) {
+            let Some(oldest) = self
+                .by_key
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.by_key.remove(&oldest);
+        }
+    }
+}
+
+fn keep_model(key: (String, pg_sys::Oid), model: CachedModel) {
+    let cap = usize::try_from(crate::settings::QUERY_MODEL_CACHE.get()).unwrap_or(1);
+    MODELS.with(|m| m.borrow_mut().put(key, model, cap));
+}
 
 /// Registers the relcache callback that ages cached models (called once, when
 /// the library loads).
@@ -87,7 +131,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     // SAFETY: reads a backend global, always set inside a transaction.
     let role = unsafe { pg_sys::GetUserId() };
     let key = (tenant.to_string(), role);
-    let cached = MODELS.with(|m| m.borrow().get(&key).cloned());
+    let cached = MODELS.with(|m| m.borrow_mut().get(&key));
     if let Some((_, at, entities)) = &cached {
         if *at == generation
             && SIGNAL.with(|e| e.get()) != pg_sys::Oid::INVALID
@@ -118,7 +162,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
     }
     let now = answer["stamp"].as_str().unwrap_or_default().to_string();
     if let Some((_, _, entities)) = cached.filter(|c| c.0 == now) {
-        MODELS.with(|m| m.borrow_mut().insert(key, (now, generation, entities.clone())));
+        keep_model(key, (now, generation, entities.clone()));
         return entities;
     }
     let entities: Vec<Entity> = answer["entities"]
@@ -128,7 +172,7 @@ fn model(tenant: &str) -> std::rc::Rc<Vec<Entity>> {
         .map(|d| validated(&stored::for_validation(d), "stored definition").entity)
         .collect();
     let entities = std::rc::Rc::new(entities);
-    MODELS.with(|m| m.borrow_mut().insert(key, (now, generation, entities.clone())));
+    keep_model(key, (now, generation, entities.clone()));
     entities
 }
 

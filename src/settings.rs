@@ -27,6 +27,12 @@ pub static LOCK_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(500);
 pub static DRIFT: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"refuse"));
 
+/// `cot.query_model_cache`: most tenant models (one per tenant and role) a
+/// session keeps for `cot.query`, the least recently used dropped first. A
+/// model of 10 entities holds about 70 KB; one missing costs the next
+/// `cot.query` of its tenant about 1 ms to read and validate it again.
+pub static QUERY_MODEL_CACHE: GucSetting<i32> = GucSetting::<i32>::new(100);
+
 /// Registers the parameters when the library loads.
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -58,6 +64,16 @@ pub fn register() {
         i32::MAX,
         GucContext::Userset,
         GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"cot.query_model_cache",
+        c"Most tenant models (per tenant and role) a session keeps for cot.query.",
+        c"The least recently used is dropped first; a dropped one is read again when next needed.",
+        &QUERY_MODEL_CACHE,
+        1,
+        100_000,
+        GucContext::Userset,
+        GucFlags::default(),
     );
     GucRegistry::define_string_guc(
         c"cot.drift",
