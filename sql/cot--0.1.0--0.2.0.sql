@@ -698,3 +698,41 @@ AS $$ SELECT cot.modules() $$;
 COMMENT ON FUNCTION cot_platform.modules() IS 'Every published module version, newest first (cot.modules)';
 REVOKE ALL ON FUNCTION cot_platform.publish_module(jsonb), cot_platform.modules() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cot_platform.publish_module(jsonb), cot_platform.modules() TO cot_platform;
+
+-- Several PostgREST instances, each serving a group of tenants
+-- (docs/gateway.md, "Several PostgREST instances"): a tenant's group, an authenticator's group, and the
+-- functions that set and list them.
+ALTER TABLE cot.tenants
+    ADD COLUMN api_group text NOT NULL DEFAULT 'default' CHECK (api_group ~ '^[a-z][a-z0-9_]{0,29}$');
+ALTER TABLE cot.authenticators
+    ADD COLUMN api_group text CHECK (api_group ~ '^[a-z][a-z0-9_]{0,29}$');
+
+CREATE FUNCTION cot."set_tenant_api_group"(
+	"tenant" TEXT,
+	"api_group" TEXT
+) RETURNS jsonb
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'set_tenant_api_group_wrapper';
+
+CREATE FUNCTION cot."set_authenticator_api_group"(
+	"login_role" TEXT,
+	"api_group" TEXT
+) RETURNS jsonb
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'set_authenticator_api_group_wrapper';
+
+CREATE FUNCTION cot."api_routes"() RETURNS TABLE (
+	"tenant" TEXT,
+	"api_group" TEXT
+)
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'api_routes_wrapper';
+
+REVOKE ALL ON FUNCTION cot.set_tenant_api_group(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.set_authenticator_api_group(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.api_routes() FROM PUBLIC;

@@ -212,6 +212,9 @@ REVOKE ALL ON FUNCTION cot.add_authenticator(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.remove_authenticator(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.postgrest_config() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.pre_config() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.set_tenant_api_group(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.set_authenticator_api_group(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.api_routes() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.create_api_key(text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.revoke_api_key(text) FROM PUBLIC;
 

@@ -5,6 +5,7 @@
 
 use pgrx::prelude::*;
 
+mod api_groups;
 mod bundles;
 mod catalog;
 mod change_log;

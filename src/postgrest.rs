@@ -26,15 +26,16 @@ fn require_superuser(what: &str) {
     crate::permissions::require_superuser(what, "PostgREST wiring and API keys are managed by a superuser");
 }
 
-/// The platform's schema (`cot_platform`), then every tenant's API schema,
-/// comma-separated, for `db-schemas`. The first is where PostgREST sends a
+/// The platform's schema (`cot_platform`), then the API schema of every
+/// tenant the session's login role serves (all, unless it is bound to a
+/// group: src/api_groups.rs), comma-separated, for `db-schemas`. The first is where PostgREST sends a
 /// request without `Accept-Profile`/`Content-Profile`: the platform's holds
 /// nothing a tenant role may use, so such a request is refused with a
 /// message that names no tenant (with a tenant first, another customer's
 /// slug was in "permission denied for schema ...").
 fn api_schemas() -> String {
     let mut schemas: Vec<String> = vec![PLATFORM_SCHEMA.to_string()];
-    schemas.extend(meta::tenant_slugs().iter().map(|slug| {
+    schemas.extend(meta::served_tenant_slugs().iter().map(|slug| {
         stored::tenant_names(slug)
             .unwrap_or_else(|e| raise(e))
             .api_schema

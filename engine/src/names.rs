@@ -386,3 +386,23 @@ pub fn derived(parts: &[&str]) -> Ident {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// A group of tenants served by the same PostgREST instances
+/// (`cot.set_tenant_api_group`, docs/gateway.md): the slug alphabet, since the
+/// front door names an upstream after it.
+pub fn check_api_group(group: &str) -> Result<(), crate::error::CotError> {
+    let ok = group.len() <= 30
+        && group.starts_with(|c: char| c.is_ascii_lowercase())
+        && group
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::error::CotError::new(
+            crate::error::ErrorKind::InvalidName,
+            format!("{} is not an API group name", shown(group)),
+        )
+        .hint("a lower-case letter, then up to 29 lower-case letters, digits or underscores, such as eu_1"))
+    }
+}

@@ -2,7 +2,7 @@
 # Cot's front door: nginx in front of PostgREST, the studio and realtime, on
 # one port (docs/gateway.md). Source this file, then:
 #
-#   gateway_start DIR PORT POSTGREST_PORT STUDIO_DIST [REALTIME_PORT]
+#   gateway_start DIR PORT POSTGREST STUDIO_DIST [REALTIME_PORT]
 #       Writes gateway/nginx.conf.template out as DIR/nginx.conf and starts
 #       Debian's nginx as `nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'`
 #       in the background, in its own session (it outlives the calling
@@ -10,7 +10,12 @@
 #       nginx.pid, error.log, access.log (if asked for), tmp/ (temp paths), nginx.out
 #       (its stdout and stderr). Waits until it answers on PORT.
 #         PORT            where the front door listens
-#         POSTGREST_PORT  PostgREST on 127.0.0.1, served at /rest/v1/
+#         POSTGREST       PostgREST, served at /rest/v1/: a port on 127.0.0.1
+#                         or unix:/path/of/its.sock; or several instances,
+#                         one per group of tenants (docs/gateway.md, "Several
+#                         PostgREST instances"): GROUP=ADDR,GROUP=ADDR,...
+#                         with one GROUP named `default`, the instance of
+#                         every tenant cot.api_routes() puts in no other
 #         STUDIO_DIST     the studio's built files, served at /; when it has
 #                         no index.html, / answers a small static page
 #         REALTIME_PORT   the realtime server on 127.0.0.1, served at
@@ -22,6 +27,12 @@
 #       Stops the nginx of DIR (graceful, then forced) and removes DIR. Safe
 #       to call twice, on a half-made DIR or from an EXIT trap: never fails.
 #       Only a directory gateway_start made is removed.
+#   gateway_routes DIR CONNINFO
+#       Writes which instance serves each tenant (cot.api_routes() of the
+#       database at CONNINFO, read with psql) into DIR/routes.map and has
+#       the running nginx reload it (its workers are replaced gracefully;
+#       waits for the new ones). Refuses, keeping the previous map, a route
+#       to a group gateway_start was given no instance for.
 #   gateway_url SLUG
 #       http://SLUG.<base domain>:<port>/ of the gateway last started.
 #
@@ -34,6 +45,9 @@
 #                       www-data); as any other user nginx runs as that user
 #   COT_GATEWAY_ACCESS_LOG 1: write DIR/access.log (default off; PostgREST
 #                       logs API requests itself)
+#   COT_GATEWAY_ROUTES_DB a conninfo: gateway_start writes the routes from
+#                       it (gateway_routes) before starting; without it every
+#                       tenant goes to the `default` instance
 #   COT_GATEWAY_TEMPLATE another template to write out (experiments; default
 #                       gateway/nginx.conf.template)
 #
@@ -58,14 +72,15 @@ _gw_is_nginx() {
 
 gateway_start() {
   if [ $# -lt 4 ] || [ $# -gt 5 ]; then
-    _gw_log "usage: gateway_start DIR PORT POSTGREST_PORT STUDIO_DIST [REALTIME_PORT]"
+    _gw_log "usage: gateway_start DIR PORT POSTGREST STUDIO_DIST [REALTIME_PORT]"
     return 2
   fi
-  local dir=$1 port=$2 pgrst=$3 studio=$4 realtime=${5:-}
+  local dir=$1 port=$2 pgrst=$3 studio=$4 realtime=${5:-} upstreams
   local domain=${COT_BASE_DOMAIN:-localhost} listen=${COT_GATEWAY_LISTEN:-127.0.0.1}
   local workers=${COT_GATEWAY_WORKERS:-1} user="" access_log=off
   local p
-  for p in "$port" "$pgrst" ${realtime:+"$realtime"}; do
+  upstreams=$(_gw_upstreams "$pgrst") || return 2
+  for p in "$port" ${realtime:+"$realtime"}; do
     if ! [[ "$p" =~ ^[0-9]{1,5}$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then
       _gw_log "not a TCP port: $p"
       return 2
@@ -100,6 +115,11 @@ gateway_start() {
   mkdir -p "$dir/tmp"
   touch "$dir/.cot-gateway"
   rm -f "$dir/nginx.pid"
+  printf '%s\n' "$upstreams" >"$dir/upstreams.conf"
+  : >"$dir/routes.map"
+  if [ -n "${COT_GATEWAY_ROUTES_DB:-}" ]; then
+    _gw_write_routes "$dir" "$COT_GATEWAY_ROUTES_DB" || return 1
+  fi
 
   # Never as root: root starts it as COT_GATEWAY_USER, which must own DIR.
   local run=()
@@ -138,7 +158,6 @@ gateway_start() {
     -e "s|@@PREFIX@@|$(_gw_sed_escape "$dir")|g" \
     -e "s|@@PORT@@|$port|g" \
     -e "s|@@LISTEN@@|$(_gw_sed_escape "$listen")|g" \
-    -e "s|@@POSTGREST_PORT@@|$pgrst|g" \
     -e "s|@@REALTIME_PORT@@|$realtime|g" \
     -e "s|@@STATIC_ROOT@@|$(_gw_sed_escape "$root")|g" \
     -e "s|@@BASE_DOMAIN_RE@@|$(_gw_sed_escape "$domain_re")|g" \
@@ -203,6 +222,99 @@ gateway_stop() {
   done
   rm -rf "$dir"
   return 0
+}
+
+# The upstream blocks of a POSTGREST argument (see gateway_start), one per
+# group, on stdout; the group names also go to stdout's last line as a
+# comment, which _gw_write_routes reads back from upstreams.conf.
+_gw_upstreams() {
+  local spec=$1 item group addr server groups=" " out=""
+  local IFS=,
+  for item in $spec; do
+    if [[ "$item" == *=* ]]; then group=${item%%=*} addr=${item#*=}; else group=default addr=$item; fi
+    if ! [[ "$group" =~ ^[a-z][a-z0-9_]{0,29}$ ]]; then
+      _gw_log "not a group name: '$group' (lower case letters, digits and _, 30 at most)"
+      return 2
+    fi
+    if [[ "$groups" == *" $group "* ]]; then
+      _gw_log "group $group is given twice"
+      return 2
+    fi
+    if [[ "$addr" =~ ^unix:/[A-Za-z0-9_./-]+$ ]]; then
+      server=$addr
+    elif [[ "$addr" =~ ^[0-9]{1,5}$ ]] && [ "$addr" -ge 1 ] && [ "$addr" -le 65535 ]; then
+      server=127.0.0.1:$addr
+    else
+      _gw_log "not a TCP port or unix:/path: $addr"
+      return 2
+    fi
+    groups+="$group "
+    out+="upstream cot_pgrst_$group { server $server; keepalive 32; }"$'\n'
+  done
+  if [[ "$groups" != *" default "* ]]; then
+    _gw_log "no instance for group default in '$spec'"
+    return 2
+  fi
+  printf '%s# groups:%s\n' "$out" "$groups"
+}
+
+# DIR/routes.map from cot.api_routes(): `tenant cot_pgrst_<group>;` for each
+# tenant outside group default. Written to a new file, then moved: nginx
+# never reads half of one.
+_gw_write_routes() {
+  local dir=$1 db=$2 rows groups bad
+  groups=$(sed -n 's/^# groups://p' "$dir/upstreams.conf")
+  rows=$(psql -X -At -v ON_ERROR_STOP=1 -d "$db" -F ' ' \
+    -c "SELECT tenant, api_group FROM cot.api_routes() WHERE api_group <> 'default' ORDER BY tenant") || {
+    _gw_log "could not read cot.api_routes() from the database"
+    return 1
+  }
+  bad=$(awk -v g="$groups" 'BEGIN { split(g, a, " "); for (i in a) known[a[i]] = 1 } NF == 2 && !($2 in known) { print $1 " (group " $2 ")" }' <<<"$rows")
+  if [ -n "$bad" ]; then
+    _gw_log "no PostgREST instance was given for the group of: $(tr '\n' ' ' <<<"$bad")"
+    return 1
+  fi
+  awk 'NF == 2 && $1 ~ /^[a-z][a-z0-9_]*$/ { print $1 " cot_pgrst_" $2 ";" }' <<<"$rows" >"$dir/routes.map.new"
+  mv -f "$dir/routes.map.new" "$dir/routes.map"
+}
+
+gateway_routes() {
+  local dir=${1:?usage: gateway_routes DIR CONNINFO} db=${2:?usage: gateway_routes DIR CONNINFO} master old
+  dir=$(realpath -m "$dir")
+  [ -e "$dir/.cot-gateway" ] || {
+    _gw_log "$dir is not a gateway's directory"
+    return 1
+  }
+  _gw_write_routes "$dir" "$db" || return 1
+  master=$(cat "$dir/nginx.pid" 2>/dev/null || true)
+  _gw_is_nginx "$master" || return 0
+  # A reload starts new workers with the new map, then tells the old ones to
+  # stop accepting connections and finish what they hold (a WebSocket may
+  # keep one for minutes; its title then says "shutting down"). Done when a
+  # new worker runs and no old one still accepts.
+  old=$(cat "/proc/$master/task/$master/children" 2>/dev/null || true)
+  # nginx checks the new configuration itself and keeps the old workers if
+  # it refuses it (then no new worker comes, and its error log says why).
+  kill -HUP "$master"
+  local pid fresh accepting
+  for _ in $(seq 1 100); do
+    fresh=0 accepting=0
+    for pid in $(cat "/proc/$master/task/$master/children" 2>/dev/null); do
+      [[ " $old " == *" $pid "* ]] || fresh=1
+    done
+    for pid in $old; do
+      # (Gone, a zombie not reaped yet, or shutting down: not accepting.)
+      if [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null || echo Z)" != Z ] &&
+        ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'shutting down'; then
+        accepting=1
+      fi
+    done
+    [ "$fresh" = 0 ] || [ "$accepting" = 1 ] || return 0
+    sleep 0.05
+  done
+  _gw_log "nginx did not reload within 5 s; its error log:"
+  tail -n 20 "$dir/error.log" >&2
+  return 1
 }
 
 gateway_url() {

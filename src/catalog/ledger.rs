@@ -32,15 +32,19 @@ pub struct Migration<'a> {
 /// Appends to `cot.migrations`, and tells PostgREST to reload its schema cache
 /// (NOTIFY is delivered at commit, so a rolled-back change sends nothing); a
 /// new or dropped tenant changes the schemas it serves, which it reads again
-/// on a configuration reload (`db-pre-config`).
+/// on a configuration reload (`db-pre-config`). Only the instances of the
+/// tenant's API group hear it: they listen on its channel
+/// (`crate::api_groups::api_channel`), so a change in one group rebuilds no
+/// other group's cache.
 pub fn record_migration(m: Migration<'_>) {
     announce_model_change();
+    let channel = crate::api_groups::tenant_channel(m.tenant_id);
     query(
         "WITH m AS (INSERT INTO cot.migrations (tenant_id, tenant, entity_id, entity, operation, plan, sql, \
            definition_before, definition_after, applied_by, claims) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) RETURNING id) \
-         SELECT pg_catalog.pg_notify('pgrst', 'reload config') FROM m WHERE $5 IN ('create_tenant', 'drop_tenant') \
-         UNION ALL SELECT pg_catalog.pg_notify('pgrst', 'reload schema') FROM m",
+         SELECT pg_catalog.pg_notify($12, 'reload config') FROM m WHERE $5 IN ('create_tenant', 'drop_tenant') \
+         UNION ALL SELECT pg_catalog.pg_notify($12, 'reload schema') FROM m",
         &[
             pg_uuid(m.tenant_id).into(),
             m.tenant.into(),
@@ -53,6 +57,7 @@ pub fn record_migration(m: Migration<'_>) {
             m.after.map(JsonB).into(),
             request_claims().map(JsonB).into(),
             caller_name().into(),
+            channel.as_str().into(),
         ],
         |_| Ok(()),
     )

@@ -57,6 +57,19 @@ pub fn tenant_slugs() -> Vec<String> {
     query("SELECT slug FROM cot.tenants ORDER BY slug", &[], texts)
 }
 
+/// The slugs of the tenants PostgREST's login role (the session's user)
+/// serves: every tenant, or only its group's when `cot.set_authenticator_api_group`
+/// bound it to one (docs/gateway.md, "Several PostgREST instances").
+pub fn served_tenant_slugs() -> Vec<String> {
+    query(
+        "SELECT t.slug FROM cot.tenants t WHERE NOT EXISTS (SELECT FROM cot.authenticators a \
+         WHERE a.role = session_user AND a.api_group IS DISTINCT FROM t.api_group AND a.api_group IS NOT NULL) \
+         ORDER BY t.slug",
+        &[],
+        texts,
+    )
+}
+
 /// Records a new tenant.
 pub fn insert_tenant(id: uuid::Uuid, slug: &str, name: &str, settings: Value) {
     query(

@@ -279,3 +279,22 @@ proptest! {
         prop_assert!(is_plain(d.as_str()));
     }
 }
+
+#[test]
+fn api_groups_use_the_slug_alphabet() {
+    for good in ["default", "b", "eu_1", "a23456789012345678901234567890"] {
+        assert!(check_api_group(good).is_ok(), "{good}");
+    }
+    for bad in [
+        "",
+        "1a",
+        "Eu",
+        "eu-1",
+        "a b",
+        "é",
+        "a2345678901234567890123456789012",
+    ] {
+        let e = check_api_group(bad).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidName, "{bad}");
+    }
+}

@@ -41,23 +41,37 @@ async function sh(script, args, env = {}) {
   });
 }
 
-// Starts nginx in front of PostgREST (its port), serving `studioDist` at /
-// (a directory; without index.html the stand-in page) and, when
-// `realtimePort` is given, /realtime/v1/. Resolves once it answers.
+// Starts nginx in front of PostgREST (`postgrestPort`; or `postgrest`, the
+// POSTGREST argument of gateway_start as it is: `default=3000,b=unix:/x.sock`),
+// serving `studioDist` at / (a directory; without index.html the stand-in
+// page) and, when `realtimePort` is given, /realtime/v1/. With `routesDb` (a
+// conninfo) the tenants' routes come from that database's cot.api_routes().
+// Resolves once it answers.
 //
-// Returns { port, dir, pid, url(slug), errorLog(), stop() }.
+// Returns { port, dir, pid, url(slug), errorLog(), routes(), stop() };
+// routes() rewrites the routes from `routesDb` and has nginx reload them.
 // stop() is safe to call twice; nginx is also killed if the test process
 // exits without calling it.
-export async function startGateway({ postgrestPort, studioDist = '/nonexistent', realtimePort, baseDomain = 'localhost' }) {
+export async function startGateway({
+  postgrestPort,
+  postgrest = String(postgrestPort),
+  studioDist = '/nonexistent',
+  realtimePort,
+  baseDomain = 'localhost',
+  routesDb,
+}) {
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = mkdtempSync('/tmp/cot-gw.');
     rmSync(dir, { recursive: true }); // gateway_start makes it, marked as its own
     const port = await freePort();
-    const args = [dir, String(port), String(postgrestPort), studioDist];
+    const args = [dir, String(port), postgrest, studioDist];
     if (realtimePort) args.push(String(realtimePort));
     try {
-      await sh('gateway_start "$@"', args, { COT_BASE_DOMAIN: baseDomain });
+      await sh('gateway_start "$@"', args, {
+        COT_BASE_DOMAIN: baseDomain,
+        ...(routesDb ? { COT_GATEWAY_ROUTES_DB: routesDb } : {}),
+      });
     } catch (err) {
       lastError = err;
       await sh('gateway_stop "$1"', [dir]).catch(() => {});
@@ -87,6 +101,7 @@ export async function startGateway({ postgrestPort, studioDist = '/nonexistent',
       pid,
       url: (slug) => `http://${slug ? `${slug}.` : ''}${baseDomain}:${port}`,
       errorLog: () => read('error.log'),
+      routes: () => sh('gateway_routes "$1" "$2"', [dir, routesDb ?? '']),
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -224,6 +224,9 @@ function dbUri(dbName, loginRole) {
 // be among them). Resolves once `GET /ready` on the admin port answers 200
 // (schema cache loaded).
 //
+// With `unixSocket`, PostgREST listens on that socket instead (`url` is then
+// unused; the admin port stays TCP).
+//
 // Returns { url, adminUrl, secret, settings, jwt(payload, {expiresIn, secret}),
 //           request(path, options), output(), stop() }.
 // stop() ends the process and drops the global roles start() created; call it
@@ -239,6 +242,8 @@ export async function start(
     secret = randomBytes(32).toString('hex'),
     readyTimeoutMs = 30_000,
     requestTimeoutMs = 10_000,
+    unixSocket, // a path: PostgREST listens there instead of a TCP port
+    extraSettings = {}, // more PostgREST settings, over the wiring's: {'db-channel': 'pgrst_b'}
   } = {},
 ) {
   if (!Array.isArray(schemas) || schemas.length === 0) throw new Error('start(): schemas must list the API schemas');
@@ -282,12 +287,15 @@ export async function start(
         // A clean environment: libpq must not pick up PG* variables meant for
         // the tests' own superuser sessions.
         PATH: process.env.PATH ?? '/usr/bin:/bin',
-        ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [envName(k), String(v)])),
+        ...Object.fromEntries(Object.entries({ ...settings, ...extraSettings }).map(([k, v]) => [envName(k), String(v)])),
         PGRST_DB_URI: dbUri(dbName, loginRole),
         PGRST_JWT_SECRET: secret,
         PGRST_SERVER_HOST: '127.0.0.1',
         PGRST_SERVER_PORT: String(server),
         PGRST_ADMIN_SERVER_PORT: String(admin),
+        // 666: nginx's user must connect (the test clusters run as root;
+        // nginx does not). docs/gateway.md gives the production setting.
+        ...(unixSocket ? { PGRST_SERVER_UNIX_SOCKET: unixSocket, PGRST_SERVER_UNIX_SOCKET_MODE: '666' } : {}),
         PGRST_DB_POOL: '4',
         PGRST_DB_POOL_ACQUISITION_TIMEOUT: '10',
         PGRST_LOG_LEVEL: 'info',
