@@ -559,3 +559,46 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'issue_tenant_token_wrapper';
 REVOKE ALL ON FUNCTION cot.issue_tenant_token(text, jsonb) FROM PUBLIC;
+
+-- Custom field types (docs/field-types.md): the meta-table as in
+-- bootstrap.sql, the functions of the shared library, privileges as in
+-- finalize.sql.
+CREATE TABLE cot.field_types (
+    name          text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 63),
+    definition    jsonb NOT NULL CHECK (jsonb_typeof(definition) = 'object' AND definition->>'name' = name),
+    registered_by text NOT NULL DEFAULT CURRENT_USER,
+    registered_at timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cot.field_types IS 'Custom field types: a base type and checks, compiled into the CHECK constraints of every field of the type (cot.register_field_type)';
+SELECT pg_catalog.pg_extension_config_dump('cot.field_types', '');
+
+CREATE FUNCTION cot."register_field_type"(
+	"definition" jsonb
+) RETURNS jsonb
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'register_field_type_wrapper';
+
+CREATE FUNCTION cot."unregister_field_type"(
+	"name" TEXT
+) RETURNS bool
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'unregister_field_type_wrapper';
+
+CREATE FUNCTION cot."field_types"() RETURNS jsonb
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'field_types_wrapper';
+
+REVOKE ALL ON FUNCTION cot.register_field_type(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.unregister_field_type(text) FROM PUBLIC;
+REVOKE ALL ON cot.field_types FROM PUBLIC;
+-- cot.query runs as the tenant role and reads the definitions of the types
+-- its fields use (the same cot.field_types() shows everyone).
+GRANT SELECT (name, definition) ON cot.field_types TO PUBLIC;
+GRANT EXECUTE ON FUNCTION cot.register_field_type(jsonb), cot.unregister_field_type(text) TO cot_platform;

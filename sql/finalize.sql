@@ -416,6 +416,16 @@ REVOKE ALL ON FUNCTION cot.issue_tenant_token(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cot.create_tenant(text, jsonb), cot.drop_tenant(text, boolean),
     cot.create_api_key(text, text, jsonb), cot.revoke_api_key(text),
     cot.issue_token(text, text, text, integer), cot.tenants() TO cot_platform;
+-- Custom field types (docs/field-types.md) are platform-wide: registered by
+-- the platform role or a superuser; cot.field_types() stays PUBLIC (it lists
+-- the definitions, and which fields use each only to the platform).
+REVOKE ALL ON FUNCTION cot.register_field_type(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.unregister_field_type(text) FROM PUBLIC;
+REVOKE ALL ON cot.field_types FROM PUBLIC;
+-- cot.query runs as the tenant role and reads the definitions of the types
+-- its fields use (the same cot.field_types() shows everyone).
+GRANT SELECT (name, definition) ON cot.field_types TO PUBLIC;
+GRANT EXECUTE ON FUNCTION cot.register_field_type(jsonb), cot.unregister_field_type(text) TO cot_platform;
 
 -- The platform's HTTP API: PostgREST serves this schema (cot.postgrest_config
 -- lists it), so a platform token calls POST /rpc/create_tenant with
