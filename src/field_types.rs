@@ -100,9 +100,7 @@ fn in_use(name: &str, what: &str, fields: &[String]) -> CotError {
         format!("field type {name} is used by {} field(s), so its checks cannot {what}", fields.len()),
     )
     .detail(format!("fields of type {name}: {}", fields.join(", ")))
-    .hint(format!(
-        "change those fields to another type first (cot.alter_entity), or register the changed checks under a new name"
-    ))
+    .hint("change those fields to another type first (cot.alter_entity), or register the changed checks under a new name")
 }
 
 fn stored(name: &str) -> Option<FieldTypeDef> {
