@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { PostgrestClient } from '@supabase/postgrest-js';
 import { connect, createDatabase, dropDatabase } from './lib/db.mjs';
 import { start } from './lib/postgrest.mjs';
@@ -16,6 +17,9 @@ import { start } from './lib/postgrest.mjs';
 const SLUG = 'ftype1';
 const T = { timeout: 120_000 };
 const TYPES = JSON.parse(readFileSync(new URL('../../plugins/standard-types.json', import.meta.url), 'utf8'));
+const REGISTER = new URL('../../scripts/register-field-types.sh', import.meta.url).pathname;
+// The shipped script, run as a deploy would run it, against this test's database.
+const register = () => execFileSync(REGISTER, [], { env: { ...process.env, PGDATABASE: db }, encoding: 'utf8' });
 
 let db;
 let su;
@@ -25,7 +29,7 @@ let client;
 before(async () => {
   db = await createDatabase('cot_field_types');
   su = await connect(db);
-  for (const t of TYPES) await su.query('SELECT cot.register_field_type($1)', [JSON.stringify(t)]);
+  register();
   await su.query('SELECT cot.create_tenant($1)', [SLUG]);
   await su.query('SELECT cot.create_entity($1)', [
     JSON.stringify({
@@ -55,6 +59,15 @@ after(async () => {
   await api?.stop();
   await su?.end();
   await dropDatabase(db);
+});
+
+test('scripts/register-field-types.sh registered every type of the file, and runs again without a change', T, async () => {
+  const { rows } = await su.query("SELECT jsonb_agg(t ORDER BY t->>'name') AS types FROM jsonb_array_elements(cot.field_types()) t");
+  const want = [...TYPES].sort((a, b) => a.name.localeCompare(b.name)).map((t) => ({ ...t, used_by: rows[0].types.find((x) => x.name === t.name).used_by }));
+  assert.deepEqual(rows[0].types, want);
+  assert.deepEqual(rows[0].types.find((t) => t.name === 'phone').used_by, [`${SLUG}.shops.tel`]);
+  const again = register();
+  assert.deepEqual(again.split('\n').map((l) => l.trim()).filter((l) => TYPES.some((t) => t.name === l)).sort(), TYPES.map((t) => t.name).sort());
 });
 
 test('postgrest-js: a row of valid values is written, the default applied', T, async () => {
