@@ -305,21 +305,9 @@ pub fn collapse(normalized: &mut Value, custom: &[(usize, CustomType)], types: &
     }
 }
 
-/// The fields of a stored definition that use type `name`, by field name.
-pub fn fields_using(definition: &Value, name: &str) -> Vec<String> {
-    let Some(Value::Array(fields)) = definition.get("fields") else {
-        return Vec::new();
-    };
-    fields
-        .iter()
-        .filter(|f| f.get("type").and_then(Value::as_str) == Some(name))
-        .filter_map(|f| f.get("name").and_then(Value::as_str).map(str::to_string))
-        .collect()
-}
-
-/// A field of the stored definition of a custom type's check, with the
-/// field's name and type filled in: what [`crate::validate::field_type`]
-/// validates a type through.
+/// A one-field definition's field of the type's base with the type's checks
+/// as options (and `example` as its default): what
+/// [`crate::validate::field_type`] validates a type through.
 pub fn probe_field(t: &FieldTypeDef, example: Option<&Value>) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), Value::from("value"));

@@ -131,3 +131,32 @@ test('POST /rpc/query: cot.query, which runs as the tenant role, reads and filte
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body.data, [{ handle: 'corner-shop', tel: '+14155552671', balance: 19.99 }]);
 });
+
+test('a type cannot be removed between the validation of a definition using it and its commit', T, async () => {
+  const a = await connect(db);
+  const b = await connect(db);
+  try {
+    await a.query('BEGIN');
+    await a.query('SELECT cot.create_entity($1)', [
+      JSON.stringify({ tenant: SLUG, name: 'swatches', fields: [{ name: 'shade', type: 'color' }] }),
+    ]);
+    // b waits for a's transaction (its FOR SHARE lock on the type's row) ...
+    const removing = b.query("SELECT cot.unregister_field_type('color')").then(
+      () => 'removed',
+      (e) => e,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const { rows } = await su.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%unregister_field_type%'",
+    );
+    assert.equal(rows[0].n, 1, 'unregister waits for the transaction that used the type');
+    await a.query('COMMIT');
+    // ... then sees the new field and refuses.
+    const e = await removing;
+    assert.equal(e.code, '2BP01', String(e));
+    assert.match(e.detail, new RegExp(`${SLUG}\\.swatches\\.shade`));
+  } finally {
+    await a.end();
+    await b.end();
+  }
+});

@@ -279,15 +279,6 @@ fn the_record_schema_shows_format_pattern_and_examples() {
 }
 
 #[test]
-fn fields_using_a_type_are_found_in_stored_definitions() {
-    let v = valid(entity(
-        json!([{"name": "a", "type": "phone"}, {"name": "b", "type": "text"}, {"name": "c", "type": "phone"}]),
-    ));
-    assert_eq!(fields_using(&v.normalized, "phone"), ["a", "c"]);
-    assert!(fields_using(&v.normalized, "slug").is_empty());
-}
-
-#[test]
 fn the_typescript_types_name_the_format() {
     let v = valid(entity(json!([{"name": "tel", "type": "phone"}])));
     let ts = crate::docs::typescript("acme", &[(v.entity.clone(), Labels::of(&v.normalized))]);
