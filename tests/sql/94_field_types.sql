@@ -3,7 +3,7 @@
 -- writers, shown in the generated docs, checked by cot.check, evolved
 -- to and from its base, and held still while fields use it.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE t94_platform LOGIN;
@@ -101,6 +101,14 @@ SELECT lives_ok(format('SELECT cot.alter_entity(%L)', pg_temp.title_as('phone'))
 SELECT is(cot_test.sqlstate_of($$INSERT INTO tenant_t94.shops (title) VALUES ('x')$$), '23514', '... and it holds from then on');
 SELECT lives_ok(format('SELECT cot.alter_entity(%L)', pg_temp.title_as('text')), 'phone -> text');
 SELECT lives_ok($$INSERT INTO tenant_t94.shops (title) VALUES ('x')$$, '... drops the check');
+
+-- A type's CHECK dropped by hand is drift.
+SET LOCAL cot.drift = 'allow';
+ALTER TABLE tenant_t94.shops DROP CONSTRAINT shops_tint_pattern;
+SET LOCAL cot.drift = 'refuse';
+SELECT is((SELECT jsonb_agg(jsonb_build_array(kind, object, problem)) FROM cot.check('t94')),
+          '[["drift", "tenant_t94.shops.shops_tint_pattern", "constraint is missing"]]',
+          'cot.check: the CHECK of a color field dropped by hand is missing');
 
 -------------------------------------------------------------------------------
 -- A type in use is held still
