@@ -602,3 +602,23 @@ REVOKE ALL ON cot.field_types FROM PUBLIC;
 -- its fields use (the same cot.field_types() shows everyone).
 GRANT SELECT (name, definition) ON cot.field_types TO PUBLIC;
 GRANT EXECUTE ON FUNCTION cot.register_field_type(jsonb), cot.unregister_field_type(text) TO cot_platform;
+
+-- The platform's HTTP API for them (schema cot_platform), as in finalize.sql.
+CREATE FUNCTION cot_platform.register_field_type(definition jsonb) RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.register_field_type(definition) $$;
+COMMENT ON FUNCTION cot_platform.register_field_type(jsonb) IS 'Registers or changes a custom field type (cot.register_field_type)';
+
+CREATE FUNCTION cot_platform.unregister_field_type(name text) RETURNS boolean
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.unregister_field_type(name) $$;
+COMMENT ON FUNCTION cot_platform.unregister_field_type(text) IS 'Removes a custom field type no field uses (cot.unregister_field_type)';
+
+CREATE FUNCTION cot_platform.field_types() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.field_types() $$;
+COMMENT ON FUNCTION cot_platform.field_types() IS 'Every custom field type, with the fields using it (cot.field_types)';
+REVOKE ALL ON FUNCTION cot_platform.register_field_type(jsonb), cot_platform.unregister_field_type(text),
+    cot_platform.field_types() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cot_platform.register_field_type(jsonb), cot_platform.unregister_field_type(text),
+    cot_platform.field_types() TO cot_platform;

@@ -466,6 +466,21 @@ LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.to_jsonb(t) FROM cot.tenants() AS t $$;
 COMMENT ON FUNCTION cot_platform.tenants() IS 'Every tenant, with its schemas and number of entities (cot.tenants)';
 
+CREATE FUNCTION cot_platform.register_field_type(definition jsonb) RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.register_field_type(definition) $$;
+COMMENT ON FUNCTION cot_platform.register_field_type(jsonb) IS 'Registers or changes a custom field type (cot.register_field_type)';
+
+CREATE FUNCTION cot_platform.unregister_field_type(name text) RETURNS boolean
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.unregister_field_type(name) $$;
+COMMENT ON FUNCTION cot_platform.unregister_field_type(text) IS 'Removes a custom field type no field uses (cot.unregister_field_type)';
+
+CREATE FUNCTION cot_platform.field_types() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.field_types() $$;
+COMMENT ON FUNCTION cot_platform.field_types() IS 'Every custom field type, with the fields using it (cot.field_types)';
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cot_platform FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cot_platform TO cot_platform;
 

@@ -160,3 +160,30 @@ test('a type cannot be removed between the validation of a definition using it a
     await b.end();
   }
 });
+
+test('the platform API: POST /rpc/register_field_type and /rpc/field_types in schema cot_platform', T, async () => {
+  const platformApi = await start(db, { schemas: ['cot_platform'], wiring: 'cot', loginRole: 'ftype_platform_login' });
+  try {
+    await su.query('SELECT cot.set_jwt_secret($1)', [platformApi.secret]);
+    const { rows } = await su.query(`SELECT cot.issue_token(NULL, 'platform', 'ops', 600) AS t`);
+    const call = (fn, body) =>
+      platformApi.request(`/rpc/${fn}`, { method: 'POST', token: rows[0].t, profile: 'cot_platform', body });
+    const sku = { name: 'sku', base: 'text', checks: { pattern: '^[A-Z]{3}-[0-9]{5}$' } };
+    const made = await call('register_field_type', { definition: sku });
+    assert.equal(made.status, 200, made.text);
+    assert.deepEqual(made.body, sku);
+    const bad = await call('register_field_type', { definition: { name: 'sku2', base: 'json' } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.body.code, '22023');
+    const listed = await call('field_types', {});
+    assert.equal(listed.status, 200, listed.text);
+    assert.deepEqual(listed.body.find((t) => t.name === 'sku').used_by, []);
+    const inUse = await call('unregister_field_type', { name: 'phone' });
+    assert.equal(inUse.status, 400, inUse.text);
+    assert.equal(inUse.body.code, '2BP01');
+    const gone = await call('unregister_field_type', { name: 'sku' });
+    assert.equal(gone.body, true, gone.text);
+  } finally {
+    await platformApi.stop();
+  }
+});
