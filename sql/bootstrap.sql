@@ -290,3 +290,16 @@ REVOKE ALL ON cot.drift_log FROM PUBLIC;
 CREATE VIEW cot.model_signal AS SELECT NULL::integer AS nothing WHERE false;
 COMMENT ON VIEW cot.model_signal IS 'Holds nothing: its relcache invalidation tells backends that a tenant''s model changed';
 REVOKE ALL ON cot.model_signal FROM PUBLIC;
+
+-- Custom field types (docs/field-types.md): one row per registered type, its
+-- definition in Cot's own vocabulary (a base type and checks, never SQL).
+-- Platform-wide, like the roles; fields refer to a type by its name.
+CREATE TABLE cot.field_types (
+    name          text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 63),
+    definition    jsonb NOT NULL CHECK (jsonb_typeof(definition) = 'object' AND definition->>'name' = name),
+    registered_by text NOT NULL DEFAULT CURRENT_USER,
+    registered_at timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cot.field_types IS 'Custom field types: a base type and checks, compiled into the CHECK constraints of every field of the type (cot.register_field_type)';
+SELECT pg_catalog.pg_extension_config_dump('cot.field_types', '');

@@ -736,3 +736,66 @@ AS 'MODULE_PATHNAME', 'api_routes_wrapper';
 REVOKE ALL ON FUNCTION cot.set_tenant_api_group(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.set_authenticator_api_group(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.api_routes() FROM PUBLIC;
+
+-- Custom field types (docs/field-types.md): the meta-table as in
+-- bootstrap.sql, the functions of the shared library, privileges as in
+-- finalize.sql.
+CREATE TABLE cot.field_types (
+    name          text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]*$' AND octet_length(name) <= 63),
+    definition    jsonb NOT NULL CHECK (jsonb_typeof(definition) = 'object' AND definition->>'name' = name),
+    registered_by text NOT NULL DEFAULT CURRENT_USER,
+    registered_at timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE cot.field_types IS 'Custom field types: a base type and checks, compiled into the CHECK constraints of every field of the type (cot.register_field_type)';
+SELECT pg_catalog.pg_extension_config_dump('cot.field_types', '');
+
+CREATE FUNCTION cot."register_field_type"(
+	"definition" jsonb
+) RETURNS jsonb
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'register_field_type_wrapper';
+
+CREATE FUNCTION cot."unregister_field_type"(
+	"name" TEXT
+) RETURNS bool
+STRICT SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'unregister_field_type_wrapper';
+
+CREATE FUNCTION cot."field_types"() RETURNS jsonb
+STRICT STABLE SECURITY DEFINER
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'field_types_wrapper';
+
+REVOKE ALL ON FUNCTION cot.register_field_type(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.unregister_field_type(text) FROM PUBLIC;
+REVOKE ALL ON cot.field_types FROM PUBLIC;
+-- cot.query runs as the tenant role and reads the definitions of the types
+-- its fields use (the same cot.field_types() shows everyone).
+GRANT SELECT (name, definition) ON cot.field_types TO PUBLIC;
+GRANT EXECUTE ON FUNCTION cot.register_field_type(jsonb), cot.unregister_field_type(text) TO cot_platform;
+
+-- The platform's HTTP API for them (schema cot_platform), as in finalize.sql.
+CREATE FUNCTION cot_platform.register_field_type(definition jsonb) RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.register_field_type(definition) $$;
+COMMENT ON FUNCTION cot_platform.register_field_type(jsonb) IS 'Registers or changes a custom field type (cot.register_field_type)';
+
+CREATE FUNCTION cot_platform.unregister_field_type(name text) RETURNS boolean
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.unregister_field_type(name) $$;
+COMMENT ON FUNCTION cot_platform.unregister_field_type(text) IS 'Removes a custom field type no field uses (cot.unregister_field_type)';
+
+CREATE FUNCTION cot_platform.field_types() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.field_types() $$;
+COMMENT ON FUNCTION cot_platform.field_types() IS 'Every custom field type, with the fields using it (cot.field_types)';
+REVOKE ALL ON FUNCTION cot_platform.register_field_type(jsonb), cot_platform.unregister_field_type(text),
+    cot_platform.field_types() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cot_platform.register_field_type(jsonb), cot_platform.unregister_field_type(text),
+    cot_platform.field_types() TO cot_platform;

@@ -419,6 +419,16 @@ REVOKE ALL ON FUNCTION cot.issue_tenant_token(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cot.create_tenant(text, jsonb), cot.drop_tenant(text, boolean),
     cot.create_api_key(text, text, jsonb), cot.revoke_api_key(text),
     cot.issue_token(text, text, text, integer), cot.tenants() TO cot_platform;
+-- Custom field types (docs/field-types.md) are platform-wide: registered by
+-- the platform role or a superuser; cot.field_types() stays PUBLIC (it lists
+-- the definitions, and which fields use each only to the platform).
+REVOKE ALL ON FUNCTION cot.register_field_type(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.unregister_field_type(text) FROM PUBLIC;
+REVOKE ALL ON cot.field_types FROM PUBLIC;
+-- cot.query runs as the tenant role and reads the definitions of the types
+-- its fields use (the same cot.field_types() shows everyone).
+GRANT SELECT (name, definition) ON cot.field_types TO PUBLIC;
+GRANT EXECUTE ON FUNCTION cot.register_field_type(jsonb), cot.unregister_field_type(text) TO cot_platform;
 
 -- The platform's HTTP API: PostgREST serves this schema (cot.postgrest_config
 -- lists it), so a platform token calls POST /rpc/create_tenant with
@@ -458,6 +468,21 @@ CREATE FUNCTION cot_platform.tenants() RETURNS SETOF jsonb
 LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.to_jsonb(t) FROM cot.tenants() AS t $$;
 COMMENT ON FUNCTION cot_platform.tenants() IS 'Every tenant, with its schemas and number of entities (cot.tenants)';
+
+CREATE FUNCTION cot_platform.register_field_type(definition jsonb) RETURNS jsonb
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.register_field_type(definition) $$;
+COMMENT ON FUNCTION cot_platform.register_field_type(jsonb) IS 'Registers or changes a custom field type (cot.register_field_type)';
+
+CREATE FUNCTION cot_platform.unregister_field_type(name text) RETURNS boolean
+LANGUAGE sql SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.unregister_field_type(name) $$;
+COMMENT ON FUNCTION cot_platform.unregister_field_type(text) IS 'Removes a custom field type no field uses (cot.unregister_field_type)';
+
+CREATE FUNCTION cot_platform.field_types() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cot.field_types() $$;
+COMMENT ON FUNCTION cot_platform.field_types() IS 'Every custom field type, with the fields using it (cot.field_types)';
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cot_platform FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cot_platform TO cot_platform;

@@ -19,6 +19,10 @@ impl Environment for Server {
         KEYWORDS.get_or_init(|| Keywords::new(system::reserved_keywords()))
     }
 
+    fn field_types(&self) -> std::sync::Arc<cot_engine::field_types::FieldTypes> {
+        crate::field_types::registry()
+    }
+
     fn check_regex(&self, pattern: &str) -> Result<(), String> {
         self.regex_matches(pattern, "").map(|_| ())
     }

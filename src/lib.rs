@@ -15,6 +15,7 @@ mod drift;
 mod entity;
 mod environment;
 mod execute;
+mod field_types;
 mod generated_docs;
 mod jsonb_arg;
 mod modules;

@@ -16,6 +16,7 @@ pub mod definition;
 pub mod drift;
 pub mod error;
 pub mod evolve;
+pub mod field_types;
 pub mod group;
 pub mod jsonb_binary;
 pub mod literal;

@@ -73,6 +73,9 @@ pub struct Field {
     pub pattern: Option<String>,
     /// COMMENT ON COLUMN.
     pub description: Option<String>,
+    /// The registered custom type the field was made with, if any: its
+    /// options above already hold the type's checks.
+    pub custom: Option<crate::field_types::CustomType>,
 }
 
 /// A validated multi-column index or unique constraint.

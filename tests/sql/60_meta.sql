@@ -12,7 +12,7 @@ SELECT set_eq(
     $$SELECT c::regclass::text FROM pg_extension, unnest(extconfig) AS c WHERE extname = 'cot'$$,
     ARRAY['cot.tenants', 'cot.entities', 'cot.fields', 'cot.relationships', 'cot.migrations', 'cot.migrations_id_seq',
           'cot.authenticators', 'cot.api_keys', 'cot.drift_log', 'cot.drift_log_id_seq', 'cot.jwt_secret', 'cot.change_seq',
-          'cot.webhooks', 'cot.webhook_deliveries', 'cot.module_versions', 'cot.module_installations'],
+          'cot.webhooks', 'cot.webhook_deliveries', 'cot.module_versions', 'cot.module_installations', 'cot.field_types'],
     'pg_extension_config_dump: the meta tables and the ledger and change log sequences');
 SELECT is((SELECT array_agg(DISTINCT w) FROM pg_extension, unnest(extcondition) AS w WHERE extname = 'cot'), ARRAY[''],
           'every registered table is dumped whole (empty WHERE condition)');

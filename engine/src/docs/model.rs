@@ -61,6 +61,16 @@ pub struct Column<'a> {
     pub notes: Vec<String>,
 }
 
+impl Column<'_> {
+    /// The custom type of the field behind the column, if it has one.
+    pub fn custom(&self) -> Option<&crate::field_types::CustomType> {
+        match self.role {
+            Role::Field(f) => f.custom.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// A foreign key of a view's table, as PostgREST and postgrest-js name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -211,6 +221,12 @@ pub fn entity_view<'a>(e: &'a Entity, labels: &Labels) -> View<'a> {
         if let Some(w) = e.workflow.as_ref().filter(|w| w.field_id == f.id) {
             c.notes.push(workflow_note(w));
         }
+        if let Some(t) = &f.custom {
+            c.notes.push(match &t.description {
+                Some(d) => format!("Type {}: {}", t.name, sentence(d)),
+                None => format!("Type {}.", t.name),
+            });
+        }
         columns.push(c);
     }
     columns.push(created_at());
@@ -329,4 +345,14 @@ pub fn embeddings(e: &Entity) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// `d` ending with a full stop.
+fn sentence(d: &str) -> String {
+    let d = d.trim_end();
+    if d.ends_with(['.', '!', '?']) {
+        d.to_string()
+    } else {
+        format!("{d}.")
+    }
 }

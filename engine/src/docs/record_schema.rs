@@ -149,6 +149,13 @@ pub fn column_schema(c: &Column<'_>, variant: Variant) -> Map<String, Value> {
             }
         }
         bounds(&mut m, f.min.as_ref(), f.max.as_ref(), &mut notes);
+        if let Some(t) = &f.custom {
+            // A custom type's own format replaces its base's (email, uri).
+            m.insert("format".into(), json!(t.format));
+            if !t.examples.is_empty() {
+                m.insert("examples".into(), json!(t.examples));
+            }
+        }
         if variant == Variant::Insert {
             match &f.default {
                 Some(DefaultValue::Literal(l)) => match default_json(l) {

@@ -190,6 +190,9 @@ fn record(out: &mut String, name: &str, v: &View<'_>, shape: impl Fn(&Column<'_>
     for c in &v.columns {
         let mut doc = vec![c.title.clone()];
         doc.extend(c.description.clone());
+        if let Some(t) = c.custom() {
+            doc.push(format!("Format: {} (custom type {}).", t.format, t.name));
+        }
         if c.read_only {
             doc.push("Set by the database.".into());
         }

@@ -61,6 +61,7 @@ impl Checker<'_> {
             max_length,
             pattern: f.pattern.clone(),
             description: f.description.clone(),
+            custom: None,
         })
     }
 

@@ -15,6 +15,7 @@
 mod default;
 mod entity;
 mod field;
+mod field_type;
 #[cfg(test)]
 mod fuzz;
 mod index;
@@ -24,14 +25,17 @@ mod relation;
 pub(crate) mod tests;
 mod workflow;
 
+pub use field_type::field_type;
 pub use normalize::label_from_name;
 
 use crate::definition::EntityDef;
 use crate::error::{ErrorKind, Violation};
+use crate::field_types::{self, FieldTypes};
 use crate::names::{check_name, Ident, Keywords, NameKind};
 use crate::schema;
 use crate::types::Entity;
 use serde_json::Value;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Largest definition accepted, in bytes of JSON text. A 500-field definition
@@ -46,6 +50,10 @@ pub trait Environment {
     fn check_regex(&self, pattern: &str) -> Result<(), String>;
     /// Whether `text ~ pattern` under Postgres's rules.
     fn regex_matches(&self, pattern: &str, text: &str) -> Result<bool, String>;
+    /// The registered custom field types ([`crate::field_types`]); none by default.
+    fn field_types(&self) -> Arc<FieldTypes> {
+        Arc::default()
+    }
 }
 
 /// A definition that passed: the entity and its normalized JSON form.
@@ -72,7 +80,10 @@ pub fn validate(def: &Value, env: &dyn Environment) -> Result<Validated, Vec<Vio
             "split the model into several entities",
         )]);
     }
-    let mut out = Vec::new();
+    let types = env.field_types();
+    let expanded = field_types::expand(def, &types);
+    let def = &expanded.definition;
+    let mut out = expanded.violations;
     check_raw_names(def, env.keywords(), &mut out);
     let schema_violations = schema::check(def);
     let structural = !schema_violations.is_empty();
@@ -99,8 +110,15 @@ pub fn validate(def: &Value, env: &dyn Environment) -> Result<Validated, Vec<Vio
     let mut cx = Checker { env, out: Vec::new() };
     let entity = cx.entity(&parsed);
     if cx.out.is_empty() {
-        let entity = entity.expect("no violations means an entity");
-        let normalized = normalize::normalize(&parsed, &entity);
+        let mut entity = entity.expect("no violations means an entity");
+        for (i, c) in &expanded.custom {
+            let name = parsed.fields[*i].name.as_str();
+            if let Some(f) = entity.fields.iter_mut().find(|f| f.name.as_str() == name) {
+                f.custom = Some(c.clone());
+            }
+        }
+        let mut normalized = normalize::normalize(&parsed, &entity);
+        field_types::collapse(&mut normalized, &expanded.custom, &types);
         let ids_given = parsed.id.is_some() || parsed.fields.iter().any(|f| f.id.is_some());
         Ok(Validated {
             entity,

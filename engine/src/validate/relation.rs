@@ -265,5 +265,6 @@ fn column_field(id: Uuid, name: Ident, kind: RelationKind, f: &FieldDef) -> Fiel
         max_length: None,
         pattern: None,
         description: f.description.clone(),
+        custom: None,
     }
 }

@@ -9,11 +9,16 @@ use serde_json::json;
 /// A stand-in for the server in unit tests: reserved words from PostgreSQL 15
 /// and a regex check that accepts balanced patterns. The server's real regex
 /// engine is exercised by the SQL tests.
-pub(crate) struct TestEnv(Keywords);
+pub(crate) struct TestEnv(Keywords, Arc<FieldTypes>);
 
 impl TestEnv {
     pub(crate) fn new() -> Self {
-        TestEnv(pg15_keywords())
+        TestEnv(pg15_keywords(), Arc::default())
+    }
+
+    /// With these custom field types registered.
+    pub(crate) fn with_types(types: FieldTypes) -> Self {
+        TestEnv(pg15_keywords(), Arc::new(types))
     }
 }
 
@@ -30,12 +35,15 @@ impl Environment for TestEnv {
             Err("parentheses () not balanced".into())
         }
     }
+    fn field_types(&self) -> Arc<FieldTypes> {
+        self.1.clone()
+    }
     fn regex_matches(&self, p: &str, t: &str) -> Result<bool, String> {
         // Enough for the patterns used in these tests.
         Ok(match p {
             crate::scalar::EMAIL_PATTERN => t.contains('@') && t.contains('.') && !t.contains(' '),
             crate::scalar::URL_PATTERN => t.starts_with("http://") || t.starts_with("https://"),
-            "^[A-Z]+$" => !t.is_empty() && t.chars().all(|c| c.is_ascii_uppercase()),
+            "^[A-Z]+$" | "^[A-Z]{3}$" => !t.is_empty() && t.chars().all(|c| c.is_ascii_uppercase()),
             _ => true,
         })
     }

@@ -111,6 +111,7 @@ impl Checker<'_> {
             max_length: None,
             pattern: None,
             description: f.description.clone(),
+            custom: None,
         })
     }
 
