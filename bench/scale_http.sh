@@ -36,7 +36,7 @@
 # Both PostgRESTs: pool of 10, the same JWT secret and JWT shape
 # ({role, tenant, sub, exp}), log-level error. The same rows on both sides
 # (500 customers, 20,000 orders with the same ids, owners user-1..user-10);
-# requests as user-1. POSTs add rows to both sides alike.
+# requests as user-1. The rows POSTed in a round are deleted at its end.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -95,8 +95,9 @@ SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 q -d "$DB" -c "SELECT cot.set_jwt_secret('$SECRET')" -c "CREATE ROLE authenticator LOGIN NOINHERIT" \
   -c "SELECT cot.add_authenticator('authenticator')" \
   -c "GRANT hand_anon, hand_user, hand_admin TO authenticator" >/dev/null
-# The same claims on both sides: Cot's token minted by cot.issue_token, the
-# hand-written side's signed here with openssl (HS256, the same secret).
+# The same claims on both sides (exp, iat, role, sub, tenant): Cot's token
+# minted by cot.issue_token, the hand-written side's signed here with openssl
+# (HS256, the same secret).
 TOKEN_COT=$(psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT cot.issue_token('acme', 'user', 'user-1', 7200)")
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 hs256() { # hs256 PAYLOAD-JSON
@@ -105,7 +106,8 @@ hs256() { # hs256 PAYLOAD-JSON
   p=$(printf '%s' "$1" | b64url)
   printf '%s.%s.%s' "$h" "$p" "$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -hmac "$SECRET" -binary | b64url)"
 }
-TOKEN_HAND=$(hs256 "{\"role\":\"hand_user\",\"tenant\":\"hand\",\"sub\":\"user-1\",\"exp\":$(($(date +%s) + 7200))}")
+now=$(date +%s)
+TOKEN_HAND=$(hs256 "{\"exp\":$((now + 7200)),\"iat\":$now,\"role\":\"hand_user\",\"sub\":\"user-1\",\"tenant\":\"hand\"}")
 
 # --- two PostgRESTs ------------------------------------------------------------
 start_postgrest() { # start_postgrest SIDE SETTINGS...
@@ -258,6 +260,11 @@ for r in $(seq 1 "$rounds"); do
       measure "$r" "$w" cot
     fi
   done
+  # The POSTs' rows go, so every round reads the same rows on both sides (a
+  # hand-written side's random uuids would otherwise land inside its pages).
+  q -d "$DB" -c "DELETE FROM tenant_acme.orders WHERE title LIKE 'bench order %'" \
+    -c "DELETE FROM hand.orders WHERE title LIKE 'bench order %'" \
+    -c 'VACUUM ANALYZE tenant_acme.orders, hand.orders'
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
