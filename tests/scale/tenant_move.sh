@@ -188,7 +188,7 @@ dst -c "DROP SUBSCRIPTION acme_move"
 src -c "DROP PUBLICATION acme_move"
 # The change log's ids come from one sequence per database: continue after
 # the copied rows on the target.
-dst -c "SELECT setval('cot.change_seq', greatest((SELECT max(id) FROM tenant_acme._changes), 1))" >/dev/null
+dst -c "SELECT setval('cot.change_seq', greatest((SELECT max(id) FROM tenant_acme._changes), (SELECT last_value FROM cot.change_seq)))" >/dev/null
 # cot.changes serves the copied log on the target (its watermark comes from
 # cot.change_seq: without the setval it would hide every copied change).
 [ "$(dst -c "SELECT jsonb_array_length(cot.changes('acme', 0, 10000)->'changes') = (SELECT count(*) FROM tenant_acme._changes)")" = t ] ||
