@@ -167,10 +167,7 @@ SQL
 # --- 4. cut-over -------------------------------------------------------------------
 # Stop writes on the source: the tenant's roles keep reading there until
 # clients follow the move, but may not write.
-src -c "DO \$\$ DECLARE t text; BEGIN
-  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'tenant_acme' LOOP
-    EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON tenant_acme.%I FROM cot_acme_anon, cot_acme_user, cot_acme_admin', t);
-  END LOOP; END \$\$"
+src -c "REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA tenant_acme FROM cot_acme_anon, cot_acme_user, cot_acme_admin"
 lsn=$(src -c 'SELECT pg_current_wal_lsn()')
 wait_until "the target to reach the source's LSN $lsn" \
   "SELECT coalesce(min(latest_end_lsn) >= '$lsn', false) FROM pg_stat_subscription WHERE subname = 'acme_move'"
