@@ -17,6 +17,8 @@
 #                                           (short mode; COT_LONG=1 for the long one)
 #   8. tests/reliability/sqlsmith.sh --short  90 s of random SQL (sqlsmith): no crash, no
 #                                           internal error from Cot
+#      tests/scale/tenant_move.sh           a tenant moved to a second cluster by logical
+#                                           replication and served there (~10 s)
 #   9. bench/soak.sh --minutes 2            mixed load through PostgREST: only expected
 #                                           outcomes, throughput and memory within bounds
 #  10. tests/upgrade/run.sh                 the previous release upgraded to this one
@@ -101,6 +103,7 @@ step "tests/harness/run.sh (pgTAP + client sessions)" bash tests/harness/run.sh 
 # docs/reliability-load.md).
 step "tests/reliability/crash.sh (crash recovery)" env COT_SKIP_INSTALL=1 bash tests/reliability/crash.sh || true
 step "tests/reliability/sqlsmith.sh --short (random SQL)" env COT_SKIP_INSTALL=1 bash tests/reliability/sqlsmith.sh --short || true
+step "tests/scale/tenant_move.sh (a tenant moved by logical replication)" env COT_SKIP_INSTALL=1 bash tests/scale/tenant_move.sh || true
 step "bench/soak.sh --minutes 2 (mixed load through PostgREST)" env COT_SKIP_INSTALL=1 bash bench/soak.sh --minutes 2 || true
 step "tests/upgrade/run.sh (upgrade from the previous release)" bash tests/upgrade/run.sh || true
 step "tests/package/run.sh (.deb install)" bash tests/package/run.sh || true

@@ -3,7 +3,7 @@
 -- runs a request (the login role, then SET ROLE to the request's role, the
 -- request settings, the pre-request function, the query).
 BEGIN;
-SELECT plan(57);
+SELECT plan(63);
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE t85_auth LOGIN NOINHERIT;
@@ -97,6 +97,27 @@ SET LOCAL search_path = t85a, public;
 SELECT cot.pre_request();
 SELECT is(current_user::text, 'cot_t85a_anon', 'an anonymous request for schema t85a runs as cot_t85a_anon');
 RESET ROLE;
+-- A tenant role's token: the tenant claim must name the role's tenant, and
+-- the request's query is planned once per connection (generic plan).
+SET LOCAL plan_cache_mode = auto;
+SET LOCAL ROLE t85_auth;
+SET LOCAL ROLE cot_t85a_user;
+SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_user", "tenant": "t85a", "sub": "u1"}', true);
+SELECT lives_ok($$SELECT cot.pre_request()$$, 'pre_request accepts a user token of its own tenant');
+SELECT is(current_setting('plan_cache_mode'), 'force_generic_plan', '... and sets plan_cache_mode = force_generic_plan for the request');
+SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_user", "tenant": "t85b"}', true);
+SELECT is(cot_test.sqlstate_of($$SELECT cot.pre_request()$$), 'PT401', 'a token naming another tenant: PT401');
+SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_user", "tenant": "t85a_user"}', true);
+SELECT is(cot_test.sqlstate_of($$SELECT cot.pre_request()$$), 'PT401', 'a tenant claim that spells the role with another split: PT401');
+SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_user"}', true);
+SELECT is(cot_test.sqlstate_of($$SELECT cot.pre_request()$$), 'PT401', 'no tenant claim: PT401');
+SELECT set_config('request.jwt.claims', '{"role": "cot_t85a_user", "tenant": "t85a"}', true);
+SET LOCAL plan_cache_mode = force_custom_plan;
+SELECT cot.pre_request();
+SELECT is(current_setting('plan_cache_mode'), 'force_custom_plan', 'a plan_cache_mode other than auto is kept');
+RESET ROLE;
+SET LOCAL plan_cache_mode = auto;
+SELECT set_config('request.jwt.claims', '', true);
 
 -------------------------------------------------------------------------------
 -- Definition functions for /rpc/: SECURITY INVOKER wrappers in the API schema
