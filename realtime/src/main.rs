@@ -10,6 +10,7 @@ mod hub;
 mod log;
 mod protocol;
 mod reader;
+mod reread;
 mod socket;
 mod time;
 
