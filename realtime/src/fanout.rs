@@ -63,38 +63,54 @@ pub async fn deliver(
 ) -> usize {
     let now = crate::auth::now();
     let mut groups: Vec<Group> = Vec::new();
+    // Per group, which changes some member wants: the records to re-read
+    // are listed once per group, not once per member.
+    let mut marks: Vec<Vec<bool>> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut wanted: Vec<usize> = Vec::new();
     for (i, ch) in channels.iter().enumerate() {
-        let subject = ch.subject();
-        if subject.expired(now) || ch.closed.load(Relaxed) {
+        if ch.closed.load(Relaxed) {
             continue;
         }
         let floor = ch.floor.load(Relaxed);
-        let wanted: Vec<&Change> = changes
-            .iter()
-            .filter(|c| {
-                c.id > floor
-                    && ch
-                        .bindings
-                        .iter()
-                        .any(|b| b.event.wants(c.op) && b.table.as_deref().is_none_or(|t| t == c.entity))
-            })
-            .collect();
+        wanted.clear();
+        wanted.extend(changes.iter().enumerate().filter_map(|(k, c)| {
+            (c.id > floor
+                && ch
+                    .bindings
+                    .iter()
+                    .any(|b| b.event.wants(c.op) && b.table.as_deref().is_none_or(|t| t == c.entity)))
+            .then_some(k)
+        }));
         if wanted.is_empty() {
             continue;
         }
-        let g = *by_key.entry(subject.group.clone()).or_insert_with(|| {
-            groups.push(Group {
-                subject,
-                members: Vec::new(),
-                reread: BTreeMap::new(),
-                deletes: BTreeSet::new(),
-            });
-            groups.len() - 1
-        });
-        let group = &mut groups[g];
-        group.members.push(i);
-        for c in wanted {
+        let subject = ch.subject.read().unwrap_or_else(|e| e.into_inner());
+        if subject.expired(now) {
+            continue;
+        }
+        let g = match by_key.get(&subject.group) {
+            Some(&g) => g,
+            None => {
+                groups.push(Group {
+                    subject: subject.clone(),
+                    members: Vec::new(),
+                    reread: BTreeMap::new(),
+                    deletes: BTreeSet::new(),
+                });
+                marks.push(vec![false; changes.len()]);
+                by_key.insert(subject.group.clone(), groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        drop(subject);
+        groups[g].members.push(i);
+        for &k in &wanted {
+            marks[g][k] = true;
+        }
+    }
+    for (group, marks) in groups.iter_mut().zip(&marks) {
+        for (c, _) in changes.iter().zip(marks).filter(|(_, m)| **m) {
             if c.op == Op::Delete {
                 group.deletes.insert(c.entity.clone());
             } else {

@@ -20,6 +20,8 @@ use tokio::time::Instant;
 
 /// Messages queued for one socket before it counts as too slow.
 const OUTBOX: usize = 8192;
+/// Most messages written to a socket at once.
+const WRITE_BATCH: usize = 64;
 /// The outbox's marker for "close the socket".
 const CLOSE: &str = "";
 
@@ -39,12 +41,21 @@ pub async fn serve(app: Arc<App>, socket: WebSocket, apikey: Option<String>) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut rx, overflow) = Outbox::new(OUTBOX);
     let writer = tokio::spawn(async move {
-        while let Some(text) = rx.recv().await {
-            if text == CLOSE {
-                break;
+        // What is queued goes out in one write (up to WRITE_BATCH messages),
+        // not one system call per message.
+        let mut queued = Vec::with_capacity(WRITE_BATCH);
+        while rx.recv_many(&mut queued, WRITE_BATCH).await > 0 {
+            let close = queued.iter().position(|t| t == CLOSE);
+            for text in queued.drain(..close.unwrap_or(queued.len())) {
+                if sink.feed(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
             }
-            if sink.send(Message::Text(text.into())).await.is_err() {
+            if sink.flush().await.is_err() {
                 return;
+            }
+            if close.is_some() {
+                break;
             }
         }
         let _ = sink
