@@ -195,7 +195,9 @@ impl Session {
             _ => None,
         };
         let echo: Vec<Value> = bindings.iter().map(|b| b.echo.clone()).collect();
-        self.send(reply(self.wire, &m, "ok", json!({"postgres_changes": echo})));
+        // Sent by the reader once it holds the channel's starting position:
+        // a change committed after the client hears "ok" is never missed.
+        let ok = reply(self.wire, &m, "ok", json!({"postgres_changes": echo}));
         let ch = Arc::new(Channel {
             id: self.app.hub.next_id(),
             topic: m.topic.clone(),
@@ -215,6 +217,7 @@ impl Session {
             .send(Register {
                 channel: ch.clone(),
                 after,
+                reply: ok,
                 done,
             })
             .await
@@ -227,13 +230,10 @@ impl Session {
                 ch.push("system", &msg.to_string());
                 self.channels.insert(m.topic, ch);
             }
-            other => {
-                let reason = match other {
-                    Ok(Err(e)) => format!("cannot read the change log: {e}"),
-                    _ => "the change log reader is not running".into(),
-                };
-                self.close_channel(&ch, &reason);
-            }
+            // The reply went out before the failure: the channel is closed.
+            Ok(Err((true, e))) => self.close_channel(&ch, &format!("cannot read the change log: {e}")),
+            Ok(Err((false, e))) => self.refuse(&m, &format!("cannot read the change log: {e}")),
+            _ => self.refuse(&m, "the change log reader is not running"),
         }
     }
 
