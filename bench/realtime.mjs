@@ -11,7 +11,7 @@
 
 import { createRequire } from 'node:module';
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const require = createRequire(path.resolve(import.meta.dirname, '../tests/clients/package.json'));
@@ -34,6 +34,36 @@ function jwt(claims) {
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
 }
 
+// CPU seconds (user + system) of a process, from /proc (clock ticks of 1/100 s).
+const cpuSecs = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+// PostgreSQL's CPU seconds: its postmaster's children that are running now
+// (the server's connections and the writers' stay open through the run).
+const statFields = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+function dbCpuSecs(postmaster) {
+  let total = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = statFields(d);
+      if (Number(f[1]) === postmaster) total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+async function postmasterPid() {
+  const c = new pg.Client({ host, port: Number(port), user: 'postgres', database: db });
+  await c.connect();
+  const { rows } = await c.query('SELECT pg_backend_pid() AS pid');
+  const pid = Number(statFields(rows[0].pid)[1]);
+  await c.end();
+  return pid;
+}
+const selfCpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${rtPid}/status`, 'utf8'))[1]);
 async function metrics() {
   const text = await (await fetch(`http://127.0.0.1:${rtPort}/metrics`)).text();
@@ -120,6 +150,8 @@ const joinSecs = (performance.now() - t0) / 1000;
 await sleep(500);
 const rssAfter = rssKb();
 const m0 = await metrics();
+const postmaster = await postmasterPid();
+const cpu0 = { server: cpuSecs(rtPid), client: selfCpu(), db: dbCpuSecs(postmaster) };
 const w = await write();
 // Each change goes to its user's subscribers and to every admin.
 const perUser = Array.from({ length: USERS }, (_, u) => 0);
@@ -129,6 +161,7 @@ for (let k = 0; k < w.total; k++) expected += perUser[k % USERS] + ADMINS;
 const deadline = Date.now() + 15_000;
 while (delivered < expected && Date.now() < deadline) await sleep(50);
 const m1 = await metrics();
+const cpu1 = { server: cpuSecs(rtPid), client: selfCpu(), db: dbCpuSecs(postmaster) };
 for (const c of clients) c.disconnect();
 latencies.sort((a, b) => a - b);
 const batches = m1.batches_total - m0.batches_total;
@@ -145,6 +178,10 @@ console.log(JSON.stringify({
   log_reads: m1.log_reads_total - m0.log_reads_total,
   server_batch_lag_p50_ms: m1.batch_lag_p50_milliseconds, server_batch_lag_p99_ms: m1.batch_lag_p99_milliseconds,
   log_read_ms_per_batch: Number(((m1.log_read_microseconds_total - m0.log_read_microseconds_total) / 1000 / Math.max(1, batches)).toFixed(2)),
+  server_cpu_secs: Number((cpu1.server - cpu0.server).toFixed(2)),
+  client_cpu_secs: Number((cpu1.client - cpu0.client).toFixed(2)),
+  db_cpu_secs: Number((cpu1.db - cpu0.db).toFixed(2)),
+  load_avg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   fanout_ms_per_batch: Number(((m1.fanout_microseconds_total - m0.fanout_microseconds_total) / 1000 / Math.max(1, batches)).toFixed(2)),
 }));
 process.exit(0);

@@ -9,6 +9,7 @@
 #   bench/realtime.sh --short              10 and 100 subscribers, 200 changes/s for 3 s
 #   SIZES="1000" RATE=500 SECS=30 bench/realtime.sh
 #   COT_SKIP_INSTALL=1 bench/realtime.sh   use the extension already installed
+#   REALTIME_BIN=/tmp/cot-realtime-old bench/realtime.sh   measure another build
 #
 # A private cluster; the real cot-realtime binary (built here with
 # `cargo build --release -p cot-realtime`) connects as an authenticator, as
@@ -27,8 +28,13 @@ RATE=${RATE:-500}
 SECS=${SECS:-20}
 SECRET=${SECRET:-benchmark-secret-of-at-least-32-characters}
 
-log "building cot-realtime (release)"
-cargo build --release -p cot-realtime
+# REALTIME_BIN: another build of the server to measure (e.g. to compare two).
+BIN=${REALTIME_BIN:-}
+if [ -z "$BIN" ]; then
+  log "building cot-realtime (release)"
+  cargo build --release -p cot-realtime
+  BIN=target/release/cot-realtime
+fi
 bench_setup
 q -d postgres -c "CREATE DATABASE bench"
 q -d bench -c "CREATE EXTENSION cot" -c "SELECT cot.create_tenant('bench')" \
@@ -42,7 +48,7 @@ for subs in $SIZES; do
   port=$(( (RANDOM % 20000) + 30000 ))
   COT_REALTIME_DB_URI="postgres://authenticator@127.0.0.1:$PGPORT/bench" COT_REALTIME_JWT_SECRET="$SECRET" \
     COT_REALTIME_PORT=$port COT_REALTIME_MAX_CHANNELS_PER_SOCKET=10 \
-    target/release/cot-realtime 2>"$WORK/realtime_$subs.log" &
+    "$BIN" 2>"$WORK/realtime_$subs.log" &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   log "$subs subscribers, $RATE changes/s for $SECS s"

@@ -5,9 +5,10 @@
 
 use crate::log;
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Mutex;
-use tokio::sync::{mpsc, Semaphore};
-use tokio_postgres::{AsyncMessage, Client, NoTls, SimpleQueryMessage};
+use tokio::sync::{mpsc, Semaphore, SemaphorePermit};
+use tokio_postgres::{AsyncMessage, Client, NoTls, SimpleQueryMessage, Statement};
 
 /// A text value as an SQL literal. The connection runs with
 /// `standard_conforming_strings = on`, so only quotes need doubling.
@@ -73,10 +74,75 @@ pub fn db_error(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// A pooled connection and the statements prepared on it (by their text).
+pub struct Conn {
+    pub client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// Prepared statements kept per connection; past this, the cache starts over.
+const STATEMENTS_KEPT: usize = 512;
+
+impl Conn {
+    /// `sql` prepared on this connection: once, then from the cache.
+    pub async fn prepare(&mut self, sql: &str) -> Result<Statement, String> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).await.map_err(|e| db_error(&e))?;
+        if self.statements.len() >= STATEMENTS_KEPT {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    /// Is `sql` prepared on this connection?
+    pub fn has(&self, sql: &str) -> bool {
+        self.statements.contains_key(sql)
+    }
+
+    /// Forgets the prepared statements (after an error: an entity may have
+    /// been dropped or changed).
+    pub fn forget(&mut self) {
+        self.statements.clear();
+    }
+}
+
+/// A connection taken from the pool; it goes back when dropped, unless closed.
+pub struct Taken<'a> {
+    pool: &'a Pool,
+    conn: Option<Conn>,
+    _slot: SemaphorePermit<'a>,
+}
+
+impl std::ops::Deref for Taken<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("taken connection")
+    }
+}
+
+impl std::ops::DerefMut for Taken<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().expect("taken connection")
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take().filter(|c| !c.client.is_closed()) {
+            if let Ok(mut v) = self.pool.idle.lock() {
+                v.push(c);
+            }
+        }
+    }
+}
+
 /// A few connections, opened when first needed and kept while healthy.
 pub struct Pool {
     uri: String,
-    idle: Mutex<Vec<Client>>,
+    idle: Mutex<Vec<Conn>>,
     slots: Semaphore,
     size: usize,
 }
@@ -96,24 +162,32 @@ impl Pool {
         self.size
     }
 
+    /// A connection of the pool, waiting for one to be free.
+    pub async fn take(&self) -> Result<Taken<'_>, String> {
+        let slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
+        let idle = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
+        let conn = match idle {
+            Some(c) if !c.client.is_closed() => c,
+            _ => Conn {
+                client: connect(&self.uri).await?.0,
+                statements: HashMap::new(),
+            },
+        };
+        Ok(Taken {
+            pool: self,
+            conn: Some(conn),
+            _slot: slot,
+        })
+    }
+
     /// Runs `sql` on a pooled connection; see [`rows`]. A query that fails
     /// leaves no transaction open: a failed simple query ends it.
     pub async fn rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-        let _slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
-        let idle = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
-        let client = match idle {
-            Some(c) if !c.is_closed() => c,
-            _ => connect(&self.uri).await?.0,
-        };
-        let result = rows(&client, sql).await;
-        if result.is_err() && !client.is_closed() {
+        let conn = self.take().await?;
+        let result = rows(&conn.client, sql).await;
+        if result.is_err() && !conn.client.is_closed() {
             // An error inside an explicit transaction block leaves it aborted.
-            let _ = client.batch_execute("ROLLBACK").await;
-        }
-        if !client.is_closed() {
-            if let Ok(mut v) = self.idle.lock() {
-                v.push(client);
-            }
+            let _ = conn.client.batch_execute("ROLLBACK").await;
         }
         result
     }

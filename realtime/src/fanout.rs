@@ -7,20 +7,14 @@
 //! an interest in it, never one per subscriber.
 
 use crate::auth::Subject;
-use crate::db::{ident, lit, Pool};
+use crate::db::Pool;
 use crate::hub::{Channel, Metrics};
 use crate::protocol::Op;
+use crate::reread::{reread_all, DeleteRule, Group, Seen};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-
-/// Groups whose statements share one round trip: between these bounds, as
-/// many as spread the groups over every pooled connection at once (110
-/// groups on 4 connections: 28 per round trip). Round trips of few groups
-/// cost more than the statements they carry.
-const GROUPS_PER_ROUND_TRIP: (usize, usize) = (8, 64);
 
 /// One change, as `cot.changes` returns it.
 #[derive(Clone, Debug)]
@@ -54,36 +48,9 @@ impl Change {
     }
 }
 
-/// Who among a group sees a deleted record (deletes cannot be re-read).
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum DeleteRule {
-    /// No SELECT on the view: nothing.
-    None,
-    /// An owner rule applies to the role: records whose `owner_id` is the `sub`.
-    Own,
-    /// Every record of the tenant.
-    All,
-}
-
-/// The channels of one claim set and what they need re-read.
-struct Group {
-    subject: Subject,
-    members: Vec<usize>,
-    reread: BTreeMap<String, BTreeSet<String>>,
-    deletes: BTreeSet<String>,
-}
-
 /// What is sent of a change (`record`, `old_record`) and the row filters are
 /// matched against; None when the group may see nothing of it.
 type Visible = Option<(String, Map<String, Value>)>;
-
-/// What a group may see of the batch.
-#[derive(Default)]
-struct Seen {
-    records: HashMap<(String, String), Map<String, Value>>,
-    deletes: HashMap<String, DeleteRule>,
-    failed: bool,
-}
 
 /// Sends `changes` (of `tenant`, in id order) to `channels`; returns how many
 /// messages were queued.
@@ -96,38 +63,54 @@ pub async fn deliver(
 ) -> usize {
     let now = crate::auth::now();
     let mut groups: Vec<Group> = Vec::new();
+    // Per group, which changes some member wants: the records to re-read
+    // are listed once per group, not once per member.
+    let mut marks: Vec<Vec<bool>> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut wanted: Vec<usize> = Vec::new();
     for (i, ch) in channels.iter().enumerate() {
-        let subject = ch.subject();
-        if subject.expired(now) || ch.closed.load(Relaxed) {
+        if ch.closed.load(Relaxed) {
             continue;
         }
         let floor = ch.floor.load(Relaxed);
-        let wanted: Vec<&Change> = changes
-            .iter()
-            .filter(|c| {
-                c.id > floor
-                    && ch
-                        .bindings
-                        .iter()
-                        .any(|b| b.event.wants(c.op) && b.table.as_deref().is_none_or(|t| t == c.entity))
-            })
-            .collect();
+        wanted.clear();
+        wanted.extend(changes.iter().enumerate().filter_map(|(k, c)| {
+            (c.id > floor
+                && ch
+                    .bindings
+                    .iter()
+                    .any(|b| b.event.wants(c.op) && b.table.as_deref().is_none_or(|t| t == c.entity)))
+            .then_some(k)
+        }));
         if wanted.is_empty() {
             continue;
         }
-        let g = *by_key.entry(subject.group.clone()).or_insert_with(|| {
-            groups.push(Group {
-                subject,
-                members: Vec::new(),
-                reread: BTreeMap::new(),
-                deletes: BTreeSet::new(),
-            });
-            groups.len() - 1
-        });
-        let group = &mut groups[g];
-        group.members.push(i);
-        for c in wanted {
+        let subject = ch.subject.read().unwrap_or_else(|e| e.into_inner());
+        if subject.expired(now) {
+            continue;
+        }
+        let g = match by_key.get(&subject.group) {
+            Some(&g) => g,
+            None => {
+                groups.push(Group {
+                    subject: subject.clone(),
+                    members: Vec::new(),
+                    reread: BTreeMap::new(),
+                    deletes: BTreeSet::new(),
+                });
+                marks.push(vec![false; changes.len()]);
+                by_key.insert(subject.group.clone(), groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        drop(subject);
+        groups[g].members.push(i);
+        for &k in &wanted {
+            marks[g][k] = true;
+        }
+    }
+    for (group, marks) in groups.iter_mut().zip(&marks) {
+        for (c, _) in changes.iter().zip(marks).filter(|(_, m)| **m) {
             if c.op == Op::Delete {
                 group.deletes.insert(c.entity.clone());
             } else {
@@ -142,6 +125,8 @@ pub async fn deliver(
     if groups.is_empty() {
         return 0;
     }
+    // By role: a connection's prepared re-read is planned again when its role changes.
+    groups.sort_by(|a, b| (&a.subject.role, &a.subject.group).cmp(&(&b.subject.role, &b.subject.group)));
     let seen = reread_all(pool, metrics, tenant, &groups).await;
     let mut sent = 0;
     for (group, seen) in groups.iter().zip(&seen) {
@@ -161,137 +146,6 @@ pub async fn deliver(
         }
     }
     sent
-}
-
-/// The re-reads of every group, several groups per round trip, round trips
-/// on the pool's connections at once.
-async fn reread_all(pool: &Pool, metrics: &Metrics, tenant: &str, groups: &[Group]) -> Vec<Seen> {
-    let (least, most) = GROUPS_PER_ROUND_TRIP;
-    let per = groups.len().div_ceil(pool.size()).clamp(least, most);
-    let chunks: Vec<(usize, &[Group])> = groups
-        .chunks(per)
-        .enumerate()
-        .map(|(k, c)| (k * per, c))
-        .collect();
-    let runs = chunks.iter().map(|(start, chunk)| async move {
-        let sql = chunk_sql(tenant, *start, chunk);
-        metrics.reread_round_trips.fetch_add(1, Relaxed);
-        metrics.reread_queries.fetch_add(chunk.len() as u64, Relaxed);
-        match pool.rows(&sql).await {
-            Ok(rows) => (*start, chunk.len(), Some(rows)),
-            Err(_) => (*start, chunk.len(), None),
-        }
-    });
-    let results = futures_util::future::join_all(runs).await;
-    let mut seen: Vec<Seen> = (0..groups.len()).map(|_| Seen::default()).collect();
-    for (start, len, rows) in results {
-        match rows {
-            Some(rows) => read_rows(&mut seen, rows),
-            // A statement failed (a grant was revoked, an entity dropped):
-            // each group alone, so one group's failure costs no other.
-            None => {
-                for g in start..start + len {
-                    metrics.reread_round_trips.fetch_add(1, Relaxed);
-                    match pool.rows(&chunk_sql(tenant, g, &groups[g..=g])).await {
-                        Ok(rows) => read_rows(&mut seen, rows),
-                        Err(e) => {
-                            metrics.reread_errors.fetch_add(1, Relaxed);
-                            crate::log::warn(
-                                "re-read failed",
-                                json!({"tenant": tenant, "role": groups[g].subject.role, "error": e}),
-                            );
-                            seen[g].failed = true;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    seen
-}
-
-/// One transaction: per group, its role and claims, then one statement that
-/// re-reads its records (all entities at once) and says who sees deletes.
-fn chunk_sql(tenant: &str, start: usize, groups: &[Group]) -> String {
-    let mut sql = String::from("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;");
-    for (k, g) in groups.iter().enumerate() {
-        let n = start + k;
-        let _ = write!(
-            sql,
-            " SELECT pg_catalog.set_config('role', {}, true), pg_catalog.set_config('request.jwt.claims', {}, true);",
-            lit(&g.subject.role),
-            lit(&g.subject.claims.to_string())
-        );
-        let mut parts = Vec::new();
-        for (entity, ids) in &g.reread {
-            let list = format!(
-                "{{{}}}",
-                ids.iter()
-                    .map(|i| i.replace([',', '{', '}', '"', '\\'], ""))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            parts.push(format!(
-                "SELECT {n}, 'r', {e}, pg_catalog.to_jsonb(v)::text FROM {s}.{t} AS v WHERE v.id = ANY ({l}::uuid[])",
-                e = lit(entity),
-                s = ident(tenant),
-                t = ident(entity),
-                l = lit(&list)
-            ));
-        }
-        for entity in &g.deletes {
-            let view = lit(&format!("{}.{}", ident(tenant), ident(entity)));
-            // The storage schema is not the role's to use: its table is found by name.
-            let table = format!(
-                "(SELECT t.oid FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace s ON s.oid = t.relnamespace \
-                   WHERE s.nspname = {} AND t.relname = {})",
-                lit(&format!("tenant_{tenant}")),
-                lit(entity)
-            );
-            parts.push(format!(
-                "SELECT {n}, 'd', {e}, CASE WHEN pg_catalog.to_regclass({view}) IS NULL \
-                   OR NOT pg_catalog.has_table_privilege(pg_catalog.to_regclass({view}), 'SELECT') THEN 'none' \
-                 WHEN EXISTS (SELECT FROM pg_catalog.pg_policy p WHERE p.polrelid = {table} \
-                   AND p.polname = 'cot_select_owner' AND (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) \
-                   = ANY (p.polroles)) THEN 'own' ELSE 'all' END",
-                e = lit(entity)
-            ));
-        }
-        let _ = write!(sql, " {};", parts.join(" UNION ALL "));
-    }
-    sql.push_str(" COMMIT;");
-    sql
-}
-
-fn read_rows(seen: &mut [Seen], rows: Vec<Vec<Option<String>>>) {
-    for row in rows {
-        let [Some(g), Some(kind), Some(entity), value] =
-            <[Option<String>; 4]>::try_from(row).unwrap_or_default()
-        else {
-            continue; // set_config's row
-        };
-        let Some(s) = g.parse::<usize>().ok().and_then(|g| seen.get_mut(g)) else {
-            continue;
-        };
-        match (kind.as_str(), value) {
-            ("r", Some(v)) => {
-                if let Ok(Value::Object(rec)) = serde_json::from_str(&v) {
-                    if let Some(id) = rec.get("id").and_then(Value::as_str) {
-                        s.records.insert((entity, id.to_string()), rec);
-                    }
-                }
-            }
-            ("d", Some(v)) => {
-                let rule = match v.as_str() {
-                    "all" => DeleteRule::All,
-                    "own" => DeleteRule::Own,
-                    _ => DeleteRule::None,
-                };
-                s.deletes.insert(entity, rule);
-            }
-            _ => {}
-        }
-    }
 }
 
 /// What a group may see of change `c`: the record (insert, update) or the

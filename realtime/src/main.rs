@@ -10,6 +10,7 @@ mod hub;
 mod log;
 mod protocol;
 mod reader;
+mod reread;
 mod socket;
 mod time;
 
@@ -57,9 +58,11 @@ async fn websocket(
     let token = socket_token(&params, &headers);
     // Small buffers: with the 128 KiB defaults a subscriber cost ~150 KB;
     // messages are a few hundred bytes and the buffers grow when needed.
+    // Queued messages are written together (see socket.rs), up to 8 KiB
+    // before a write.
     ws.max_message_size(1 << 20)
         .read_buffer_size(4096)
-        .write_buffer_size(0)
+        .write_buffer_size(8192)
         .on_upgrade(move |socket| socket::serve(app, socket, token))
 }
 

@@ -17,12 +17,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::Client;
 
-/// A channel to start serving: catch up from `after` when given (a resume),
-/// then live. Answers the position live changes start after.
+/// A channel to start serving: its join's `reply` once its starting
+/// position is known, then what it missed since `after` when given (a
+/// resume), then live changes. Answers the position live changes start
+/// after, or an error and whether the reply was sent.
 pub struct Register {
     pub channel: Arc<Channel>,
     pub after: Option<i64>,
-    pub done: oneshot::Sender<Result<i64, String>>,
+    pub reply: String,
+    pub done: oneshot::Sender<Result<i64, (bool, String)>>,
 }
 
 /// Does some writer hold the watermark back (its advisory lock is taken
@@ -190,21 +193,27 @@ impl Reader {
         client: &Client,
         channel: Arc<Channel>,
         resume: Option<i64>,
-    ) -> Result<i64, String> {
+        reply: String,
+    ) -> Result<i64, (bool, String)> {
         let t = channel.tenant.clone();
         let cursor = match self.cursors.get(&t) {
             Some(c) => *c,
             None => {
-                let w = watermark(client, &t, self.hint, self.batch).await?;
+                let w = watermark(client, &t, self.hint, self.batch)
+                    .await
+                    .map_err(|e| (false, e))?;
                 self.hint = self.hint.max(w);
                 self.cursors.insert(t.clone(), w);
                 w
             }
         };
+        // Every change after `cursor` will reach the channel: the join may be
+        // answered. Missed changes (a resume) come after the answer.
+        channel.out.send(reply);
         let mut after = resume.unwrap_or(cursor);
         let one = [channel.clone()];
         while after < cursor {
-            let (changes, next) = page(client, &t, after, self.batch).await?;
+            let (changes, next) = page(client, &t, after, self.batch).await.map_err(|e| (true, e))?;
             let missed: Vec<Change> = changes.into_iter().filter(|c| c.id <= cursor).collect();
             if !missed.is_empty() {
                 let sent = deliver(&self.pool, &self.hub.metrics, &t, &missed, &one).await;
@@ -283,8 +292,8 @@ pub async fn run(
                     None => break,
                 },
                 c = cmds.recv() => match c {
-                    Some(Register { channel, after, done }) => {
-                        let result = r.register(&client, channel, after).await;
+                    Some(Register { channel, after, reply, done }) => {
+                        let result = r.register(&client, channel, after, reply).await;
                         let _ = done.send(result);
                     }
                     None => return,

@@ -20,6 +20,8 @@ use tokio::time::Instant;
 
 /// Messages queued for one socket before it counts as too slow.
 const OUTBOX: usize = 8192;
+/// Most messages written to a socket at once.
+const WRITE_BATCH: usize = 64;
 /// The outbox's marker for "close the socket".
 const CLOSE: &str = "";
 
@@ -39,12 +41,21 @@ pub async fn serve(app: Arc<App>, socket: WebSocket, apikey: Option<String>) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut rx, overflow) = Outbox::new(OUTBOX);
     let writer = tokio::spawn(async move {
-        while let Some(text) = rx.recv().await {
-            if text == CLOSE {
-                break;
+        // What is queued goes out in one write (up to WRITE_BATCH messages),
+        // not one system call per message.
+        let mut queued = Vec::with_capacity(WRITE_BATCH);
+        while rx.recv_many(&mut queued, WRITE_BATCH).await > 0 {
+            let close = queued.iter().position(|t| t == CLOSE);
+            for text in queued.drain(..close.unwrap_or(queued.len())) {
+                if sink.feed(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
             }
-            if sink.send(Message::Text(text.into())).await.is_err() {
+            if sink.flush().await.is_err() {
                 return;
+            }
+            if close.is_some() {
+                break;
             }
         }
         let _ = sink
@@ -184,7 +195,9 @@ impl Session {
             _ => None,
         };
         let echo: Vec<Value> = bindings.iter().map(|b| b.echo.clone()).collect();
-        self.send(reply(self.wire, &m, "ok", json!({"postgres_changes": echo})));
+        // Sent by the reader once it holds the channel's starting position:
+        // a change committed after the client hears "ok" is never missed.
+        let ok = reply(self.wire, &m, "ok", json!({"postgres_changes": echo}));
         let ch = Arc::new(Channel {
             id: self.app.hub.next_id(),
             topic: m.topic.clone(),
@@ -204,6 +217,7 @@ impl Session {
             .send(Register {
                 channel: ch.clone(),
                 after,
+                reply: ok,
                 done,
             })
             .await
@@ -216,13 +230,10 @@ impl Session {
                 ch.push("system", &msg.to_string());
                 self.channels.insert(m.topic, ch);
             }
-            other => {
-                let reason = match other {
-                    Ok(Err(e)) => format!("cannot read the change log: {e}"),
-                    _ => "the change log reader is not running".into(),
-                };
-                self.close_channel(&ch, &reason);
-            }
+            // The reply went out before the failure: the channel is closed.
+            Ok(Err((true, e))) => self.close_channel(&ch, &format!("cannot read the change log: {e}")),
+            Ok(Err((false, e))) => self.refuse(&m, &format!("cannot read the change log: {e}")),
+            _ => self.refuse(&m, "the change log reader is not running"),
         }
     }
 
