@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 mod bundles;
 mod catalog;
 mod change_log;
+mod change_writer;
 mod changes;
 mod claims;
 mod drift;

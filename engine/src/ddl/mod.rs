@@ -14,6 +14,7 @@ mod table;
 mod tenant;
 mod workflow;
 
+pub use history::log_statement;
 pub use policy::printed_predicate;
 pub use probe::render_probe;
 pub use workflow::{available_query, function_body};
