@@ -22,9 +22,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 thread_local! {
-    /// The log statement of each (storage schema, operation, one row or
-    /// more), prepared once per backend.
-    static PLANS: RefCell<HashMap<(String, u8, bool), OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+    /// The log statement of each (table, operation, one row or more),
+    /// prepared once per backend, with the shape of the table it was
+    /// prepared for: its plan reads the transition tables with the table's
+    /// row type, so another table (or this one changed) needs its own.
+    static PLANS: RefCell<HashMap<(pg_sys::Oid, u8, bool), (u64, OwnedPreparedStatement)>> = RefCell::new(HashMap::new());
 }
 
 /// Logs the changes of the statement that fired it. Arguments: the name the
@@ -66,6 +68,7 @@ fn log_changes<'a>(
         return Ok(None);
     }
     let one = rows == 1;
+    let relid = trigger.relid()?;
     let (mut saved, mut context) = (pg_sys::Oid::INVALID, 0i32);
     // SAFETY: the function's owner from the syscache; the user id is restored
     // right after the statement, and an error in between aborts the
@@ -85,8 +88,10 @@ fn log_changes<'a>(
         unsafe { pg_sys::SPI_register_trigger_data(data) };
         PLANS.with(|plans| {
             let mut plans = plans.borrow_mut();
-            let key = (schema.clone(), op, one);
-            if !plans.contains_key(&key) {
+            let key = (relid, op, one);
+            // SAFETY: the trigger's relation, open for this call.
+            let shape = unsafe { row_shape((*data).tg_relation) };
+            if plans.get(&key).map(|(s, _)| *s) != Some(shape) {
                 let names = cot_engine::stored::tenant_names(slug)
                     .unwrap_or_else(|_| pgrx::error!("cot.log_changes: {schema} is not a tenant's schema"));
                 let sql = cot_engine::ddl::log_statement(&names, command, one);
@@ -96,10 +101,10 @@ fn log_changes<'a>(
                     PgOid::from(pg_sys::JSONBOID),
                 ];
                 let plan = client.prepare_mut(sql.as_str(), &types)?.keep();
-                plans.insert(key.clone(), plan);
+                plans.insert(key, (shape, plan));
             }
             client.update(
-                &plans[&key],
+                &plans[&key].1,
                 None,
                 &[entity.as_str().into(), column.as_str().into(), actor.into()],
             )?;
@@ -110,6 +115,22 @@ fn log_changes<'a>(
     unsafe { pg_sys::SetUserIdAndSecContext(saved, context) };
     crate::spi::spi(result);
     Ok(None)
+}
+
+/// A hash of the row type of `relation` (each column's name, type, typmod
+/// and whether it was dropped).
+unsafe fn row_shape(relation: pg_sys::Relation) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let desc = (*relation).rd_att;
+    let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+    for a in attrs {
+        std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).hash(&mut h);
+        a.atttypid.to_u32().hash(&mut h);
+        a.atttypmod.hash(&mut h);
+        a.attisdropped.hash(&mut h);
+    }
+    h.finish()
 }
 
 /// The owner of function `oid`.

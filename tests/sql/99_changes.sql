@@ -5,7 +5,7 @@
 -- (cot.changes and its watermark) needs committed transactions: that is
 -- tests/clients/changes.test.mjs.
 BEGIN;
-SELECT plan(50);
+SELECT plan(51);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t99')$$, 'tenant t99');
@@ -100,6 +100,9 @@ SELECT lives_ok($$SELECT cot.alter_entity(cot.entity('t99', 'notes') || '{"histo
 SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid IN ('tenant_t99.notes'::regclass, 'tenant_t99.notes_tags'::regclass) AND tgname LIKE 'cot_history%'), 0,
           '... the triggers are gone, the junction''s too');
 SELECT lives_ok($$SELECT cot.alter_entity(cot.entity('t99', 'tags') || '{"history": true}')$$, 'history switched on for tags');
+INSERT INTO tenant_t99.tags (id, label) VALUES ('0199bbbb-0000-7000-8000-000000000002', 'blue');
+SELECT is((SELECT new->>'label' FROM log WHERE record_id = '0199bbbb-0000-7000-8000-000000000002'), 'blue',
+          'a second table in the same session is logged with its own columns (a kept plan per table)');
 SELECT is_empty($$SELECT * FROM cot.check('t99')$$, 'cot.check finds nothing after both changes');
 
 -- Retention, and the tenant taking its log along.
