@@ -21,12 +21,16 @@ use pgrx::{pg_sys, PgOid};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+/// A kept plan: the table's (row type hash, statement), by (table,
+/// operation, one row or more).
+type Plans = HashMap<(pg_sys::Oid, u8, bool), (u64, OwnedPreparedStatement)>;
+
 thread_local! {
     /// The log statement of each (table, operation, one row or more),
     /// prepared once per backend, with the shape of the table it was
     /// prepared for: its plan reads the transition tables with the table's
     /// row type, so another table (or this one changed) needs its own.
-    static PLANS: RefCell<HashMap<(pg_sys::Oid, u8, bool), (u64, OwnedPreparedStatement)>> = RefCell::new(HashMap::new());
+    static PLANS: RefCell<Plans> = RefCell::new(HashMap::new());
 }
 
 /// Logs the changes of the statement that fired it. Arguments: the name the
