@@ -3,11 +3,13 @@
 -- the first entity defined with "history": true; see docs/changes.md).
 
 -- One sequence for every tenant's log: a change's id says when it was made,
--- and the readers' watermark compares ids across tenants (cot.changes).
-CREATE SEQUENCE cot.change_seq AS bigint;
+-- and the readers' watermark compares ids across tenants (cot.changes). It
+-- counts by 4096 (BLOCK in engine/src/plan/history.rs): a log row holds up to
+-- 4096 changes of one statement, with the ids from its own on.
+CREATE SEQUENCE cot.change_seq AS bigint INCREMENT BY 4096;
 SELECT pg_catalog.pg_extension_config_dump('cot.change_seq', '');
 
--- The log is written by each tenant's function tenant_<slug>._log_changes(),
--- which Cot makes with the log (engine/src/ddl/history.rs): its statements
--- name the tenant's log, so their plans are kept. It calls
+-- The log is written by cot.log_changes(), the function of every history
+-- trigger (src/change_writer.rs), with the statement rendered by
+-- engine/src/ddl/history.rs, kept prepared per tenant. It calls
 -- cot.change_begin(tenant) (src/change_log.rs) once per statement.

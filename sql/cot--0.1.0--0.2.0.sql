@@ -279,11 +279,17 @@ $$;
 
 -- Record history (docs/changes.md): the change log's sequence, its trigger
 -- function, and the functions that read it.
-CREATE SEQUENCE cot.change_seq AS bigint;
+CREATE SEQUENCE cot.change_seq AS bigint INCREMENT BY 4096;
 SELECT pg_catalog.pg_extension_config_dump('cot.change_seq', '');
 
--- The log is written by each tenant's function tenant_<slug>._log_changes(),
--- made with the log; it calls cot.change_begin(tenant) once per statement.
+-- The log is written by cot.log_changes(), the function of every history
+-- trigger; it calls cot.change_begin(tenant) once per statement, as does a
+-- workflow's trigger for a transition.
+CREATE FUNCTION cot."log_changes"() RETURNS TRIGGER
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'log_changes_wrapper';
+REVOKE ALL ON FUNCTION cot.log_changes() FROM PUBLIC;
+
 CREATE FUNCTION cot."change_begin"(
 	"tenant" TEXT
 ) RETURNS jsonb

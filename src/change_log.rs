@@ -1,6 +1,6 @@
 //! Writing the change log: `cot.change_begin(tenant)`, called once per
-//! statement by each tenant's log function (`tenant_<slug>._log_changes()`,
-//! rendered by the engine with the log itself; docs/changes.md). It does in
+//! statement by the history triggers' function (src/change_writer.rs) and by
+//! a workflow's trigger for each transition (docs/changes.md). It does in
 //! one call what the statement needs before its rows are logged: the
 //! transaction's lock for the readers' watermark, the wake-up for consumers,
 //! and the actor. As separate SQL statements in the trigger these cost about
@@ -24,7 +24,7 @@ const LOCK_SETTING: &CStr = c"cot.change_lock";
 /// JWT's `sub`, the role that wrote (the login role when none is set), the API
 /// key prefix, each only when present.
 #[pg_extern(volatile, parallel_unsafe)]
-fn change_begin(tenant: &str) -> JsonB {
+pub(crate) fn change_begin(tenant: &str) -> JsonB {
     lock_transaction();
     // SAFETY: pg_notify takes two text arguments; neither is NULL.
     unsafe {

@@ -1,8 +1,8 @@
 //! Reading the change log: `cot.changes` (every change of a tenant, in order,
 //! from a cursor), `cot.history` (every version of one record), and its
 //! retention (`cot.set_history_retention`, `cot.prune_history`). The log is
-//! written by each tenant's `_log_changes()` (engine/src/ddl/history.rs,
-//! src/change_log.rs); what is guaranteed is in
+//! written by the history triggers' `cot.log_changes()` (src/change_writer.rs,
+//! engine/src/ddl/history.rs) and workflows' triggers; what is guaranteed is in
 //! docs/changes.md.
 
 use crate::catalog::roles;
@@ -12,7 +12,7 @@ use crate::raise::{error, raise};
 use crate::spi::{first, pg_uuid, query, spi};
 use cot_engine::error::ErrorKind;
 use cot_engine::names::{check_name, fixed, shown, Keywords, NameKind, TenantNames};
-use cot_engine::plan::history::CHANGE_LOG;
+use cot_engine::plan::history::{BLOCK, CHANGE_LOG};
 use cot_engine::sql::{quote_ident, quote_qualified};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -36,11 +36,14 @@ fn has_log(t: &TenantNames) -> bool {
 /// rolled back. The sequence is read first, then the advisory locks writers
 /// hold from before their first change (keyed by a value of the sequence):
 /// a writer not yet holding its lock when the locks are read takes its ids
-/// after the sequence was read.
+/// after the sequence was read. The sequence hands out blocks of [`BLOCK`]
+/// ids (a log row's changes): the last block given out ends `BLOCK - 1`
+/// after the sequence's value, and one a lock's key starts just after the
+/// blocks before it. The watermark is always the end of a block.
 fn watermark() -> i64 {
     let last = query(
-        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM cot.change_seq",
-        &[],
+        "SELECT CASE WHEN is_called THEN last_value + $1 - 1 ELSE 0 END FROM cot.change_seq",
+        &[BLOCK.into()],
         first::<i64>,
     )
     .unwrap_or(0);
@@ -96,12 +99,19 @@ fn changes(tenant: &str, after: default!(i64, 0), max: default!(i32, 100)) -> Js
     }
     let safe = watermark();
     // A fresh snapshot, taken after the watermark was read.
+    // A log row holds a statement's changes (at most BLOCK), ids `id` on:
+    // the rows that may hold ids after `after` start less than BLOCK before.
+    // A row is final as a whole (the watermark ends a block).
     let sql = format!(
         "SELECT coalesce(jsonb_agg(CASE WHEN c.op = 'transition' THEN to_jsonb(c) ELSE to_jsonb(c) - 'transition' END \
                  ORDER BY c.id), '[]'), count(*)::int, max(c.id) FROM ( \
-           SELECT id, xid::text AS xid, at, entity, record_id, op, old, new, actor, transition FROM {} \
-            WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3) AS c",
-        quote_qualified(&t.storage_schema, &fixed(CHANGE_LOG))
+           SELECT l.id + e.i - 1 AS id, l.xid::text AS xid, l.at, l.entity, e.record_id, l.op, e.old, e.new, \
+                  l.actor, l.transition \
+             FROM {} AS l CROSS JOIN LATERAL ROWS FROM (unnest(l.record_ids), unnest(l.old), unnest(l.new)) \
+                  WITH ORDINALITY AS e(record_id, old, new, i) \
+            WHERE l.id > $1 - {} AND l.id <= $2 AND l.id + e.i - 1 > $1 ORDER BY l.id, e.i LIMIT $3) AS c",
+        quote_qualified(&t.storage_schema, &fixed(CHANGE_LOG)),
+        BLOCK - 1
     );
     let (rows, n, last) = spi(Spi::connect_mut(|client| {
         let table = client.update(sql.as_str(), None, &[after.into(), safe.into(), max.into()])?;
@@ -157,10 +167,14 @@ fn history(tenant: &str, entity: &str, id: pgrx::Uuid) -> JsonB {
     if !has_log(&t) || (!admin && !readable_as_caller(&t, &name, id)) {
         return JsonB(json!([]));
     }
+    // The rows naming the record (GIN index on record_ids), and its places in
+    // each (a junction's statement may name a record more than once).
     let sql = format!(
-        "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('transition', transition)) || \
-                jsonb_build_object('change_id', id, 'at', at, 'op', op, 'actor', actor, \
-                'old', old, 'new', new) ORDER BY id), '[]') FROM {} WHERE entity = $1 AND record_id = $2",
+        "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('transition', l.transition)) || \
+                jsonb_build_object('change_id', l.id + p.p - 1, 'at', l.at, 'op', l.op, 'actor', l.actor, \
+                'old', l.old[p.p], 'new', l.new[p.p]) ORDER BY l.id, p.p), '[]') \
+           FROM {} AS l CROSS JOIN LATERAL unnest(array_positions(l.record_ids, $2)) AS p(p) \
+          WHERE l.entity = $1 AND l.record_ids @> ARRAY[$2]",
         quote_qualified(&t.storage_schema, &fixed(CHANGE_LOG))
     );
     let changes = spi(Spi::connect_mut(|client| {
@@ -297,10 +311,13 @@ fn prune_history(tenant: default!(Option<&str>, "NULL"), batch: default!(i32, 10
         let log = quote_qualified(&names.storage_schema, &fixed(CHANGE_LOG));
         let read_by_webhooks = webhooks_read_up_to(&slug);
         // By id, oldest first: old changes have the lowest ids, so the scan
-        // stops at the first batch without an index on `at`.
+        // stops at the first batch without an index on `at`. A log row (one
+        // statement's changes) goes as a whole, when a webhook has read all of
+        // it; `batch` counts rows, the answer changes.
         let sql = format!(
             "WITH gone AS (DELETE FROM {log} WHERE id IN (SELECT id FROM {log} WHERE at < now() - $1::interval \
-             AND ($3::bigint IS NULL OR id <= $3) ORDER BY id LIMIT $2) RETURNING 1) SELECT count(*) FROM gone"
+             AND ($3::bigint IS NULL OR id + cardinality(record_ids) - 1 <= $3) ORDER BY id LIMIT $2) \
+             RETURNING cardinality(record_ids) AS n) SELECT coalesce(sum(n), 0)::bigint FROM gone"
         );
         removed += spi(Spi::connect_mut(|client| {
             let table = client.update(

@@ -9,6 +9,7 @@ mod api_groups;
 mod bundles;
 mod catalog;
 mod change_log;
+mod change_writer;
 mod changes;
 mod claims;
 mod drift;

@@ -83,12 +83,13 @@ fn headers(o: &WebhookOptions) -> Option<JsonB> {
     o.headers.as_ref().map(|h| JsonB(json!(h)))
 }
 
-/// Stores a new webhook, its cursor at the change log's current end.
+/// Stores a new webhook, its cursor at the change log's current end (the end
+/// of the last block of ids the sequence gave out).
 pub fn insert(id: uuid::Uuid, tenant_id: uuid::Uuid, o: &WebhookOptions, secret: &str) {
     query(
         "INSERT INTO cot.webhooks (id, tenant_id, url, events, secret, headers, enabled, description, position) \
          VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'), COALESCE($7, true), $8, \
-                 COALESCE((SELECT pg_catalog.pg_sequence_last_value(s) \
+                 COALESCE((SELECT pg_catalog.pg_sequence_last_value(s) + $9 - 1 \
                              FROM pg_catalog.to_regclass('cot.change_seq') AS s WHERE s IS NOT NULL), 0))",
         &[
             pg_uuid(id).into(),
@@ -99,6 +100,7 @@ pub fn insert(id: uuid::Uuid, tenant_id: uuid::Uuid, o: &WebhookOptions, secret:
             headers(o).into(),
             o.enabled.into(),
             o.description.clone().flatten().into(),
+            cot_engine::plan::history::BLOCK.into(),
         ],
         |_| Ok(()),
     )

@@ -214,7 +214,8 @@ describe('webhooks delivered by the background worker', () => {
       const before = done.get(id) ?? [];
       assert.ok(before.every((x) => x < cid), `record ${id}: change ${cid} sent after a later one was delivered`);
       const { rows } = await c.query(
-        'SELECT count(*)::int AS n FROM tenant_shop._changes WHERE record_id = $1 AND id < $2', [id, cid]);
+        `SELECT count(*)::int AS n FROM tenant_shop._changes AS l, unnest(l.record_ids) WITH ORDINALITY AS e(r, i)
+          WHERE e.r = $1 AND l.id + e.i - 1 < $2`, [id, cid]);
       assert.equal(before.length, rows[0].n, `record ${id}: change ${cid} sent before the ${rows[0].n} earlier ones were delivered`);
       if (status === 200) done.set(id, [...before, cid]);
     }

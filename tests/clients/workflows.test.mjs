@@ -165,7 +165,7 @@ test('two sessions take the same transition at once: one wins, the other gets CW
     assert.equal(err.message, "transition 'pay' of orders cannot be taken from state 'paid'");
     await b.query('ROLLBACK');
     const log = await su.query(
-      `SELECT transition->>'note' AS note FROM tenant_${T}._changes WHERE record_id = $1 AND op = 'transition'`, [id]);
+      `SELECT transition->>'note' AS note FROM tenant_${T}._changes WHERE record_ids @> ARRAY[$1::uuid] AND op = 'transition'`, [id]);
     assert.deepEqual(log.rows.map((r) => r.note), ['a'], 'only the winner is recorded');
   } finally {
     await closeAll([a, b]);
@@ -180,7 +180,7 @@ test('eight requests race for one transition over PostgREST: one 200, seven CW00
   const outcomes = results.map(outcome).sort();
   assert.deepEqual(outcomes, ['400 CW001', '400 CW001', '400 CW001', '400 CW001', '400 CW001', '400 CW001', '400 CW001', 'ok']);
   const log = await su.query(
-    `SELECT count(*)::int AS n FROM tenant_${T}._changes WHERE record_id = $1 AND op = 'transition'`, [id]);
+    `SELECT count(*)::int AS n FROM tenant_${T}._changes WHERE record_ids @> ARRAY[$1::uuid] AND op = 'transition'`, [id]);
   assert.equal(log.rows[0].n, 1);
 });
 

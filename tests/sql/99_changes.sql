@@ -5,7 +5,7 @@
 -- (cot.changes and its watermark) needs committed transactions: that is
 -- tests/clients/changes.test.mjs.
 BEGIN;
-SELECT plan(45);
+SELECT plan(51);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t99')$$, 'tenant t99');
@@ -41,7 +41,12 @@ INSERT INTO tenant_t99.tags (id, label) VALUES ('0199bbbb-0000-7000-8000-0000000
 SELECT lives_ok($$SELECT pg_temp.as_user('alice', $q$INSERT INTO t99.notes_tags (notes_id, tags_id) VALUES ('0199aaaa-0000-7000-8000-000000000001', '0199bbbb-0000-7000-8000-000000000001')$q$)$$, '... links a tag');
 SELECT lives_ok($$SELECT pg_temp.as_user('alice', $q$DELETE FROM t99.notes WHERE id = '0199aaaa-0000-7000-8000-000000000001'$q$)$$, '... and deletes the note (the link cascades)');
 
-CREATE TEMP VIEW log AS SELECT * FROM tenant_t99._changes ORDER BY id;
+-- The log holds a row per statement, its changes in arrays: one row per change.
+CREATE TEMP VIEW log AS
+SELECT l.id + e.i - 1 AS id, l.xid, l.at, l.entity, e.record_id, l.op, e.old, e.new, l.actor, l.transition
+  FROM tenant_t99._changes AS l,
+       ROWS FROM (unnest(l.record_ids), unnest(l.old), unnest(l.new)) WITH ORDINALITY AS e(record_id, old, new, i)
+ ORDER BY 1;
 SELECT is((SELECT array_agg(entity || ':' || op ORDER BY id) FROM log),
           ARRAY['notes:insert', 'notes:update', 'notes_tags:insert', 'notes:delete', 'notes_tags:delete'],
           'five changes in the order they were made; the cascaded unlink after the delete that caused it');
@@ -64,6 +69,9 @@ SELECT is((SELECT count(*)::int FROM log WHERE op = 'insert' AND new->>'title' L
 SELECT is((SELECT actor->>'role' FROM log WHERE new->>'title' = 'bulk 1'), current_user::text, '... by the session''s role');
 UPDATE tenant_t99.notes SET body = 'b' WHERE title LIKE 'bulk %';
 SELECT is((SELECT count(*)::int FROM log WHERE op = 'update' AND new->>'body' = 'b'), 500, 'a 500-row UPDATE: 500 changes, paired by id');
+SELECT is((SELECT array_agg(cardinality(record_ids) ORDER BY id) FROM tenant_t99._changes WHERE cardinality(record_ids) > 1),
+          ARRAY[500, 500], '... each statement one row of the log');
+SELECT is((SELECT count(DISTINCT id)::int FROM log WHERE new->>'title' LIKE 'bulk %' OR new->>'body' = 'b'), 1000, '... every change its own id');
 
 -- History of one record, and who may read it.
 SELECT lives_ok($$SELECT pg_temp.as_user('bob', $q$INSERT INTO t99.notes (id, title) VALUES ('0199aaaa-0000-7000-8000-000000000002', 'v1')$q$)$$, 'bob inserts a note');
@@ -92,22 +100,31 @@ SELECT lives_ok($$SELECT cot.alter_entity(cot.entity('t99', 'notes') || '{"histo
 SELECT is((SELECT count(*)::int FROM pg_trigger WHERE tgrelid IN ('tenant_t99.notes'::regclass, 'tenant_t99.notes_tags'::regclass) AND tgname LIKE 'cot_history%'), 0,
           '... the triggers are gone, the junction''s too');
 SELECT lives_ok($$SELECT cot.alter_entity(cot.entity('t99', 'tags') || '{"history": true}')$$, 'history switched on for tags');
+INSERT INTO tenant_t99.tags (id, label) VALUES ('0199bbbb-0000-7000-8000-000000000002', 'blue');
+SELECT is((SELECT new->>'label' FROM log WHERE record_id = '0199bbbb-0000-7000-8000-000000000002'), 'blue',
+          'a second table in the same session is logged with its own columns (a kept plan per table)');
 SELECT is_empty($$SELECT * FROM cot.check('t99')$$, 'cot.check finds nothing after both changes');
 
 -- Retention, and the tenant taking its log along.
 SELECT is(cot.set_history_retention('t99', '1 day')->>'history_retention', '1 day', 'retention set');
-UPDATE tenant_t99._changes SET at = at - interval '2 days' WHERE id IN (SELECT id FROM tenant_t99._changes ORDER BY id LIMIT 300);
-SELECT is(cot.prune_history('t99', 100) + cot.prune_history('t99', 1000), 300::bigint, 'prune_history removes what is older, in batches');
+-- The oldest six rows: five single changes and the 500-row insert.
+UPDATE tenant_t99._changes SET at = at - interval '2 days' WHERE id IN (SELECT id FROM tenant_t99._changes ORDER BY id LIMIT 6);
+SELECT is(cot.prune_history('t99', 2), 2::bigint, 'prune_history removes what is older, in batches of log rows (statements)');
+SELECT is(cot.prune_history('t99', 1000), 503::bigint, '... and answers the changes removed');
+SELECT is(cot.prune_history('t99', 1000), 0::bigint, '... the newer ones stay');
 -- A webhook, even a paused one, holds the log back at its cursor: what it
 -- has not turned into deliveries yet is kept, whatever its age.
 CREATE TEMP TABLE hook AS SELECT (cot.create_webhook('t99', '{"url": "https://hooks.example.com/in", "events": ["*"], "enabled": false}')->>'id')::uuid AS id;
-UPDATE cot.webhooks SET position = (SELECT id FROM tenant_t99._changes ORDER BY id OFFSET 4 LIMIT 1)
+UPDATE cot.webhooks SET position = (SELECT id + 4 FROM tenant_t99._changes ORDER BY id LIMIT 1)
  WHERE id = (SELECT id FROM hook);
 UPDATE tenant_t99._changes SET at = at - interval '2 days';
-CREATE TEMP TABLE unread AS SELECT count(*) AS n FROM tenant_t99._changes
+SELECT is(cot.prune_history('t99'), 0::bigint, 'a statement the webhook has read in part is kept whole');
+UPDATE cot.webhooks SET position = (SELECT id + cardinality(record_ids) - 1 FROM tenant_t99._changes ORDER BY id LIMIT 1)
+ WHERE id = (SELECT id FROM hook);
+CREATE TEMP TABLE unread AS SELECT count(*) AS n FROM log
  WHERE id > (SELECT position FROM cot.webhooks WHERE id = (SELECT id FROM hook));
-SELECT is(cot.prune_history('t99'), 5::bigint, 'prune_history keeps the changes a disabled webhook has not read: only the 5 it has go');
-SELECT is((SELECT count(*) FROM tenant_t99._changes), (SELECT n FROM unread), '... the rest are still there');
+SELECT is(cot.prune_history('t99'), 500::bigint, 'prune_history keeps the changes a disabled webhook has not read: only the 500 it has go');
+SELECT is((SELECT count(*) FROM log), (SELECT n FROM unread), '... the rest are still there');
 SELECT ok((SELECT n FROM unread) > 0, '... and there are some');
 SELECT lives_ok($$SELECT cot.delete_webhook((SELECT id FROM hook))$$, 'the webhook deleted');
 SELECT is(cot.prune_history('t99'), (SELECT n FROM unread), '... the rest can go');

@@ -15,6 +15,7 @@ mod table;
 mod tenant;
 mod workflow;
 
+pub use history::log_statement;
 pub use policy::printed_predicate;
 pub use probe::render_probe;
 pub use sample::render_sample_insert;

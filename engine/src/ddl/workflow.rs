@@ -230,6 +230,7 @@ DECLARE
     refused text;
     why text;
     caller text;
+    actor jsonb;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF NEW.{col} IS NULL OR NEW.{col} IN ({starts}) THEN
@@ -268,16 +269,12 @@ BEGIN
                 HINT = 'change the record so that it meets the guard, in the same update or before';
         END IF;
     END IF;
-    -- Recorded as the tenant's log function records a change
+    -- Recorded as the history triggers record a change
     -- (docs/changes.md): cot.change_begin takes the transaction's lock for the
-    -- readers' watermark, wakes consumers and returns the actor.
-    INSERT INTO {log} (\"entity\", \"record_id\", \"op\", \"old\", \"new\", \"actor\", \"transition\")
-    VALUES ({entity}, NEW.\"id\", 'transition',
-            pg_catalog.jsonb_build_object({field}, OLD.{col}), pg_catalog.jsonb_build_object({field}, NEW.{col}),
-            cot.change_begin({slug}),
-            pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', taken, 'field', {field},
-                'from', OLD.{col}, 'to', NEW.{col},
-                'note', nullif(pg_catalog.current_setting('cot.transition_note', true), ''))));
+    -- readers' watermark, wakes consumers and returns the actor; before the
+    -- entry's id is taken, which must come after the lock's.
+    actor := cot.change_begin({slug});
+    {record};
     RETURN NEW;
 END
 ",
@@ -286,6 +283,22 @@ END
         leaving = case(&format!("OLD.{col}"), &leaving_hints(w), "no transition leaves this state"),
         who_hint = case("refused", &who_hints, ""),
         guard_text = case("refused", &guards, ""),
+        record = super::history::insert_one(
+            &log,
+            &super::history::Entry {
+                entity: &entity,
+                op: "'transition'",
+                record_id: "NEW.\"id\"",
+                old: &format!("pg_catalog.jsonb_build_object({field}, OLD.{col})"),
+                new: &format!("pg_catalog.jsonb_build_object({field}, NEW.{col})"),
+                actor: "actor",
+                transition: &format!(
+                    "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', taken, 'field', {field}, \
+                     'from', OLD.{col}, 'to', NEW.{col}, \
+                     'note', nullif(pg_catalog.current_setting('cot.transition_note', true), '')))"
+                ),
+            },
+        ),
         slug = quote_literal(tenant.as_str()),
     )
 }

@@ -13,9 +13,15 @@ use crate::types::{Entity, Junction};
 /// The change log's table name in the storage schema.
 pub const CHANGE_LOG: &str = "_changes";
 
-/// The tenant's function writing its change log, in the storage schema
-/// (rendered by [`crate::ddl`]; every history trigger of the tenant calls it).
+/// The function that wrote a tenant's change log in earlier builds of 0.2.0,
+/// in the storage schema: dropped with the log. The log is written by
+/// `cot.log_changes()` now ([`crate::ddl::log_statement`]).
 pub const LOG_FUNCTION: &str = "_log_changes";
+
+/// Ids per row of the change log: `cot.change_seq` counts by this much, and
+/// a row holds at most this many changes of one statement, whose ids are the
+/// row's `id` and the ones after it (docs/changes.md).
+pub const BLOCK: i64 = 4096;
 
 /// The history triggers' names, one per command.
 pub const TRIGGERS: [&str; 3] = ["cot_history_insert", "cot_history_update", "cot_history_delete"];
