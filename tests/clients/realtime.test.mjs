@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeAll, connect, createDatabase, dropDatabase } from './lib/db.mjs';
 import { signJwt, start } from './lib/postgrest.mjs';
-import { client, startRealtime, subscribe, until } from './lib/realtime.mjs';
+import { client, closeClient, startRealtime, subscribe, until } from './lib/realtime.mjs';
 
 const T = 'rt';
 const OTHER = 'rt_other';
@@ -60,7 +60,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) c.disconnect();
+  for (const c of clients) await closeClient(c);
   await rts?.stop();
   await pgrst?.stop();
   await closeAll([su]);
@@ -257,6 +257,6 @@ test('health, metrics and a graceful stop', async () => {
   const { code, signal } = await second.exited;
   assert.equal(code, 0, `exit ${code} ${signal}\n${second.output()}`);
   assert.match(second.output(), /stopping: closing sockets/);
-  c.disconnect();
+  await closeClient(c);
   assert.ok(s.statuses.includes('SUBSCRIBED'));
 });

@@ -99,6 +99,14 @@ export function client(server, apikey, options = {}) {
   });
 }
 
+// Closes a client for good: its channels' timers (a channel whose socket
+// went away keeps a rejoin timer, which keeps the test process alive after
+// its last test), then the socket.
+export async function closeClient(c) {
+  for (const channel of c.getChannels()) channel.teardown();
+  await c.disconnect();
+}
+
 // Subscribes a channel with `bindings` (postgres_changes filters); resolves
 // with { channel, events, system, status } once SUBSCRIBED, or rejects with
 // the server's reason. `events` collects the payloads the callback got.
