@@ -175,9 +175,13 @@ pub(crate) fn register_carried(module: &str, types: &[Value]) -> Vec<String> {
                 CotError::new(
                     ErrorKind::DuplicateObject,
                     format!(
-                        "module {module} carries field type {}, which is already registered with another {}",
+                        "module {module} carries field type {}, which is already registered with {}",
                         t.name,
-                        if old.base != t.base { "base" } else { "checks" }
+                        if old.base != t.base {
+                            "a different base"
+                        } else {
+                            "different checks"
+                        }
                     ),
                 )
                 .detail(format!(

@@ -33,7 +33,7 @@ SELECT is((SELECT d -> 'checks' FROM jsonb_array_elements(cot.field_types()) d W
 SELECT is((SELECT cot.publish_module(v) -> 'field_types' FROM m95 WHERE k = 'types'),
           '{"carried": ["t95code"], "registered": []}', 'published again: nothing registered anew');
 SELECT is((SELECT cot_test.error_of(format('SELECT cot.publish_module(%L)', v)) - 'detail' FROM m95 WHERE k = 'clash'),
-          '{"sqlstate": "42710", "message": "module t95clash carries field type t95code, which is already registered with another checks",
+          '{"sqlstate": "42710", "message": "module t95clash carries field type t95code, which is already registered with different checks",
             "hint": "give the module''s type another name, or carry the registered definition"}',
           'a module carrying another type of a registered name: 42710');
 SELECT is((SELECT count(*) FROM cot.module_versions WHERE name = 't95clash'), 0::bigint, '... and it is not published');
