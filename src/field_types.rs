@@ -140,25 +140,82 @@ fn register_field_type(definition: JsonbText) -> JsonB {
                 |_| Ok(()),
             );
         }
-        None => {
-            let count: i64 =
-                query("SELECT pg_catalog.count(*) FROM cot.field_types", &[], first).unwrap_or(0);
-            if count >= MAX_FIELD_TYPES as i64 {
-                raise(error(
-                    ErrorKind::ProgramLimit,
-                    format!("at most {MAX_FIELD_TYPES} field types can be registered"),
-                    "unregister types no field uses (cot.unregister_field_type)",
-                ));
-            }
-            query(
-                "INSERT INTO cot.field_types (name, definition, registered_by) VALUES ($1, $2, CURRENT_USER)",
-                &[t.name.as_str().into(), JsonB(t.to_json()).into()],
-                |_| Ok(()),
-            );
-        }
+        None => insert_new(&t),
     }
     forget();
     JsonB(t.to_json())
+}
+
+/// Registers the field types a module carries, for `cot.publish_module`
+/// (whose caller is already checked to be the platform): each type not yet
+/// registered is registered; one registered with the same base and checks is
+/// left as it is (its description and examples too); one registered with
+/// another base or checks is refused (`42710`), so a module never changes
+/// what fields of the type hold. Returns the names it registered.
+pub(crate) fn register_carried(module: &str, types: &[Value]) -> Vec<String> {
+    let mut defs = Vec::new();
+    let mut problems = Vec::new();
+    for (i, def) in types.iter().enumerate() {
+        match cot_engine::validate::field_type(def, &crate::environment::Server) {
+            Ok(t) => defs.push(t),
+            Err(vs) => problems.extend(
+                vs.into_iter()
+                    .map(|v| cot_engine::group::prefixed(&format!("/field_types/{i}"), v)),
+            ),
+        }
+    }
+    if !problems.is_empty() {
+        raise_violations("module", &problems);
+    }
+    let mut registered = Vec::new();
+    for t in defs {
+        match stored(&t.name) {
+            Some(old) if old.base == t.base && old.checks == t.checks => {}
+            Some(old) => raise(
+                CotError::new(
+                    ErrorKind::DuplicateObject,
+                    format!(
+                        "module {module} carries field type {}, which is already registered with {}",
+                        t.name,
+                        if old.base != t.base {
+                            "a different base"
+                        } else {
+                            "different checks"
+                        }
+                    ),
+                )
+                .detail(format!(
+                    "registered: {}; in the module: {}",
+                    old.to_json(),
+                    t.to_json()
+                ))
+                .hint("give the module's type another name, or carry the registered definition"),
+            ),
+            None => {
+                insert_new(&t);
+                registered.push(t.name);
+            }
+        }
+    }
+    forget();
+    registered
+}
+
+/// Stores a type not registered yet, within the registry's limit.
+fn insert_new(t: &FieldTypeDef) {
+    let count: i64 = query("SELECT pg_catalog.count(*) FROM cot.field_types", &[], first).unwrap_or(0);
+    if count >= MAX_FIELD_TYPES as i64 {
+        raise(error(
+            ErrorKind::ProgramLimit,
+            format!("at most {MAX_FIELD_TYPES} field types can be registered"),
+            "unregister types no field uses (cot.unregister_field_type)",
+        ));
+    }
+    query(
+        "INSERT INTO cot.field_types (name, definition, registered_by) VALUES ($1, $2, CURRENT_USER)",
+        &[t.name.as_str().into(), JsonB(t.to_json()).into()],
+        |_| Ok(()),
+    );
 }
 
 /// Removes a custom field type no field uses; false if there was none.

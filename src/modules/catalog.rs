@@ -35,6 +35,7 @@ fn definition_problems(m: &Module) -> Vec<Violation> {
         }
     }
     let mut dep_entities: Vec<String> = Vec::new();
+    let mut dep_types: Vec<String> = Vec::new();
     for (dep, req) in &m.depends {
         let versions = store::published(dep);
         let Some(p) = newest(&versions, req) else {
@@ -48,6 +49,20 @@ fn definition_problems(m: &Module) -> Vec<Violation> {
         };
         let doc = store::module(dep, &p.version.to_string());
         dep_entities.extend(doc.entity_names().into_iter().map(str::to_string));
+        dep_types.extend(doc.field_type_names().into_iter().map(str::to_string));
+    }
+    for (pointer, t) in m.outside_types() {
+        if !dep_types.contains(&t) {
+            problems.push(Violation::new(
+                ErrorKind::UndefinedObject,
+                pointer,
+                format!(
+                    "field type {} is carried neither by the module nor by a module it depends on",
+                    shown(&t)
+                ),
+                "add the type to the module's field_types, or depend on the module that carries it (standard-types)",
+            ));
+        }
     }
     for (pointer, target) in m.outside_targets() {
         if !dep_entities.contains(&target) {
@@ -69,7 +84,11 @@ fn definition_problems(m: &Module) -> Vec<Violation> {
 /// for superusers and members of `cot_platform`. Versions are immutable:
 /// publishing a name and version again with the same document changes
 /// nothing (`"published": false`); with another document it is refused
-/// (`42710`).
+/// (`42710`). The field types the module carries are registered in the same
+/// transaction (again on a republication, so a type unregistered since comes
+/// back); one already registered with another base or checks is refused
+/// (`42710`). An entity's field of a custom type needs the type carried by
+/// the module or by a module it depends on.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn publish_module(module: JsonbText) -> JsonB {
@@ -80,11 +99,9 @@ fn publish_module(module: JsonbText) -> JsonB {
     let m = Module::parse(&doc).unwrap_or_else(|e| raise(e));
     store::lock_module(&m.name);
     let version = m.version.to_string();
-    if let Some(stored) = store::stored_document(&m.name, &version) {
-        // Compared as jsonb: key order and spacing do not count.
-        if stored == doc {
-            return JsonB(json!({"name": m.name, "version": version, "published": false}));
-        }
+    let stored = store::stored_document(&m.name, &version);
+    // Compared as jsonb: key order and spacing do not count.
+    if stored.as_ref().is_some_and(|s| *s != doc) {
         raise(
             CotError::new(
                 ErrorKind::DuplicateObject,
@@ -96,12 +113,20 @@ fn publish_module(module: JsonbText) -> JsonB {
             .hint("published versions never change: publish the change as a new version"),
         );
     }
+    let registered = crate::field_types::register_carried(&m.name, &m.field_types);
+    let mut out = json!({"name": m.name, "version": version, "published": stored.is_none()});
+    if !m.field_types.is_empty() {
+        out["field_types"] = json!({"carried": m.field_type_names(), "registered": registered});
+    }
+    if stored.is_some() {
+        return JsonB(out);
+    }
     let problems = definition_problems(&m);
     if !problems.is_empty() {
         raise_violations("module", &problems);
     }
     store::insert(&m, &doc, &caller_name());
-    JsonB(json!({"name": m.name, "version": version, "published": true}))
+    JsonB(out)
 }
 
 /// One catalog row as `cot.modules()` shows it.
@@ -117,6 +142,7 @@ fn listed(m: &Module, published_at: String, published_by: String) -> Value {
         "description": m.description,
         "depends": depends,
         "entities": m.entity_names(),
+        "field_types": m.field_type_names(),
         "sample_rows": m.samples.values().map(Vec::len).sum::<usize>(),
         "published_at": serde_json::from_str::<Value>(&published_at).unwrap_or(Value::Null),
         "published_by": published_by,
@@ -124,7 +150,8 @@ fn listed(m: &Module, published_at: String, published_by: String) -> Value {
 }
 
 /// Every published module version, by name and then newest version first:
-/// name, version, description, depends, entities (names), sample_rows,
+/// name, version, description, depends, entities (names), field_types
+/// (names of the types it carries), sample_rows,
 /// published_at, published_by. For superusers, `cot_platform` and tenant
 /// admins (who install from it).
 #[pg_extern(security_definer, stable)]

@@ -1,5 +1,5 @@
 // Custom field types over HTTP: the standard types of
-// plugins/standard-types.json registered, an entity with a field of each,
+// the standard-types module published, an entity with a field of each,
 // and the real PostgREST 12.0.2 with @supabase/postgrest-js as the client.
 // A valid row is written; a value that breaks its type answers 400 with the
 // SQLSTATE (23514 naming the field and its rule, 22003 for money past its
@@ -16,7 +16,7 @@ import { start } from './lib/postgrest.mjs';
 
 const SLUG = 'ftype1';
 const T = { timeout: 120_000 };
-const TYPES = JSON.parse(readFileSync(new URL('../../plugins/standard-types.json', import.meta.url), 'utf8'));
+const TYPES = JSON.parse(readFileSync(new URL('../../modules/standard-types/standard-types-1.0.0.json', import.meta.url), 'utf8')).field_types;
 const REGISTER = new URL('../../scripts/register-field-types.sh', import.meta.url).pathname;
 // The shipped script, run as a deploy would run it, against this test's database.
 const register = () => execFileSync(REGISTER, [], { env: { ...process.env, PGDATABASE: db }, encoding: 'utf8' });

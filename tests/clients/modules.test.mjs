@@ -2,7 +2,8 @@
 // real PostgREST: each is published (by the platform), installed with its
 // sample rows after a dry run, given rows through the API, upgraded from
 // 1.0.0 to 1.1.0 after looking at the plan (rows kept, a renamed field's
-// values moved), and uninstalled (refused while it holds rows, then
+// values moved; crm then to 1.2.0, whose contacts.phone_number is the phone
+// type of the standard-types module, installed first), and uninstalled (refused while it holds rows, then
 // allowed). helpdesk 1.1.0 depends on crm: its upgrade installs crm first,
 // and crm cannot be uninstalled while helpdesk needs it.
 //
@@ -56,7 +57,11 @@ async function insert(path, body) {
 before(async () => {
   db = await createDatabase('cot_modules');
   su = await connect(db);
-  for (const dir of readdirSync(MODULES, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+  // standard-types first: crm 1.2.0 uses its phone type.
+  const first = (d) => (d.name === 'standard-types' ? 0 : 1);
+  const dirs = readdirSync(MODULES, { withFileTypes: true }).filter((d) => d.isDirectory())
+    .sort((a, b) => first(a) - first(b) || a.name.localeCompare(b.name));
+  for (const dir of dirs) {
     for (const file of readdirSync(`${MODULES}${dir.name}`).filter((f) => f.endsWith('.json')).sort()) {
       const text = readFileSync(`${MODULES}${dir.name}/${file}`, 'utf8');
       const r = await su.query('SELECT cot.publish_module($1::jsonb) AS p', [text]);
@@ -79,8 +84,11 @@ test('the catalog lists every example, newest first', async () => {
   const r = await api.request('/rpc/modules', { token: admin, profile: T });
   assert.equal(r.status, 200, said(r));
   assert.deepEqual(r.body.map((m) => `${m.name}@${m.version}`), [
-    'crm@1.1.0', 'crm@1.0.0', 'helpdesk@1.1.0', 'helpdesk@1.0.0', 'inventory@1.1.0', 'inventory@1.0.0',
+    'crm@1.2.0', 'crm@1.1.0', 'crm@1.0.0', 'helpdesk@1.1.0', 'helpdesk@1.0.0', 'inventory@1.1.0', 'inventory@1.0.0',
+    'standard-types@1.0.0',
   ]);
+  assert.deepEqual(r.body.find((m) => m.name === 'standard-types').field_types,
+    ['phone', 'currency_code', 'slug', 'color', 'money']);
   const user403 = await api.request('/rpc/modules', { token: user, profile: T });
   assert.equal(user403.status, 403, 'a tenant user may not manage modules');
 });
@@ -115,6 +123,19 @@ test('crm: install with samples, rows through the API, upgrade with a rename, un
   const deal = await insert('deals', { title: 'Stapler', amount: 10, company_id: company.id, probability: 50 });
   await insert('activities', { kind: 'call', deal_id: deal.id });
 
+  // 1.2.0: contacts.phone_number becomes a phone (standard-types), which the upgrade installs first.
+  const typed = await rpc('upgrade_module', { name: 'crm', version: '1.2.0' });
+  assert.equal(typed.status, 200, said(typed));
+  assert.deepEqual(typed.body.installed.map((m) => m.module), ['standard-types']);
+  const kept = await su.query(`SELECT phone_number FROM tenant_${T}.contacts WHERE last_name = 'Gibbons'`);
+  assert.equal(kept.rows[0].phone_number, '+15550100', 'an E.164 number kept through the type change');
+  await insert('contacts', { first_name: 'Milton', last_name: 'Waddams', phone_number: '+15550199' });
+  const badPhone = await api.request('/contacts', {
+    method: 'POST', token: user, profile: T, body: { first_name: 'Bill', last_name: 'Lumbergh', phone_number: '555-0100' },
+  });
+  assert.equal(badPhone.status, 400, said(badPhone));
+  assert.equal(badPhone.body.code, '23514', 'the phone type holds PostgREST writers');
+
   const refused = await rpc('uninstall_module', { name: 'crm' });
   assert.equal(refused.status, 400, said(refused));
   assert.equal(refused.body.code, '22000');
@@ -122,7 +143,7 @@ test('crm: install with samples, rows through the API, upgrade with a rename, un
   const gone = await rpc('uninstall_module', { name: 'crm', options: { allow_data_loss: true } });
   assert.equal(gone.status, 200, said(gone));
   const installed = await api.request('/rpc/installed_modules', { token: admin, profile: T });
-  assert.deepEqual(installed.body, []);
+  assert.deepEqual(installed.body.map((m) => m.name), ['standard-types'], 'the dependency stays, as any does');
   assert.equal((await su.query(`SELECT to_regclass('tenant_${T}.deals') AS t`)).rows[0].t, null);
 });
 
@@ -162,13 +183,14 @@ test('helpdesk: its upgrade installs crm first; crm stays while helpdesk needs i
 
   const plan = await rpc('plan_module_upgrade', { name: 'helpdesk', version: '1.1.0' });
   assert.equal(plan.status, 200, said(plan));
-  assert.deepEqual(plan.body.install, [{ module: 'crm', version: '1.1.0' }], 'crm comes first');
+  assert.deepEqual(plan.body.install, [{ module: 'crm', version: '1.2.0' }],
+    'crm comes first, at the newest in range (standard-types is still installed)');
   const up = await rpc('upgrade_module', { name: 'helpdesk', version: '1.1.0' });
   assert.equal(up.status, 200, said(up));
   assert.deepEqual(up.body.installed.map((m) => m.module), ['crm']);
   assert.deepEqual(up.body.created, ['sla_policies']);
   const installed = await api.request('/rpc/installed_modules', { token: admin, profile: T });
-  assert.deepEqual(installed.body.map((m) => `${m.name}@${m.version}`), ['crm@1.1.0', 'helpdesk@1.1.0']);
+  assert.deepEqual(installed.body.map((m) => `${m.name}@${m.version}`), ['crm@1.2.0', 'helpdesk@1.1.0', 'standard-types@1.0.0']);
   assert.equal(await rows('tickets'), 2, 'tickets kept');
 
   const needed = await rpc('uninstall_module', { name: 'crm', options: { allow_data_loss: true } });

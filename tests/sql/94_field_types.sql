@@ -1,5 +1,5 @@
--- Custom field types (docs/field-types.md): the shipped types of
--- plugins/standard-types.json registered, each enforced for psql and COPY
+-- Custom field types (docs/field-types.md): the shipped types of the
+-- standard-types module registered, each enforced for psql and COPY
 -- writers, shown in the generated docs, checked by cot.check, evolved
 -- to and from its base, and held still while fields use it.
 BEGIN;
@@ -13,7 +13,7 @@ CREATE ROLE t94_nobody LOGIN;
 -------------------------------------------------------------------------------
 -- Registering
 -------------------------------------------------------------------------------
-\set types `cat plugins/standard-types.json`
+\set types `python3 -c 'import json; print(json.dumps(json.load(open("modules/standard-types/standard-types-1.0.0.json"))["field_types"]))'`
 SELECT is(cot_test.sqlstate_of(format('SET LOCAL ROLE t94_nobody; SELECT cot.register_field_type(%L)', (:'types'::jsonb)->0)),
           '42501', 'register_field_type: not for PUBLIC');
 RESET ROLE;

@@ -12,10 +12,13 @@ use crate::types::FieldType;
 use crate::validate::{field_type, tests::TestEnv, validate, Validated};
 use serde_json::json;
 
-/// The types shipped in `plugins/standard-types.json`.
+/// The types shipped in the `standard-types` module.
 fn standard() -> FieldTypes {
-    let defs: Vec<Value> =
-        serde_json::from_str(include_str!("../../../plugins/standard-types.json")).unwrap();
+    let module: Value = serde_json::from_str(include_str!(
+        "../../../modules/standard-types/standard-types-1.0.0.json"
+    ))
+    .unwrap();
+    let defs = module["field_types"].as_array().unwrap();
     FieldTypes::new(defs.iter().map(|d| {
         field_type(d, &TestEnv::new()).unwrap_or_else(|v| panic!("{} does not register: {v:?}", d["name"]))
     }))

@@ -1,12 +1,14 @@
 //! The example modules in `modules/` and the JSON Schema of the format in
 //! `docs/schemas/module.schema.json`: every example passes the schema,
 //! [`Module::parse`] and the validation of each of its definitions; each
-//! module ships at least two versions, in files named `<name>-<version>.json`;
-//! and the schema refuses what the format refuses.
+//! module with entities ships at least two versions, in files named `<name>-<version>.json`;
+//! the custom types an example uses are carried by a module it depends on
+//! (`standard-types`); and the schema refuses what the format refuses.
 
 use super::format::Module;
 use super::tenant::definitions_for;
-use crate::validate::{tests::TestEnv, validate};
+use crate::field_types::FieldTypes;
+use crate::validate::{field_type, tests::TestEnv, validate};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -47,12 +49,29 @@ fn examples() -> Vec<PathBuf> {
     out
 }
 
+/// The field types the example modules carry, each registered as
+/// `cot.register_field_type` would.
+fn shipped_types(files: &[PathBuf]) -> FieldTypes {
+    let env = TestEnv::new();
+    let mut out = Vec::new();
+    for path in files {
+        let m = Module::parse(&read(path)).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        for t in &m.field_types {
+            let def = field_type(t, &env)
+                .unwrap_or_else(|v| panic!("{} type {}: {v:?}", path.display(), t["name"]));
+            out.push(def);
+        }
+    }
+    assert!(out.len() >= 5, "standard-types carries five types: {out:?}");
+    FieldTypes::new(out)
+}
+
 #[test]
 fn every_example_module_is_valid() {
     let validator = schema();
     let files = examples();
     assert!(files.len() >= 6, "three modules, two versions each: {files:?}");
-    let env = TestEnv::new();
+    let env = TestEnv::with_types(shipped_types(&files));
     let mut versions: std::collections::BTreeMap<String, usize> = Default::default();
     for path in &files {
         let doc = read(path);
@@ -76,7 +95,27 @@ fn every_example_module_is_valid() {
                 panic!("{} entity {}: {v:?}", path.display(), def["name"]);
             }
         }
-        *versions.entry(m.name).or_default() += 1;
+        for (pointer, t) in m.outside_types() {
+            let carried = m.depends.keys().any(|d| {
+                files
+                    .iter()
+                    .filter(|f| f.parent().unwrap().ends_with(d))
+                    .any(|f| {
+                        Module::parse(&read(f))
+                            .unwrap()
+                            .field_type_names()
+                            .contains(&t.as_str())
+                    })
+            });
+            assert!(
+                carried,
+                "{} {pointer}: type {t} is carried by no module it depends on",
+                path.display()
+            );
+        }
+        if !m.entities.is_empty() {
+            *versions.entry(m.name).or_default() += 1;
+        }
     }
     assert!(versions.len() >= 3, "{versions:?}");
     assert!(
@@ -101,6 +140,11 @@ fn the_schema_refuses_what_the_format_refuses() {
         ("entities", json!([{"name": "x", "tenant": "acme"}])),
         ("depends", json!({"base": 1})),
         ("samples", json!({"things": [1]})),
+        ("field_types", json!([])),
+        (
+            "field_types",
+            json!([{"name": "a", "base": "text"}, {"name": "a", "base": "text"}]),
+        ),
         ("extra", json!(true)),
     ] {
         let mut doc = good.clone();
@@ -108,4 +152,8 @@ fn the_schema_refuses_what_the_format_refuses() {
         assert!(!validator.is_valid(&doc), "schema accepts {key}: {bad}");
         assert!(Module::parse(&doc).is_err(), "format accepts {key}: {bad}");
     }
+    let types_only = json!({"format": "cot.module/1", "name": "t", "version": "1.0.0",
+                            "field_types": [{"name": "slug", "base": "text"}]});
+    assert!(validator.is_valid(&types_only));
+    assert!(Module::parse(&types_only).is_ok());
 }

@@ -4,14 +4,19 @@
 //! {"format": "cot.module/1", "name": "crm", "version": "1.1.0",
 //!  "description": "...", "depends": {"contacts": "^1.0"},
 //!  "entities": [ ...definitions as in a cot.schema/1 bundle... ],
-//!  "samples": {"companies": [{"name": "Acme"}]}}
+//!  "samples": {"companies": [{"name": "Acme"}]},
+//!  "field_types": [ ...custom field types as cot.register_field_type takes them... ]}
 //! ```
+//!
+//! A module carries entities, field types, or both: a types-only module
+//! (`standard-types`) has no entities.
 //!
 //! [`Module::parse`] reads a document and reports every problem at once, each
 //! with its JSON pointer. The definitions themselves are validated by the
 //! extension (it needs the server's settings), as `cot.create_entity` does.
 
 use crate::error::{CotError, ErrorKind, Violation};
+use crate::field_types::{is_builtin, MAX_FIELD_TYPES};
 use crate::names::shown;
 use semver::{Version, VersionReq};
 use serde_json::{Map, Value};
@@ -32,7 +37,7 @@ pub const MAX_SAMPLE_ROWS: usize = 1000;
 pub const MAX_DESCRIPTION: usize = 2000;
 
 /// The keys a module document may have.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "$schema",
     "format",
     "name",
@@ -41,6 +46,7 @@ const KEYS: [&str; 8] = [
     "depends",
     "entities",
     "samples",
+    "field_types",
 ];
 
 /// A parsed module.
@@ -58,6 +64,9 @@ pub struct Module {
     pub entities: Vec<Value>,
     /// Sample rows per entity name.
     pub samples: BTreeMap<String, Vec<Value>>,
+    /// The custom field types it carries (docs/field-types.md), in the
+    /// document's order; publishing the module registers them.
+    pub field_types: Vec<Value>,
 }
 
 /// Is `name` a valid module name?
@@ -108,7 +117,8 @@ impl Module {
         let version = read_version(m, &mut problems);
         let description = read_description(m, &mut problems);
         let depends = read_depends(m, &name, &mut problems);
-        let entities = read_entities(m, &mut problems);
+        let field_types = read_field_types(m, &mut problems);
+        let entities = read_entities(m, !field_types.is_empty(), &mut problems);
         let samples = read_samples(m, &entities, &mut problems);
         if !problems.is_empty() {
             return Err(CotError::from_violations("module", &problems));
@@ -120,7 +130,35 @@ impl Module {
             depends,
             entities,
             samples,
+            field_types,
         })
+    }
+
+    /// The names of the field types it carries, in order.
+    pub fn field_type_names(&self) -> Vec<&str> {
+        self.field_types
+            .iter()
+            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .collect()
+    }
+
+    /// Field types its entities use that are neither built in nor carried by
+    /// the module, each with the pointer of its field: they must be carried
+    /// by modules it depends on.
+    pub fn outside_types(&self) -> Vec<(String, String)> {
+        let own = self.field_type_names();
+        let mut out = Vec::new();
+        for (i, d) in self.entities.iter().enumerate() {
+            let fields = d.get("fields").and_then(Value::as_array).into_iter().flatten();
+            for (j, f) in fields.enumerate() {
+                if let Some(t) = f.get("type").and_then(Value::as_str) {
+                    if !is_builtin(t) && !own.contains(&t) {
+                        out.push((format!("/entities/{i}/fields/{j}/type"), t.to_string()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// The names of its entities, in order.
@@ -259,20 +297,62 @@ fn read_depends(
     out
 }
 
-fn read_entities(m: &Map<String, Value>, problems: &mut Vec<Violation>) -> Vec<Value> {
-    let Some(list) = m.get("entities").and_then(Value::as_array) else {
+/// Reads `field_types`: objects with distinct names. Each definition is
+/// checked by the extension when the module is published, as
+/// `cot.register_field_type` checks it.
+fn read_field_types(m: &Map<String, Value>, problems: &mut Vec<Violation>) -> Vec<Value> {
+    let Some(v) = m.get("field_types") else {
+        return Vec::new();
+    };
+    let Some(list) = v
+        .as_array()
+        .filter(|l| !l.is_empty() && l.len() <= MAX_FIELD_TYPES)
+    else {
         problems.push(violation(
-            "/entities",
-            "entities must be an array of entity definitions",
-            "as in a cot.schema/1 bundle (cot.export_schema)",
+            "/field_types",
+            format!("field_types must be an array of 1 to {MAX_FIELD_TYPES} field type definitions"),
+            "each as cot.register_field_type takes it (docs/field-types.md), or leave the key out",
         ));
         return Vec::new();
     };
-    if list.is_empty() || list.len() > MAX_ENTITIES {
+    let mut names: Vec<&str> = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        match t.get("name").and_then(Value::as_str) {
+            None => problems.push(violation(
+                format!("/field_types/{i}"),
+                "a field type is an object with a name",
+                "e.g. {\"name\": \"phone\", \"base\": \"text\", \"checks\": {...}}",
+            )),
+            Some(n) if names.contains(&n) => problems.push(violation(
+                format!("/field_types/{i}/name"),
+                format!("field type {} is carried twice", shown(n)),
+                "each field type of a module has its own name",
+            )),
+            Some(n) => names.push(n),
+        }
+    }
+    list.clone()
+}
+
+fn read_entities(m: &Map<String, Value>, has_types: bool, problems: &mut Vec<Violation>) -> Vec<Value> {
+    let list = match m.get("entities") {
+        None if has_types => return Vec::new(),
+        Some(Value::Array(list)) => list,
+        _ => {
+            problems.push(violation(
+                "/entities",
+                "entities must be an array of entity definitions",
+                "as in a cot.schema/1 bundle (cot.export_schema)",
+            ));
+            return Vec::new();
+        }
+    };
+    let least = usize::from(!has_types);
+    if list.len() < least || list.len() > MAX_ENTITIES {
         problems.push(violation(
             "/entities",
-            format!("a module defines 1 to {MAX_ENTITIES} entities"),
-            "a module is a package of entities",
+            format!("a module defines {least} to {MAX_ENTITIES} entities"),
+            "a module is a package of entities, of field types, or of both",
         ));
     }
     let mut names: Vec<String> = Vec::new();

@@ -105,3 +105,45 @@ fn too_many_samples_are_refused() {
         "invalid module: a module carries at most 1000 sample rows, not 1001"
     );
 }
+
+#[test]
+fn a_module_may_carry_field_types_with_or_without_entities() {
+    let phone = json!({"name": "phone", "base": "text", "checks": {"pattern": "^\\+[0-9]+$"}});
+    let types_only = json!({"format": "cot.module/1", "name": "types", "version": "1.0.0",
+                            "field_types": [phone.clone()]});
+    let m = Module::parse(&types_only).unwrap();
+    assert_eq!(m.field_type_names(), ["phone"]);
+    assert!(m.entities.is_empty());
+    let mut both = doc();
+    both["field_types"] = json!([phone]);
+    both["entities"][0]["fields"] = json!([{"name": "tel", "type": "phone"}, {"name": "fax", "type": "fax"},
+                                          {"name": "n", "type": "text"}, {"name": "s", "type": "state"}]);
+    let m = Module::parse(&both).unwrap();
+    assert_eq!(
+        m.outside_types(),
+        [("/entities/0/fields/1/type".to_string(), "fax".to_string())],
+        "only a type neither built in nor carried is outside"
+    );
+}
+
+#[test]
+fn bad_field_types_are_refused() {
+    let base = json!({"format": "cot.module/1", "name": "types", "version": "1.0.0"});
+    for (types, pointer) in [
+        (json!([]), "/field_types"),
+        (json!({"name": "phone"}), "/field_types"),
+        (json!([1]), "/field_types/0"),
+        (json!([{"name": "a"}, {"name": "a"}]), "/field_types/1/name"),
+    ] {
+        let mut d = base.clone();
+        d["field_types"] = types.clone();
+        let e = Module::parse(&d).expect_err("refused");
+        let text = format!("{} {}", e.message, e.detail.unwrap_or_default());
+        assert!(text.contains(&format!("{pointer}: ")), "{types}: {text}");
+    }
+    let e = Module::parse(&base).expect_err("neither entities nor types");
+    assert!(e.message.contains("entities"), "{}", e.message);
+    let mut empty = base.clone();
+    empty["entities"] = json!([]);
+    assert!(Module::parse(&empty).is_err(), "no entities and no types");
+}
