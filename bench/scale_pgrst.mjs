@@ -14,7 +14,10 @@
 //                  PostgREST logs its schema cache loaded again
 // Environment: SCALE_DB, SCALE_TENANT (an existing tenant), SCALE_PREFIX (names
 // of the new entities), SCALE_P7_RUNS, SCALE_POSTGREST, SCALE_JWT_SECRET,
-// PGPORT (and PGHOST for the superuser's session).
+// PGPORT (and PGHOST for the superuser's session). SCALE_GROUP: serve only
+// that API group, as an instance of it does: log in as SCALE_LOGIN (a role
+// bound to the group), listen on its channel (pgrst_<group>), and serve its
+// tenants' schemas; unset: one instance serving every tenant.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,6 +32,8 @@ const RUNS = Number(env.SCALE_P7_RUNS ?? 3);
 // How long one new entity may take to be served before the probe gives up
 // and reports the limit (PostgREST answers no request while it reloads).
 const LIMIT_S = Number(env.SCALE_P7_LIMIT ?? 180);
+const GROUP = env.SCALE_GROUP || null;
+const LOGIN = GROUP ? env.SCALE_LOGIN : 'authenticator';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 
@@ -49,7 +54,8 @@ async function start(settings) {
   const pgrstEnv = {
     PATH: env.PATH,
     ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [`PGRST_${k.toUpperCase().replaceAll('-', '_')}`, String(v)])),
-    PGRST_DB_URI: `postgres://authenticator@127.0.0.1:${env.PGPORT}/${DB}?application_name=cot-scale-postgrest`,
+    PGRST_DB_URI: `postgres://${LOGIN}@127.0.0.1:${env.PGPORT}/${DB}?application_name=cot-scale-postgrest`,
+    ...(GROUP ? { PGRST_DB_CHANNEL: `pgrst_${GROUP}` } : {}),
     PGRST_JWT_SECRET: env.SCALE_JWT_SECRET,
     PGRST_SERVER_HOST: '127.0.0.1',
     PGRST_SERVER_PORT: String(port),
@@ -108,9 +114,18 @@ const su = await connect(DB);
 let server;
 try {
   const settings = (await su.query('SELECT cot.postgrest_config() AS c')).rows[0].c;
+  if (GROUP) {
+    // What cot.pre_config gives the bound login role at each reload.
+    const { rows } = await su.query(
+      "SELECT string_agg(quote_ident(tenant), ',' ORDER BY tenant) AS s FROM cot.api_routes() WHERE api_group = $1",
+      [GROUP],
+    );
+    settings['db-schemas'] = `cot_platform,${rows[0].s}`;
+  }
+  const out0 = { group: GROUP, schemas: settings['db-schemas'].split(',').length - 1 };
   const token = (await su.query("SELECT cot.issue_token($1, 'user', 'scale-1', 3600) AS t", [TENANT])).rows[0].t;
   server = await start(settings);
-  const out = { start_s: server.startS, load_ms: server.loads[0], rss_kb: rssKb(server.child.pid), p7_s: [] };
+  const out = { ...out0, start_s: server.startS, load_ms: server.loads[0], rss_kb: rssKb(server.child.pid), p7_s: [] };
   process.stderr.write(`scale_pgrst: started in ${out.start_s.toFixed(2)} s, RSS ${out.rss_kb} kB\n`);
   // The first entity is the target of the relation of the measured ones.
   let previous = `${PREFIX}_base`;

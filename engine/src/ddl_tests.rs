@@ -11,6 +11,12 @@ fn entity_sql(def: serde_json::Value) -> Vec<String> {
     render_all(&plan::create_entity(&v.entity, &plan::Labels::of(&v.normalized)))
 }
 
+/// The steps of an entity's relations (foreign keys, computed relationships).
+fn relation_steps(def: serde_json::Value) -> Vec<plan::Step> {
+    let v = validate(&def, &TestEnv::new()).expect("valid");
+    crate::relations::steps(&v.entity, &plan::Labels::of(&v.normalized))
+}
+
 #[test]
 fn golden_entity() {
     let sql = entity_sql(json!({
@@ -357,4 +363,33 @@ fn reserved_words_as_names_are_always_quoted() {
         r#"SELECT "user", user_id, "group_id" FROM t"#,
         "user"
     ));
+}
+
+#[test]
+fn a_relation_function_made_again_in_place_keeps_its_name() {
+    let steps = relation_steps(json!({"tenant": "acme", "name": "orders", "fields": [
+        {"name": "customer", "type": "relation", "kind": "many_to_one", "target": "customers"}]}));
+    let replaced: Vec<plan::Step> = steps[1..]
+        .iter()
+        .map(|s| plan::Step::Replace(Box::new(s.clone())))
+        .collect();
+    assert_eq!(
+        render_all(&replaced),
+        [
+            r#"CREATE OR REPLACE FUNCTION "acme"."customer"("acme"."orders") RETURNS SETOF "acme"."customers" ROWS 1 LANGUAGE sql STABLE AS 'SELECT t.* FROM "acme"."customers" AS t WHERE t."id" OPERATOR(pg_catalog.=) $1."customer_id"'"#,
+            r#"ALTER FUNCTION "acme"."customer"("acme"."orders") OWNER TO "cot_owner""#,
+        ]
+    );
+}
+
+#[test]
+fn a_long_relation_name_gets_a_short_unique_name_while_it_is_made() {
+    let long = "r".repeat(60);
+    let steps = relation_steps(json!({"tenant": "acme", "name": "orders", "fields": [
+        {"name": long, "type": "relation", "kind": "many_to_one", "target": "customers"}]}));
+    let sql = render_all(&steps);
+    let new = sql[1].split('"').nth(3).unwrap().to_string();
+    assert!(new.starts_with("_cot_new_r") && new.len() <= 63, "{new}");
+    assert!(sql[2].ends_with(&format!(r#"RENAME TO "{long}""#)), "{}", sql[2]);
+    assert!(sql[2].starts_with(&format!(r#"ALTER FUNCTION "acme"."{new}"("acme"."orders")"#)));
 }

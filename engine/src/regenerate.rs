@@ -99,9 +99,11 @@ pub fn tenant(t: &Tenant<'_>, catalog: &TenantCatalog) -> (Vec<Step>, Vec<String
                         default: None,
                     }));
                 }
-                // After every view: a function returns another entity's view type.
-                Step::CreateRelationFunction(_) => functions.push(Step::Replace(Box::new(step))),
-                Step::SetRelationFunctionOwner(_) => functions.push(step),
+                // After every view: a function returns another entity's view
+                // type. Both in place, under the function's own name.
+                Step::CreateRelationFunction(_) | Step::SetRelationFunctionOwner(_) => {
+                    functions.push(Step::Replace(Box::new(step)))
+                }
                 other => steps.push(other),
             }
         }

@@ -431,8 +431,8 @@ mod tests {
         assert_eq!(
             rels[1..],
             [
-                r#"CREATE FUNCTION "acme"."customer"("acme"."orders") RETURNS SETOF "acme"."customers" ROWS 1 LANGUAGE sql STABLE AS 'SELECT t.* FROM "acme"."customers" AS t WHERE t."id" OPERATOR(pg_catalog.=) $1."customer_id"'"#,
-                r#"ALTER FUNCTION "acme"."customer"("acme"."orders") OWNER TO "cot_owner""#,
+                r#"CREATE FUNCTION "acme"."_cot_new_customer"("acme"."orders") RETURNS SETOF "acme"."customers" ROWS 1 LANGUAGE sql STABLE AS 'SELECT t.* FROM "acme"."customers" AS t WHERE t."id" OPERATOR(pg_catalog.=) $1."customer_id"'"#,
+                r#"ALTER FUNCTION "acme"."_cot_new_customer"("acme"."orders") OWNER TO "cot_owner"; ALTER FUNCTION "acme"."_cot_new_customer"("acme"."orders") RENAME TO "customer""#,
             ]
         );
     }

@@ -5,7 +5,7 @@
 -- ledger; every refusal with its SQLSTATE and JSON pointer; drop_entity while
 -- referenced, with drop_relations, and of an entity with its own junctions.
 BEGIN;
-SELECT plan(221);
+SELECT plan(223);
 SET LOCAL client_min_messages = warning;
 
 -- 'SQLSTATE pointer' of the error a statement raises: the pointer is the start
@@ -51,6 +51,11 @@ SELECT lives_ok($$CREATE TEMP TABLE t70_orders AS SELECT cot.create_entity('{
     {"name": "coupon",   "type": "relation", "kind": "one_to_one",  "target": "coupons", "on_delete": "set_null"},
     {"name": "products", "type": "relation", "kind": "many_to_many", "target": "products", "label": "Items"}
   ]}') AS def$$, 'orders created with many_to_one (required and optional), one_to_one and many_to_many');
+-- Each computed relationship is made under a name of its own, given its owner, then renamed.
+SELECT is((SELECT string_agg(p.proname || ':' || pg_get_userbyid(p.proowner), ',' ORDER BY p.proname) FROM pg_proc p
+            WHERE p.pronamespace = 't70'::regnamespace AND p.proargtypes[0] = 't70.orders'::regtype),
+          'coupon:cot_owner,customer:cot_owner,referrer:cot_owner', 'computed relationships of orders: named after their fields, owned by cot_owner');
+SELECT is_empty($$SELECT proname FROM pg_proc WHERE proname LIKE '\_cot\_new\_%'$$, 'no function keeps its temporary name');
 SELECT lives_ok($$SELECT cot.create_entity('{"tenant": "t70", "name": "lines", "fields": [
     {"name": "qty", "type": "integer"},
     {"name": "parent", "type": "relation", "kind": "many_to_one", "target": "orders", "required": true, "on_delete": "cascade"}]}')$$,

@@ -111,12 +111,13 @@ pub fn render_concurrently(step: &Step) -> String {
 /// A view or function made again in place, keeping what depends on it (a
 /// computed relationship on a view's row type, PostgREST's cached plans).
 fn render_replacing(step: &Step) -> String {
+    if let Some(sql) = relation::render_replacing(step) {
+        return sql;
+    }
     let sql = render(step);
     match step {
         Step::CreateView { .. } => sql.replacen("CREATE VIEW", "CREATE OR REPLACE VIEW", 1),
-        Step::CreateRelationFunction(_) | Step::CreateRpcFunction { .. } => {
-            sql.replacen("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-        }
+        Step::CreateRpcFunction { .. } => sql.replacen("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1),
         _ => sql,
     }
 }

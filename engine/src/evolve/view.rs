@@ -120,8 +120,23 @@ mod tests {
         );
         let made: Vec<&String> = s.iter().filter(|q| q.starts_with("CREATE FUNCTION")).collect();
         assert_eq!(made.len(), 2, "{s:#?}");
-        assert!(made[0].contains(r#""acme"."customer"("acme"."item")"#), "{s:#?}");
-        assert!(made[1].contains(r#""acme"."item"("acme"."order")"#), "{s:#?}");
+        assert!(
+            made[0].contains(r#""acme"."_cot_new_customer"("acme"."item")"#),
+            "{s:#?}"
+        );
+        assert!(
+            made[1].contains(r#""acme"."_cot_new_item"("acme"."order")"#),
+            "{s:#?}"
+        );
+        let renamed: Vec<&String> = s.iter().filter(|q| q.contains(" RENAME TO ")).collect();
+        assert!(
+            renamed[0].ends_with(r#"("acme"."item") RENAME TO "customer""#),
+            "{s:#?}"
+        );
+        assert!(
+            renamed[1].ends_with(r#"("acme"."order") RENAME TO "item""#),
+            "{s:#?}"
+        );
         assert!(e.changes.iter().all(|c| c.class == Class::Metadata));
     }
 
