@@ -91,11 +91,20 @@ fn set_tenant_api_group(tenant: &str, api_group: &str) -> JsonB {
 /// that group's tenants. NULL: every tenant again.
 #[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
-fn set_authenticator_api_group(login_role: &str, api_group: Option<&str>) -> JsonB {
+fn set_authenticator_api_group(login_role: Option<&str>, api_group: Option<&str>) -> JsonB {
     require_superuser(
         "bind an authenticator to an API group",
         "PostgREST wiring is managed by a superuser",
     );
+    // Not STRICT (api_group may be NULL): a NULL role is refused here, not
+    // by pgrx with XX000.
+    let Some(login_role) = login_role else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "login_role must not be NULL",
+            "cot.set_authenticator_api_group(login_role, api_group): api_group NULL unbinds the role",
+        ));
+    };
     if let Some(group) = api_group {
         check_api_group(group).unwrap_or_else(|e| raise(e));
     }

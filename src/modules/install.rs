@@ -174,11 +174,13 @@ pub(super) fn resolved(t: &TenantRow, target: &Module, installed_but: Option<&st
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn install_module(
-    tenant: &str,
-    name: &str,
+    tenant: Option<&str>,
+    name: Option<&str>,
     version: default!(Option<&str>, "NULL"),
-    options: default!(JsonbText, "'{}'"),
+    options: default!(Option<JsonbText>, "'{}'"),
 ) -> JsonB {
+    let (tenant, name) = super::given(tenant, name, "install_module");
+    let options = super::options_or_empty(options);
     let t = definable_tenant(tenant);
     let options = options
         .parse("install options", MAX_OPTIONS_BYTES)

@@ -182,11 +182,13 @@ fn read_options(options: JsonbText) -> ApplyOptions {
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn upgrade_module(
-    tenant: &str,
-    name: &str,
+    tenant: Option<&str>,
+    name: Option<&str>,
     version: default!(Option<&str>, "NULL"),
-    options: default!(JsonbText, "'{}'"),
+    options: default!(Option<JsonbText>, "'{}'"),
 ) -> JsonB {
+    let (tenant, name) = super::given(tenant, name, "upgrade_module");
+    let options = super::options_or_empty(options);
     let options = read_options(options);
     JsonB(upgrade(tenant, name, version, &options, false))
 }
@@ -198,11 +200,13 @@ fn upgrade_module(
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn plan_module_upgrade(
-    tenant: &str,
-    name: &str,
+    tenant: Option<&str>,
+    name: Option<&str>,
     version: default!(Option<&str>, "NULL"),
-    options: default!(JsonbText, "'{}'"),
+    options: default!(Option<JsonbText>, "'{}'"),
 ) -> JsonB {
+    let (tenant, name) = super::given(tenant, name, "plan_module_upgrade");
+    let options = super::options_or_empty(options);
     let options = read_options(options);
     JsonB(upgrade(tenant, name, version, &options, true))
 }

@@ -5,7 +5,7 @@
 -- ledger, sample rows. The example modules of modules/ are installed,
 -- upgraded and uninstalled over PostgREST by tests/clients/modules.test.mjs.
 BEGIN;
-SELECT plan(44);
+SELECT plan(48);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t94'), cot.create_tenant('t94b')$$, 'two tenants');
@@ -123,6 +123,17 @@ SELECT is((SELECT x FROM tenant_t94.mine), 'own row', '... with its row');
 SELECT is((SELECT cot.install_module('t94', 't94base', NULL, '{"samples": true}') #> '{installed,0,sample_rows}'), '1',
           'installed with its sample rows');
 SELECT is((SELECT name FROM tenant_t94.accounts), 'Sample account', 'the sample row is there');
+
+-- NULL for the tenant or the name: a clear 22023, not pgrx's XX000 (the
+-- functions are not STRICT: a NULL version means the latest release).
+SELECT throws_ok($$SELECT cot.install_module(NULL, 'crm')$$, '22023', 'tenant and module name must not be NULL',
+  'install_module: a NULL tenant is 22023');
+SELECT throws_ok($$SELECT cot.upgrade_module('t94', NULL)$$, '22023', 'tenant and module name must not be NULL',
+  'upgrade_module: a NULL name is 22023');
+SELECT throws_ok($$SELECT cot.plan_module_upgrade(NULL, NULL, NULL, NULL)$$, '22023', 'tenant and module name must not be NULL',
+  'plan_module_upgrade: NULLs are 22023');
+SELECT throws_ok($$SELECT cot.set_authenticator_api_group(NULL, 'b')$$, '22023', 'login_role must not be NULL',
+  'set_authenticator_api_group: a NULL role is 22023');
 
 SELECT * FROM finish();
 ROLLBACK;
