@@ -11,26 +11,14 @@ use crate::permissions::{require_platform, require_superuser};
 use crate::raise::{error, raise};
 use crate::spi::{self, first, pg_uuid, query};
 use cot_engine::error::ErrorKind;
-use cot_engine::names::{check_api_group, shown};
+use cot_engine::names::{api_channel, check_api_group, shown};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
-/// The channel the PostgREST instances of `group` listen on (their
-/// `db-channel`): PostgREST's default, `pgrst`, for group `default`, and
-/// `pgrst_<group>` for the others. Cot's NOTIFYs about a tenant go to its
-/// group's channel only (catalog::ledger).
-pub(crate) fn api_channel(group: &str) -> String {
-    if group == DEFAULT_GROUP {
-        "pgrst".to_string()
-    } else {
-        format!("pgrst_{group}")
-    }
-}
-
 const DEFAULT_GROUP: &str = "default";
 
-/// The channel of the tenant with this id ([`api_channel`] of its group;
+/// The channel of the tenant with this id (`api_channel` of its group;
 /// PostgREST's default when it is gone, as after `cot.drop_tenant`).
 pub(crate) fn tenant_channel(tenant_id: uuid::Uuid) -> String {
     let group: Option<String> = query(

@@ -28,22 +28,19 @@ pub const MAX_FIELD_TYPES: usize = 200;
 /// Most examples a type may give (they go into every record schema using it).
 pub const MAX_EXAMPLES: usize = 5;
 
-/// The base types a custom type may build on: every scalar but `json` (no
-/// check applies to it) and `enum` (a type with `checks.enum` is one).
-pub const BASE_TYPE_NAMES: [&str; 12] = [
-    "text",
-    "integer",
-    "bigint",
-    "decimal",
-    "float",
-    "boolean",
-    "date",
-    "timestamp",
-    "time",
-    "uuid",
-    "email",
-    "url",
-];
+/// The scalars a custom type may not build on: `json` (no check applies to
+/// it) and `enum` (a type with `checks.enum` is one).
+const NOT_BASES: [&str; 2] = ["json", "enum"];
+
+/// The base types a custom type may build on: every scalar but [`NOT_BASES`],
+/// in the order of [`crate::scalar::SCALAR_TYPE_NAMES`].
+pub fn base_type_names() -> Vec<&'static str> {
+    crate::scalar::SCALAR_TYPE_NAMES
+        .iter()
+        .copied()
+        .filter(|name| !NOT_BASES.contains(name))
+        .collect()
+}
 
 /// Whether `name` is one of Cot's own type names, which no custom type may take.
 pub fn is_builtin(name: &str) -> bool {
@@ -57,7 +54,7 @@ pub fn is_builtin(name: &str) -> bool {
 pub struct FieldTypeDef {
     /// The type name definitions use (`phone`).
     pub name: String,
-    /// The built-in type it builds on (one of [`BASE_TYPE_NAMES`]).
+    /// The built-in type it builds on (one of [`base_type_names`]).
     pub base: String,
     /// What a value of the type is, in words; shown in the generated docs.
     #[serde(default, skip_serializing_if = "Option::is_none")]

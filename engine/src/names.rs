@@ -406,3 +406,14 @@ pub fn check_api_group(group: &str) -> Result<(), crate::error::CotError> {
         .hint("a lower-case letter, then up to 29 lower-case letters, digits or underscores, such as eu_1"))
     }
 }
+
+/// The NOTIFY channel the PostgREST instances of API group `group` listen
+/// on (their `db-channel`): PostgREST's default, `pgrst`, for group
+/// `default`, and `pgrst_<group>` for the others.
+pub fn api_channel(group: &str) -> String {
+    if group == "default" {
+        "pgrst".to_string()
+    } else {
+        format!("pgrst_{group}")
+    }
+}

@@ -34,7 +34,7 @@ pub struct Migration<'a> {
 /// new or dropped tenant changes the schemas it serves, which it reads again
 /// on a configuration reload (`db-pre-config`). Only the instances of the
 /// tenant's API group hear it: they listen on its channel
-/// (`crate::api_groups::api_channel`), so a change in one group rebuilds no
+/// (`cot_engine::names::api_channel`), so a change in one group rebuilds no
 /// other group's cache.
 pub fn record_migration(m: Migration<'_>) {
     announce_model_change();

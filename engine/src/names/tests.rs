@@ -298,3 +298,9 @@ fn api_groups_use_the_slug_alphabet() {
         assert_eq!(e.kind, ErrorKind::InvalidName, "{bad}");
     }
 }
+
+#[test]
+fn api_group_channels_keep_postgrest_default_for_default() {
+    assert_eq!(api_channel("default"), "pgrst");
+    assert_eq!(api_channel("eu_1"), "pgrst_eu_1");
+}

@@ -6,7 +6,7 @@
 
 use super::{validate, Environment};
 use crate::error::{ErrorKind, Violation};
-use crate::field_types::{is_builtin, probe_field, FieldTypeDef, BASE_TYPE_NAMES, MAX_EXAMPLES};
+use crate::field_types::{base_type_names, is_builtin, probe_field, FieldTypeDef, MAX_EXAMPLES};
 use crate::names::{check_name, NameKind};
 use crate::schema::MAX_DESCRIPTION_CHARS;
 use serde_json::{json, Value};
@@ -63,11 +63,12 @@ fn shape(t: &FieldTypeDef, env: &dyn Environment) -> Vec<Violation> {
         )),
         Ok(_) => {}
     }
-    if !BASE_TYPE_NAMES.contains(&t.base.as_str()) {
+    let bases = base_type_names();
+    if !bases.contains(&t.base.as_str()) {
         out.push(bad(
             "/base",
             format!("{} is not a type a custom type can build on", t.base),
-            format!("base is one of: {}", BASE_TYPE_NAMES.join(", ")),
+            format!("base is one of: {}", bases.join(", ")),
         ));
     }
     if t.checks.values.is_some() && t.base != "text" {
