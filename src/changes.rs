@@ -261,7 +261,16 @@ fn readable_as_caller(t: &TenantNames, entity: &cot_engine::names::Ident, id: pg
 /// admins.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn set_history_retention(tenant: &str, retention: Option<pgrx::datum::Interval>) -> JsonB {
+fn set_history_retention(tenant: Option<&str>, retention: Option<pgrx::datum::Interval>) -> JsonB {
+    // Not STRICT (a NULL retention keeps history for good): a NULL tenant is
+    // refused here, not by pgrx with XX000.
+    let Some(tenant) = tenant else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "tenant must not be NULL",
+            "cot.set_history_retention(tenant, retention): retention NULL keeps every version",
+        ));
+    };
     let t = definable_tenant(tenant);
     let text = retention.map(|r| r.to_string());
     query(
@@ -281,11 +290,18 @@ fn set_history_retention(tenant: &str, retention: Option<pgrx::datum::Interval>)
 /// a loop) until it returns 0. Superusers only.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn prune_history(tenant: default!(Option<&str>, "NULL"), batch: default!(i32, 10_000)) -> i64 {
+fn prune_history(tenant: default!(Option<&str>, "NULL"), batch: default!(Option<i32>, 10_000)) -> i64 {
     crate::permissions::require_superuser(
         "prune history",
         "cot.prune_history is run by a superuser (or its cron)",
     );
+    let Some(batch) = batch else {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            "batch must not be NULL",
+            "cot.prune_history(tenant, batch): batch is the most log rows deleted per statement",
+        ));
+    };
     let tenants: Vec<(String, String)> = query(
         "SELECT slug, settings->>'history_retention' FROM cot.tenants \
           WHERE settings ? 'history_retention' AND ($1::text IS NULL OR slug = $1) ORDER BY slug",

@@ -5,7 +5,7 @@
 -- (cot.changes and its watermark) needs committed transactions: that is
 -- tests/clients/changes.test.mjs.
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t99')$$, 'tenant t99');
@@ -128,5 +128,11 @@ SELECT is((SELECT count(*) FROM log), (SELECT n FROM unread), '... the rest are 
 SELECT ok((SELECT n FROM unread) > 0, '... and there are some');
 SELECT lives_ok($$SELECT cot.delete_webhook((SELECT id FROM hook))$$, 'the webhook deleted');
 SELECT is(cot.prune_history('t99'), (SELECT n FROM unread), '... the rest can go');
+-- NULLs where a value is needed: 22023, not pgrx's XX000 (found by sqlsmith).
+SELECT throws_ok($$SELECT cot.set_history_retention(NULL, interval '1 day')$$, '22023', 'tenant must not be NULL',
+  'set_history_retention: a NULL tenant is 22023');
+SELECT throws_ok($$SELECT cot.prune_history(NULL, NULL)$$, '22023', 'batch must not be NULL',
+  'prune_history: a NULL batch is 22023');
+
 SELECT finish();
 ROLLBACK;
