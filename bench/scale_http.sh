@@ -15,14 +15,21 @@
 # It prints requests/s and p99 latency of both sides per workload (medians
 # over the rounds), and ends with exactly one line per workload:
 #   P6 <workload> <ratio>     ratio = Cot req/s / hand-written req/s (median
-#                             of the per-round ratios; goal >= 0.95)
+#                             of the per-round ratios; goal >= 0.95), Cot
+#                             served tokens only, as the hand-written side is
+# and, before them, one line per workload for Cot with its pre-request:
+#   P6 with pre-request <workload> <ratio>
 #
-# The two sides, in one database:
+# The sides, in one database:
 #   Cot          tenant `acme`: cot.create_entities with customers and orders
 #                (orders.customer many_to_one, an index on status), access
 #                read: tenant, create: tenant, update/delete: owner. Served by
-#                a PostgREST configured with cot.postgrest_config() (its
-#                db-pre-request cot.pre_request and db-pre-config included).
+#                two PostgRESTs configured with cot.postgrest_config(): `cot`
+#                as login role authenticator_tok, made to serve tokens only
+#                (cot.set_authenticator_tokens_only: no pre-request, JWTs
+#                only, like the hand-written side), and `cotfull` as
+#                authenticator, with cot.pre_request (API keys and anonymous
+#                access as well).
 #   hand-written schema `hand`: the same columns, types, CHECKs, indexes and
 #                foreign key as plain tables, exposed directly (no views), RLS
 #                enabled and forced with one policy per command like Cot's
@@ -94,7 +101,9 @@ q -d "$DB" -f "$ROOT/bench/scale_http/hand_side.sql" >/dev/null
 SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 q -d "$DB" -c "SELECT cot.set_jwt_secret('$SECRET')" -c "CREATE ROLE authenticator LOGIN NOINHERIT" \
   -c "SELECT cot.add_authenticator('authenticator')" \
-  -c "GRANT hand_anon, hand_user, hand_admin TO authenticator" >/dev/null
+  -c "GRANT hand_anon, hand_user, hand_admin TO authenticator" \
+  -c "CREATE ROLE authenticator_tok LOGIN NOINHERIT" -c "SELECT cot.add_authenticator('authenticator_tok')" \
+  -c "SELECT cot.set_authenticator_tokens_only('authenticator_tok', true)" >/dev/null
 # The same claims on both sides (exp, iat, role, sub, tenant): Cot's token
 # minted by cot.issue_token, the hand-written side's signed here with openssl
 # (HS256, the same secret).
@@ -110,13 +119,13 @@ now=$(date +%s)
 TOKEN_HAND=$(hs256 "{\"exp\":$((now + 7200)),\"iat\":$now,\"role\":\"hand_user\",\"sub\":\"user-1\",\"tenant\":\"hand\"}")
 
 # --- two PostgRESTs ------------------------------------------------------------
-start_postgrest() { # start_postgrest SIDE SETTINGS...
-  local side=$1 port admin
-  shift
+start_postgrest() { # start_postgrest SIDE LOGIN-ROLE SETTINGS...
+  local side=$1 login=$2 port admin
+  shift 2
   port=$(_cot_free_port)
   admin=$(_cot_free_port)
   env -i PATH="$PATH" "$@" \
-    PGRST_DB_URI="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=authenticator" \
+    PGRST_DB_URI="postgresql:///$DB?host=$PGHOST&port=$PGPORT&user=$login" \
     PGRST_JWT_SECRET="$SECRET" PGRST_SERVER_HOST=127.0.0.1 PGRST_SERVER_PORT="$port" \
     PGRST_ADMIN_SERVER_PORT="$admin" PGRST_DB_POOL=10 PGRST_LOG_LEVEL="${COT_PGRST_LOG_LEVEL:-error}" \
     "$POSTGREST_BIN" </dev/null >"$COT_CLUSTER_DIR/postgrest_$side.log" 2>&1 &
@@ -137,8 +146,9 @@ declare -A PORT=()
 mapfile -t COT_SETTINGS < <(psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "
   SELECT format('PGRST_%s=%s', upper(replace(key, '-', '_')), value)
   FROM jsonb_each_text(cot.postgrest_config()) ORDER BY key")
-start_postgrest cot "${COT_SETTINGS[@]}"
-start_postgrest hand PGRST_DB_SCHEMAS=hand PGRST_DB_ANON_ROLE=hand_anon PGRST_JWT_ROLE_CLAIM_KEY=.role \
+start_postgrest cot authenticator_tok "${COT_SETTINGS[@]}"
+start_postgrest cotfull authenticator "${COT_SETTINGS[@]}"
+start_postgrest hand authenticator PGRST_DB_SCHEMAS=hand PGRST_DB_ANON_ROLE=hand_anon PGRST_JWT_ROLE_CLAIM_KEY=.role \
   PGRST_DB_PLAN_ENABLED=false
 
 # --- the workloads ---------------------------------------------------------------
@@ -180,7 +190,7 @@ EOF
 
 headers() { # headers SIDE: wrk's -H arguments
   local token=$TOKEN_COT profile=acme
-  [ "$1" = cot ] || { token=$TOKEN_HAND profile=hand; }
+  [ "$1" != hand ] || { token=$TOKEN_HAND profile=hand; }
   printf '%s\n' -H "Authorization: Bearer $token" -H "Accept-Profile: $profile" -H "Content-Profile: $profile"
 }
 
@@ -195,14 +205,29 @@ for w in get_by_id page_filter embed; do
   mapfile -t hc < <(headers cot)
   mapfile -t hh < <(headers hand)
   a=$(curl -sS --fail "${hc[@]}" "http://127.0.0.1:${PORT[cot]}$path")
+  f=$(curl -sS --fail "${hc[@]}" "http://127.0.0.1:${PORT[cotfull]}$path")
   b=$(curl -sS --fail "${hh[@]}" "http://127.0.0.1:${PORT[hand]}$path")
-  if [ "$a" != "$b" ] || [ "${#a}" -le 50 ]; then
-    log "the two sides answer $w differently:"
-    printf 'cot:  %.300s\nhand: %.300s\n' "$a" "$b" >&2
+  if [ "$a" != "$b" ] || [ "$f" != "$b" ] || [ "${#a}" -le 50 ]; then
+    log "the sides answer $w differently:"
+    printf 'cot:     %.300s\ncotfull: %.300s\nhand:    %.300s\n' "$a" "$f" "$b" >&2
     exit 1
   fi
 done
-for side in cot hand; do
+# The tokens-only instance runs no pre-request: an API key is refused there
+# and exchanged by the other.
+KEY=$(psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT cot.create_api_key('acme', 'user', '{\"sub\": \"user-1\"}') ->> 'key'")
+for side in cot cotfull; do
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -H "X-Api-Key: $KEY" -H 'Accept-Profile: acme' \
+    "http://127.0.0.1:${PORT[$side]}/orders?limit=1")
+  want=200
+  [ "$side" = cotfull ] || want=401
+  [ "$code" = "$want" ] || {
+    log "an API key on the $side side answered $code, not $want"
+    cat "$COT_CLUSTER_DIR/postgrest_$side.log" >&2
+    exit 1
+  }
+done
+for side in cot cotfull hand; do
   mapfile -t h < <(headers "$side")
   code=$(curl -sS -o /dev/null -w '%{http_code}' "${h[@]}" -H 'Content-Type: application/json' \
     -d "{\"title\":\"probe\",\"customer_id\":\"$(psql -X -At -d "$DB" -c 'SELECT id FROM tenant_acme.customers ORDER BY id LIMIT 1')\"}" \
@@ -241,7 +266,7 @@ measure() { # measure ROUND WORKLOAD SIDE
 
 log "warm-up"
 for w in "${WORKLOADS[@]}"; do
-  for side in cot hand; do
+  for side in cot cotfull hand; do
     mapfile -t h < <(headers "$side")
     wrk -t1 -c"$conns" -d1s -s "$LUA/$w.lua" "${h[@]}" "http://127.0.0.1:${PORT[$side]}" >/dev/null
   done
@@ -250,12 +275,14 @@ q -d "$DB" -c 'VACUUM ANALYZE' -c CHECKPOINT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$rounds"); do
   for w in "${WORKLOADS[@]}"; do
-    # Alternate which side goes first, so a drift in the machine's load
-    # weighs on both alike.
+    # Alternate the order of the sides, so a drift in the machine's load
+    # weighs on all alike.
     if [ $(((r + ${#w}) % 2)) = 1 ]; then
       measure "$r" "$w" cot
       measure "$r" "$w" hand
+      measure "$r" "$w" cotfull
     else
+      measure "$r" "$w" cotfull
       measure "$r" "$w" hand
       measure "$r" "$w" cot
     fi
@@ -269,23 +296,34 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 med() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+median_of() { # median_of WORKLOAD SIDE ARRAY-NAME
+  local -n a=$3
+  for r in $(seq 1 "$rounds"); do echo "${a[$r,$1,$2]}"; done | med
+}
+ratio_of() { # ratio_of WORKLOAD SIDE: median of the per-round ratios to the hand-written side
+  for r in $(seq 1 "$rounds"); do
+    awk -v a="${rps[$r,$1,$2]}" -v b="${rps[$r,$1,hand]}" 'BEGIN {printf "%.4f\n", a / b}'
+  done | med
+}
 echo
 echo "HTTP side by side (P6): Cot tenant vs hand-written schema, PostgREST 12, wrk -t1 -c$conns,"
 echo "$rounds round(s) of ${secs}s per side and workload, medians ($(date -u +%F), $(nproc) cores)"
-printf '  %-12s %12s %12s %12s %12s %8s\n' workload "Cot req/s" "hand req/s" "Cot p99 ms" "hand p99 ms" ratio
-declare -A ratio=()
+echo "  cot: tokens only (no pre-request); cotfull: with cot.pre_request (API keys, anonymous)"
+printf '  %-12s %-8s %10s %10s %8s\n' workload side "req/s" "p99 ms" "/ hand"
+declare -A ratio=() ratio_full=()
 for w in "${WORKLOADS[@]}"; do
-  ratio[$w]=$(for r in $(seq 1 "$rounds"); do
-    awk -v a="${rps[$r,$w,cot]}" -v b="${rps[$r,$w,hand]}" 'BEGIN {printf "%.4f\n", a / b}'
-  done | med)
-  printf '  %-12s %12.0f %12.0f %12.2f %12.2f %8.3f\n' "$w" \
-    "$(for r in $(seq 1 "$rounds"); do echo "${rps[$r,$w,cot]}"; done | med)" \
-    "$(for r in $(seq 1 "$rounds"); do echo "${rps[$r,$w,hand]}"; done | med)" \
-    "$(for r in $(seq 1 "$rounds"); do echo "${p99[$r,$w,cot]}"; done | med)" \
-    "$(for r in $(seq 1 "$rounds"); do echo "${p99[$r,$w,hand]}"; done | med)" \
-    "${ratio[$w]}"
+  ratio[$w]=$(ratio_of "$w" cot)
+  ratio_full[$w]=$(ratio_of "$w" cotfull)
+  for side in cot cotfull hand; do
+    case $side in cot) rt=${ratio[$w]} ;; cotfull) rt=${ratio_full[$w]} ;; hand) rt=1 ;; esac
+    printf '  %-12s %-8s %10.0f %10.2f %8.3f\n' "$w" "$side" "$(median_of "$w" "$side" rps)" \
+      "$(median_of "$w" "$side" p99)" "$rt"
+  done
 done
 printf '  goal: ratio >= 0.95 on each; load average before %s, after %s\n' "$load_before" "$load_after"
+for w in "${WORKLOADS[@]}"; do
+  printf 'P6 with pre-request %s %.3f\n' "$w" "${ratio_full[$w]}"
+done
 for w in "${WORKLOADS[@]}"; do
   printf 'P6 %s %.3f\n' "$w" "${ratio[$w]}"
 done

@@ -98,7 +98,10 @@ CREATE TABLE cot.authenticators (
     role        text PRIMARY KEY,
     added_at    timestamptz NOT NULL DEFAULT now(),
     -- NULL: its PostgREST serves every tenant; else only this group's.
-    api_group   text CHECK (api_group ~ '^[a-z][a-z0-9_]{0,29}$')
+    api_group   text CHECK (api_group ~ '^[a-z][a-z0-9_]{0,29}$'),
+    -- Its PostgREST runs without cot.pre_request: JWTs only, no API keys, no
+    -- anonymous access (cot.set_authenticator_tokens_only).
+    tokens_only boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE cot.authenticators IS 'Login roles (PostgREST authenticators) that may switch to every tenant''s roles';
 

@@ -822,3 +822,19 @@ REVOKE ALL ON FUNCTION cot_platform.register_field_type(jsonb), cot_platform.unr
     cot_platform.field_types() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION cot_platform.register_field_type(jsonb), cot_platform.unregister_field_type(text),
     cot_platform.field_types() TO cot_platform;
+
+-- A PostgREST instance that serves tokens only, without cot.pre_request
+-- (docs/postgrest.md, "Tokens only"): the authenticator's flag and the
+-- function that sets it, privileges as in finalize.sql.
+ALTER TABLE cot.authenticators ADD COLUMN tokens_only boolean NOT NULL DEFAULT false;
+
+CREATE FUNCTION cot."set_authenticator_tokens_only"(
+	"login_role" TEXT,
+	"tokens_only" bool
+) RETURNS jsonb
+STRICT
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'set_authenticator_tokens_only_wrapper';
+
+REVOKE ALL ON FUNCTION cot.set_authenticator_tokens_only(text, boolean) FROM PUBLIC;

@@ -141,3 +141,63 @@ fn api_routes() -> TableIterator<'static, (name!(tenant, String), name!(api_grou
     });
     TableIterator::new(spi::spi(rows))
 }
+
+/// Makes the PostgREST instance of `login_role` (registered with
+/// `cot.add_authenticator`) serve tokens only, or everything again: without
+/// `cot.pre_request` its requests skip one statement each, and API keys and
+/// anonymous access are refused (docs/postgrest.md, "Tokens only"). The login
+/// role gets the generic plans the pre-request gave each request (for new
+/// connections); its instances reload their configuration at commit.
+#[pg_extern]
+#[search_path(pg_catalog, pg_temp)]
+fn set_authenticator_tokens_only(login_role: &str, tokens_only: bool) -> JsonB {
+    require_superuser(
+        "make an authenticator serve tokens only",
+        "PostgREST wiring is managed by a superuser",
+    );
+    let group: Option<Option<String>> = query(
+        "UPDATE cot.authenticators SET tokens_only = $2 WHERE role = $1 RETURNING api_group",
+        &[login_role.into(), tokens_only.into()],
+        |t| {
+            if t.is_empty() {
+                Ok(None)
+            } else {
+                t.first().get_one::<String>().map(Some)
+            }
+        },
+    );
+    let Some(group) = group else {
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!("{} is not a registered authenticator", shown(login_role)),
+            "register it first: SELECT cot.add_authenticator('<role>')",
+        ));
+    };
+    let role = cot_engine::names::Ident::from_catalog(login_role).unwrap_or_else(|| {
+        raise(error(
+            ErrorKind::InvalidParameter,
+            format!(
+                "login role {} does not follow Cot's naming rules",
+                shown(login_role)
+            ),
+            "a login role name matching ^[a-z][a-z0-9_]*$",
+        ))
+    });
+    let sql = cot_engine::ddl::render(&cot_engine::plan::Step::SetLoginGenericPlans {
+        role,
+        on: tokens_only,
+    });
+    spi::run_statements(std::slice::from_ref(&sql), || {});
+    reload_postgrest(group.as_deref().unwrap_or(DEFAULT_GROUP));
+    JsonB(json!({"role": login_role, "tokens_only": tokens_only, "statements": [sql]}))
+}
+
+/// Does the session's login role serve tokens only? (`cot.pre_config`)
+pub(crate) fn session_tokens_only() -> bool {
+    query(
+        "SELECT tokens_only FROM cot.authenticators WHERE role = session_user",
+        &[],
+        first::<bool>,
+    )
+    .unwrap_or(false)
+}

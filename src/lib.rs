@@ -42,6 +42,11 @@ pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap)
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 pgrx::extension_sql_file!("../sql/changes.sql", name = "changes", requires = ["bootstrap"]);
 pgrx::extension_sql_file!(
+    "../sql/pre_request.sql",
+    name = "pre_request",
+    requires = ["bootstrap"]
+);
+pgrx::extension_sql_file!(
     "../sql/workflows.sql",
     name = "workflows",
     requires = ["bootstrap", workflows::transition_target]

@@ -124,14 +124,23 @@ fn postgrest_config() -> JsonB {
 
 /// `db-pre-config`: PostgREST calls it when it loads its configuration, as
 /// its login role. Sets `pgrst.db_schemas` to every tenant's API schema, so a
-/// tenant created since is served after a reload. SECURITY DEFINER, since the
-/// login role cannot read the tenant list; it returns nothing secret.
+/// tenant created since is served after a reload, and the pre-request, none
+/// for a login role that serves tokens only (src/api_groups.rs). SECURITY
+/// DEFINER, since the login role cannot read the tenant list; it returns
+/// nothing secret.
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 fn pre_config() {
     spi::set_local("pgrst.db_schemas", &api_schemas());
     spi::set_local("pgrst.db_anon_role", anon_role().as_str());
-    spi::set_local("pgrst.db_pre_request", "cot.pre_request");
+    // PostgREST reads an empty setting as none, over its file and
+    // environment (tests/clients/tokens_only.test.mjs).
+    let pre_request = if crate::api_groups::session_tokens_only() {
+        ""
+    } else {
+        "cot.pre_request"
+    };
+    spi::set_local("pgrst.db_pre_request", pre_request);
 }
 
 /// Prefix of every key: tells a leaked key apart in logs and secret scanners.

@@ -38,6 +38,7 @@ pub fn render(step: &Step) -> String {
         | GrantSchemaUsage { .. }
         | GrantRoles { .. }
         | GrantPreConfig { .. }
+        | SetLoginGenericPlans { .. }
         | GrantDefinitionFunctions { .. }
         | GrantDocumentFunctions { .. }
         | CreateRpcFunction { .. }

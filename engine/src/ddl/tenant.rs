@@ -25,6 +25,12 @@ pub(super) fn render(step: &Step) -> String {
         Step::GrantPreConfig { to } => {
             format!("GRANT EXECUTE ON FUNCTION cot.pre_config() TO {}", quote_ident(to))
         }
+        Step::SetLoginGenericPlans { role, on: true } => {
+            format!("ALTER ROLE {} SET plan_cache_mode = force_generic_plan", quote_ident(role))
+        }
+        Step::SetLoginGenericPlans { role, on: false } => {
+            format!("ALTER ROLE {} RESET plan_cache_mode", quote_ident(role))
+        }
         Step::GrantDefinitionFunctions { to } => format!(
             "GRANT EXECUTE ON FUNCTION {} TO {}",
             crate::rpc::COT_FUNCTIONS.join(", "),
@@ -71,4 +77,25 @@ pub(super) fn rpc_signature(schema: &Ident, f: crate::rpc::Rpc) -> String {
         quote_qualified(schema, &crate::names::fixed(f.name())),
         f.arg_types()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tokens_only_login_role_gets_generic_plans_and_gives_them_back() {
+        let role = Ident::from_catalog("authenticator_b").unwrap();
+        assert_eq!(
+            render(&Step::SetLoginGenericPlans {
+                role: role.clone(),
+                on: true
+            }),
+            r#"ALTER ROLE "authenticator_b" SET plan_cache_mode = force_generic_plan"#
+        );
+        assert_eq!(
+            render(&Step::SetLoginGenericPlans { role, on: false }),
+            r#"ALTER ROLE "authenticator_b" RESET plan_cache_mode"#
+        );
+    }
 }

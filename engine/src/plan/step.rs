@@ -45,6 +45,16 @@ pub enum Step {
         /// The login role.
         to: Ident,
     },
+    /// `ALTER ROLE login SET plan_cache_mode = force_generic_plan` (or
+    /// `RESET` it): a PostgREST login role without `cot.pre_request`, whose
+    /// job this was, keeps each request's plan per connection
+    /// (docs/postgrest.md, "Tokens only").
+    SetLoginGenericPlans {
+        /// The login role.
+        role: Ident,
+        /// Set it (true) or reset it (false).
+        on: bool,
+    },
     /// `GRANT EXECUTE` on Cot's definition functions to a tenant's admin role:
     /// the functions check that the caller administers the tenant it names.
     GrantDefinitionFunctions {
@@ -491,6 +501,7 @@ impl Step {
             Step::CreateSchema { .. } => "create_schema",
             Step::GrantSchemaUsage { .. } => "grant_schema_usage",
             Step::GrantRoles { .. } => "grant_roles",
+            Step::SetLoginGenericPlans { .. } => "alter_role",
             Step::GrantPreConfig { .. }
             | Step::GrantDefinitionFunctions { .. }
             | Step::GrantDocumentFunctions { .. } => "grant_execute",
