@@ -12,6 +12,10 @@
 #            a second PostgREST instance, the same settings, on a Unix
 #            socket, as docs/gateway.md recommends; tcp: the instance wrk
 #            measures directly)
+#            --cpus shared|split: shared (default): every process on every
+#            core; split: PostgreSQL and PostgREST on CPU 0, nginx and wrk on
+#            CPU 1, so nginx's CPU does not come out of PostgREST's (the
+#            front door with a core of its own; needs 2 cores or more)
 #   COT_SKIP_INSTALL=1          use the extension already installed
 #   COT_BENCH_DIR=/tmp/x        cluster directory (default: a new /tmp/cot-test.*)
 #
@@ -35,6 +39,7 @@ rounds=5
 secs=10
 conns=10
 upstream=unix
+cpus=shared
 while [ $# -gt 0 ]; do
   case "$1" in
   --short) rounds=1 secs=3 ;;
@@ -42,12 +47,13 @@ while [ $# -gt 0 ]; do
   --seconds) secs=$2; shift ;;
   --connections) conns=$2; shift ;;
   --upstream) upstream=$2; shift ;;
+  --cpus) cpus=$2; shift ;;
   -h | --help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
     ;;
   *)
-    echo "usage: $0 [--short] [--rounds N] [--seconds S] [--connections C] [--upstream unix|tcp]" >&2
+    echo "usage: $0 [--short] [--rounds N] [--seconds S] [--connections C] [--upstream unix|tcp] [--cpus shared|split]" >&2
     exit 2
     ;;
   esac
@@ -56,6 +62,17 @@ done
 
 case "$upstream" in unix | tcp) ;; *)
   echo "--upstream is unix or tcp, not '$upstream'" >&2
+  exit 2
+  ;;
+esac
+case "$cpus" in shared) ;; split)
+  [ "$(nproc)" -ge 2 ] || {
+    echo "--cpus split needs 2 cores or more" >&2
+    exit 2
+  }
+  ;;
+*)
+  echo "--cpus is shared or split, not '$cpus'" >&2
   exit 2
   ;;
 esac
@@ -146,6 +163,24 @@ fi
 GW_PORT=$(_cot_free_port)
 COT_BASE_DOMAIN=localhost COT_GATEWAY_WORKERS=${COT_GATEWAY_WORKERS:-1} gateway_start "$GW_DIR" "$GW_PORT" "$UPSTREAM" /nonexistent
 
+# --cpus split: the database side on CPU 0 (the postmaster, whose new
+# backends inherit it, and the backends already running), the front door
+# and the load on CPU 1.
+WRK=(wrk)
+if [ "$cpus" = split ]; then
+  pin() { # pin CPU PID...: every thread of each process
+    local cpu=$1 p
+    shift
+    for p in "$@"; do taskset -a -p -c "$cpu" "$p" >/dev/null; done
+  }
+  postmaster=$(head -n 1 "$COT_CLUSTER_DIR/data/postmaster.pid")
+  # shellcheck disable=SC2046 # one pid per word
+  pin 0 "$postmaster" $(pgrep -P "$postmaster") "$PGRST_PID" ${PGRST_SOCK_PID:+"$PGRST_SOCK_PID"}
+  # shellcheck disable=SC2046
+  pin 1 "$GATEWAY_PID" $(pgrep -P "$GATEWAY_PID")
+  WRK=(taskset -c 1 wrk)
+fi
+
 QUERY='items?select=*&order=id&limit=50'
 DIRECT=(-H "Authorization: Bearer $TOKEN" -H "Accept-Profile: bench" "http://127.0.0.1:$PGRST_PORT/$QUERY")
 # wrk resolves names with getaddrinfo, which knows no *.localhost: connect
@@ -182,7 +217,7 @@ measure() {
   local side=$1 out="$COT_CLUSTER_DIR/wrk_$1.log" r t0 t1
   shift
   t0=$(cpu_ticks "$GATEWAY_PID")
-  wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" >"$out" 2>&1 || {
+  "${WRK[@]}" -t1 -c"$conns" -d"${secs}s" --latency "$@" >"$out" 2>&1 || {
     log "wrk failed ($side):"
     cat "$out" >&2
     exit 1
@@ -206,8 +241,8 @@ measure() {
 }
 
 log "warm-up"
-wrk -t1 -c"$conns" -d2s "${DIRECT[@]}" >/dev/null
-wrk -t1 -c"$conns" -d2s "${VIA_NGINX[@]}" >/dev/null
+"${WRK[@]}" -t1 -c"$conns" -d2s "${DIRECT[@]}" >/dev/null
+"${WRK[@]}" -t1 -c"$conns" -d2s "${VIA_NGINX[@]}" >/dev/null
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$rounds"); do
   log "round $r of $rounds"
@@ -229,7 +264,7 @@ n=$(median <<<"${rps[nginx]}")
 ratio=$(awk -v n="$n" -v d="$d" 'BEGIN {printf "%.3f", n / d}')
 verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 0.95) ? "met" : "NOT met"}')
 echo
-echo "front door cost, 50-row GET, wrk -t1 -c$conns, $rounds round(s) of ${secs}s per side, nginx to PostgREST over $upstream ($(date -u +%F), $(nproc) cores)"
+echo "front door cost, 50-row GET, wrk -t1 -c$conns, $rounds round(s) of ${secs}s per side, nginx to PostgREST over $upstream, CPUs $cpus ($(date -u +%F), $(nproc) cores)"
 printf '  %-22s %10.0f req/s   (rounds: %s)\n' "PostgREST directly" "$d" "${rps[direct]% }"
 printf '  %-22s %10.0f req/s   (rounds: %s)\n' "through nginx" "$n" "${rps[nginx]% }"
 printf '  %-22s %10s         goal >= 0.95 (nginx costs at most 5%%): %s\n' "ratio nginx / direct" "$ratio" "$verdict"
