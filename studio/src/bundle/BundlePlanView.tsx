@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { BundlePlan } from '../api/types';
 import { ViolationList } from '../plan/PlanDialog';
 import { PlanSteps, Summary } from '../plan/PlanSteps';
+import { rowCount } from '../ui/count';
 
 interface Props {
   plan: BundlePlan;
@@ -38,7 +39,7 @@ export function BundlePlanView({ plan, busy, onApply, verb = 'import' }: Props) 
               <td>{e.entity}</td>
               <td className="action">
                 {e.action}
-                {e.action === 'drop' ? ` (${e.rows ?? 0} rows)` : ''}
+                {e.action === 'drop' ? ` (${rowCount(e.rows ?? 0)})` : ''}
               </td>
               <td>
                 {e.summary && <Summary summary={e.summary} />}

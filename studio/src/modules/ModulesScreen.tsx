@@ -3,6 +3,7 @@ import type { CatalogModule, InstalledModule, InstallPlan, UninstallPlan, Upgrad
 import { BundlePlanView } from '../bundle/BundlePlanView';
 import { useSession } from '../session/session';
 import { ErrorText } from '../ui/ErrorText';
+import { rowCount } from '../ui/count';
 
 /** The newest version of each module in the catalog (cot.modules lists
  * newest first), with every version. */
@@ -236,12 +237,12 @@ export default function ModulesScreen() {
         <section aria-labelledby="uninstall-title" className="bundle-plan">
           <h2 id="uninstall-title">Uninstalling {pending.name}</h2>
           <p>
-            Drops {pending.plan.entities.map((e) => `${e.entity} (${e.rows} rows)`).join(', ')}.
+            Drops {pending.plan.entities.map((e) => `${e.entity} (${rowCount(e.rows)})`).join(', ')}.
           </p>
           {pending.plan.rows > 0 && (
             <label className="check">
               <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />
-              I understand: {pending.plan.rows} rows are deleted
+              I understand: {rowCount(pending.plan.rows)} {pending.plan.rows === 1 ? 'is' : 'are'} deleted
             </label>
           )}
           <div className="actions left">

@@ -3,6 +3,7 @@ import type { Plan, Violation } from '../api/types';
 import { Dialog } from '../ui/Dialog';
 import { ErrorText } from '../ui/ErrorText';
 import { PlanSteps, Summary } from './PlanSteps';
+import { rowCount } from '../ui/count';
 
 interface Props {
   plan: Plan;
@@ -66,7 +67,7 @@ export function PlanDialog({ plan, onApply, onClose }: Props) {
             {losses.length === 0 &&
               lossSteps.map((s, i) => (
                 <li key={`s${i}`}>
-                  {s.step}: {s.rows ?? 0} rows{s.note ? ` (${s.note})` : ''}
+                  {s.step}: {rowCount(s.rows ?? 0)}{s.note ? ` (${s.note})` : ''}
                 </li>
               ))}
           </ul>

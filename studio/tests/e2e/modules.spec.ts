@@ -48,10 +48,10 @@ test('install with a preview, upgrade with its plan, uninstall', async ({ studio
   expect(await sql(`SELECT to_regclass('tenant_globex.sm_tags') IS NOT NULL AS t`)).toEqual([{ t: true }]);
 
   await page.getByRole('button', { name: 'Uninstall studio_notes…' }).click();
-  await expect(page.getByText('Drops sm_notes (1 rows), sm_tags (0 rows).')).toBeVisible();
+  await expect(page.getByText('Drops sm_notes (1 row), sm_tags (0 rows).')).toBeVisible();
   const uninstall = page.getByRole('button', { name: 'Uninstall', exact: true });
   await expect(uninstall).toBeDisabled();
-  await page.getByLabel('I understand: 1 rows are deleted').check();
+  await page.getByLabel('I understand: 1 row is deleted').check();
   await uninstall.click();
   await expect(page.getByRole('status')).toHaveText('Uninstalled studio_notes.');
   expect(await sql(`SELECT to_regclass('tenant_globex.sm_notes') AS t`)).toEqual([{ t: null }]);
