@@ -104,7 +104,10 @@ pub(crate) fn dropped_rows(
             refusals.push(Violation::new(
                 ErrorKind::DataLoss,
                 "/entities",
-                format!("entity \"{name}\" is not in the {what}; dropping it would delete {rows} rows"),
+                format!(
+                    "entity \"{name}\" is not in the {what}; dropping it would delete {}",
+                    cot_engine::words::counted(rows, "row", "rows")
+                ),
                 format!(
                     "pass {{\"allow_data_loss\": true}} to drop it with its rows, or add it to the {what}"
                 ),

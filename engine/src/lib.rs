@@ -38,6 +38,7 @@ pub mod token;
 pub mod types;
 pub mod validate;
 pub mod webhook;
+pub mod words;
 pub mod workflow;
 
 #[cfg(test)]

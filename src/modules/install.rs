@@ -297,7 +297,7 @@ fn uninstall_module(tenant: &str, name: &str, options: default!(JsonbText, "'{}'
         let counts: Vec<String> = rows
             .iter()
             .filter(|(_, n)| *n > 0)
-            .map(|(e, n)| format!("{e}: {n} rows"))
+            .map(|(e, n)| format!("{e}: {}", cot_engine::words::counted(*n, "row", "rows")))
             .collect();
         raise(
             CotError::new(

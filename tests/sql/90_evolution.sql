@@ -346,17 +346,17 @@ SELECT is(pg_temp.settled('items'), 'none 0 0', '... settled');
 -- Conversions that fail or lose something.
 SELECT pg_temp.run($$UPDATE t90.items SET n = '3x' WHERE name = 'a'$$);
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'n', '{"type": "integer"}')),
-          '22000 invalid entity change: 1 rows hold a value of "n" that is not a valid integer',
+          '22000 invalid entity change: 1 row holds a value of "n" that is not a valid integer',
           'text -> integer with ''3x'' in a row: 22000, counted, nothing changed');
 SELECT is(pg_temp.detail(pg_temp.with_field(pg_temp.def('items'), 'n', '{"type": "integer"}')),
-          '/fields/2/type: 1 rows hold a value of "n" that is not a valid integer', '... DETAIL points at /fields/2/type');
+          '/fields/2/type: 1 row holds a value of "n" that is not a valid integer', '... DETAIL points at /fields/2/type');
 SELECT is((SELECT (p->'refused'->0) - 'hint' FROM cot.plan_entity(pg_temp.with_field(pg_temp.def('items'), 'n', '{"type": "integer"}')) p),
-          '{"pointer": "/fields/2/type", "sqlstate": "22000", "message": "1 rows hold a value of \"n\" that is not a valid integer"}'::jsonb,
+          '{"pointer": "/fields/2/type", "sqlstate": "22000", "message": "1 row holds a value of \"n\" that is not a valid integer"}'::jsonb,
           '... plan_entity lists the same refusal');
 SELECT is(pg_temp.costly(cot.plan_entity(pg_temp.with_field(pg_temp.def('items'), 'n', '{"type": "integer"}'))),
           ARRAY['alter_column_type:data_loss:1'], '... and classes the step data_loss, 1 row');
 SELECT ok(pg_temp.detail(pg_temp.with_field(pg_temp.def('items'), 'n', '{"type": "integer", "required": true}'), '{"allow_data_loss": true}')
-            LIKE '%/fields/2/type: 1 rows hold a value of "n" that is not a valid integer%',
+            LIKE '%/fields/2/type: 1 row holds a value of "n" that is not a valid integer%',
           '... a required field is refused even with allow_data_loss (NULL cannot stand in)');
 SELECT lives_ok($$SELECT cot.alter_entity(pg_temp.with_field(pg_temp.def('items'), 'n', '{"type": "integer"}'), '{"allow_data_loss": true}')$$,
                 '... with allow_data_loss the change is made');
@@ -374,7 +374,7 @@ SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'price', '{"s
 -- counted (cot.castable is asked about 'numeric(3,2)'::regtype, which is plain
 -- numeric: the type modifier is lost), so the ALTER itself fails with 22003.
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'price', '{"precision": 3}')),
-          '22000 invalid entity change: 1 rows hold a value of "price" that is not a valid decimal',
+          '22000 invalid entity change: 1 row holds a value of "price" that is not a valid decimal',
           'decimal(12,2) -> decimal(3,2) with 12.34: 22000, 1 value does not fit');
 SELECT pg_temp.run($$UPDATE t90.items SET day = '2024-02-03 10:30:00+00' WHERE name = 'b'$$);
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'day', '{"type": "date"}')),
@@ -409,7 +409,7 @@ SELECT is(pg_temp.costly(cot.plan_entity(pg_temp.with_field(pg_temp.def('items')
           ARRAY['rename_value:table_rewrite', 'validate_constraint:validating_scan'],
           '... renaming back is planned as a rewrite (the UPDATE) and a validating scan');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'status', '{"values": ["draft", "settled"]}')),
-          '23514 invalid entity change: 1 rows break the new rule on "status" (items_status_values): it must be one of "draft", "settled"',
+          '23514 invalid entity change: 1 row breaks the new rule on "status" (items_status_values): it must be one of "draft", "settled"',
           'removing an enum value 1 row holds: 23514 with the count');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'status', '{"values": ["draft", "settled", "shipped"]}'),
                           '{"rename_values": {"status": {"nope": "settled"}}}'),
@@ -422,13 +422,13 @@ SELECT is(pg_temp.settled('items'), 'none 0 0', '... settled');
 
 -- Limits tightened against the rows.
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 60}')),
-          '23514 invalid entity change: 1 rows break the new rule on "score" (items_score_max): it must be at most 60', 'max 100 -> 60 with 100 in a row: 23514, 1 row');
+          '23514 invalid entity change: 1 row breaks the new rule on "score" (items_score_max): it must be at most 60', 'max 100 -> 60 with 100 in a row: 23514, 1 row');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 10}')),
           '23514 invalid entity change: 2 rows break the new rule on "score" (items_score_max): it must be at most 10', 'max 100 -> 10: 2 rows');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'code', '{"min_length": 2}')),
           '23514 invalid entity change: 3 rows break the new rule on "code" (items_code_min_length): it must be at least 2 characters long', 'min_length 2 on one-letter codes: 3 rows');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'code', '{"pattern": "^A"}')),
-          '23514 invalid entity change: 1 rows break the new rule on "code" (items_code_pattern): it must be text matching the pattern "^A"', 'pattern ^A with one B: 1 row');
+          '23514 invalid entity change: 1 row breaks the new rule on "code" (items_code_pattern): it must be text matching the pattern "^A"', 'pattern ^A with one B: 1 row');
 SELECT is(pg_temp.costly(cot.plan_entity(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 1000}'))),
           ARRAY['validate_constraint:validating_scan'], 'max 100 -> 1000: the new CHECK is validated (a scan)');
 SELECT lives_ok($$SELECT cot.alter_entity(pg_temp.with_field(pg_temp.def('items'), 'score', '{"max": 1000}'))$$, '... made');
@@ -726,7 +726,7 @@ SELECT is(pg_temp.settled('orders'), 'none 0 0', '... settled');
 -- ("buyer_id") where every other message names the field as the definition
 -- does ("buyer").
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('orders'), 'buyer', '{"required": true, "on_delete": "restrict"}')),
-          '23502 invalid entity change: 1 rows have no value for "buyer"', 'required on a relation 1 row leaves empty: 23502');
+          '23502 invalid entity change: 1 row has no value for "buyer"', 'required on a relation 1 row leaves empty: 23502');
 SELECT pg_temp.run($$UPDATE t90.orders SET buyer_id = (SELECT id FROM t90.customers WHERE name = 'bob') WHERE title = 'o3'$$);
 SELECT lives_ok($$SELECT cot.alter_entity(pg_temp.with_field(pg_temp.def('orders'), 'buyer', '{"required": true, "on_delete": "restrict"}'))$$,
                 '... once filled: made required (and restrict)');
@@ -986,7 +986,7 @@ SELECT is(pg_temp.settled('docs'), 'none 0 0', '... settled');
 
 -- Removing the owner rule: owner_id holds an owner, so it is data loss.
 SELECT is(pg_temp.refusal(pg_temp.def('docs') || '{"access": {"read": "tenant", "create": "tenant", "update": "tenant", "delete": "admin"}}'),
-          '22000 invalid entity change: no rule needs the owner any more: dropping owner_id would forget the owner of 1 rows',
+          '22000 invalid entity change: no rule needs the owner any more: dropping owner_id would forget the owner of 1 row',
           'removing the owner rule while 1 row has an owner: 22000 with the count');
 SELECT lives_ok($$SELECT cot.alter_entity(pg_temp.def('docs') || '{"access": {"read": "tenant", "create": "tenant", "update": "tenant", "delete": "admin"}}',
                                           '{"allow_data_loss": true}')$$,

@@ -81,18 +81,18 @@ SELECT is((SELECT count(*)::int FROM tenant_t91.tasks WHERE updated_at <> '2020-
 
 -- text -> email, url: the column stays text, the format is counted.
 SELECT is(pg_temp.refused(cot.plan_entity(pg_temp.with_field(pg_temp.with_field(pg_temp.def('tasks'), 'contact', '{"type": "email"}'), 'site', '{"type": "url"}'))),
-          ARRAY['23514 /fields/2/type: 1 rows break the new rule on "contact" (tasks_contact_format): it must be a valid email address',
-                '23514 /fields/3/type: 1 rows break the new rule on "site" (tasks_site_format): it must be a valid URL'],
+          ARRAY['23514 /fields/2/type: 1 row breaks the new rule on "contact" (tasks_contact_format): it must be a valid email address',
+                '23514 /fields/3/type: 1 row breaks the new rule on "site" (tasks_site_format): it must be a valid URL'],
           'text -> email and url: each bad row counted, at the field''s type');
 
 -- text -> integer with a max: the values that convert are held to the max;
 -- the one that does not convert is counted as data loss.
 SELECT is(pg_temp.refused(cot.plan_entity(pg_temp.with_field(pg_temp.def('tasks'), 'size', '{"type": "integer", "max": 10}'))),
-          ARRAY['22000 /fields/4/type: 1 rows hold a value of "size" that is not a valid integer',
-                '23514 /fields/4/max: 1 rows break the new rule on "size" (tasks_size_max): it must be at most 10'],
+          ARRAY['22000 /fields/4/type: 1 row holds a value of "size" that is not a valid integer',
+                '23514 /fields/4/max: 1 row breaks the new rule on "size" (tasks_size_max): it must be at most 10'],
           'text -> integer with max 10: "big" does not convert, 12 breaks the max; both counted');
 SELECT is(pg_temp.refused(cot.plan_entity(pg_temp.with_field(pg_temp.def('tasks'), 'size', '{"type": "integer", "max": 10}'), '{"allow_data_loss": true}')),
-          ARRAY['23514 /fields/4/max: 1 rows break the new rule on "size" (tasks_size_max): it must be at most 10'],
+          ARRAY['23514 /fields/4/max: 1 row breaks the new rule on "size" (tasks_size_max): it must be at most 10'],
           '... with allow_data_loss "big" becomes NULL, which the max lets through; 12 still breaks it');
 SELECT is(cot_test.error_of($$SELECT cot.alter_entity(pg_temp.with_field(pg_temp.def('tasks'), 'size', '{"type": "integer", "max": 10}'), '{"allow_data_loss": true}')$$)->>'sqlstate',
           '23514', '... and alter_entity refuses it before running anything');

@@ -98,7 +98,7 @@ SELECT is((SELECT jsonb_array_length(cot.plan_module_upgrade('t94', 't94crm', '2
 SELECT is((SELECT cot_test.error_of($$SELECT cot.upgrade_module('t94', 't94crm', '2.0.0')$$) ->> 'sqlstate'), '22000',
           'the upgrade is refused: 22000');
 SELECT matches((SELECT cot_test.error_of($$SELECT cot.upgrade_module('t94', 't94crm', '2.0.0')$$) ->> 'detail'),
-               'would delete 1 rows', '... with the counts in DETAIL');
+               'would delete 1 row', '... with the counts in DETAIL');
 SELECT is((SELECT jsonb_path_query_array(cot.installed_modules('t94'), '$[*] ? (@.name == "t94crm").version')), '["1.0.0"]',
           '... and nothing changed');
 SELECT is((SELECT cot.upgrade_module('t94', 't94crm', '2.0.0', '{"allow_data_loss": true}') - 'installed' - 'tenant' - 'unchanged' - 'entities'),

@@ -30,8 +30,9 @@ impl Builder<'_> {
                 ErrorKind::NotNullViolation,
                 at.to_string(),
                 format!(
-                    "required field \"{}\" has no default, and {rows} rows would have no value",
-                    f.name
+                    "required field \"{}\" has no default, and {} have no value",
+                    f.name,
+                    crate::words::counted(rows, "row would", "rows would")
                 ),
                 "give it a default, or add it as optional, fill it, then make it required",
             );

@@ -28,7 +28,8 @@ impl Builder<'_> {
                     ErrorKind::NotNullViolation,
                     format!("{}/required", pointer(d.new, f.id)),
                     format!(
-                        "{nulls} rows have no value for \"{}\"",
+                        "{} no value for \"{}\"",
+                        crate::words::counted(nulls, "row has", "rows have"),
                         field_name(d.old.entity, of)
                     ),
                     "fill those rows first, or keep the field optional",

@@ -156,7 +156,8 @@ fn refuse_check(b: &mut Builder<'_>, d: &Diff<'_>, c: &Constraint, col: &Ident, 
         ErrorKind::CheckViolation,
         format!("{at}/{key}"),
         format!(
-            "{failing} rows break the new rule on \"{col}\" ({}): it must be {}",
+            "{} the new rule on \"{col}\" ({}): it must be {}",
+            crate::words::counted(failing, "row breaks", "rows break"),
             c.name,
             check.rule_text()
         ),

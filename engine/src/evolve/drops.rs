@@ -95,7 +95,10 @@ impl Builder<'_> {
             self.refuse(
                 ErrorKind::DataLoss,
                 "/access".into(),
-                format!("no rule needs the owner any more: dropping owner_id would forget the owner of {held} rows"),
+                format!(
+                    "no rule needs the owner any more: dropping owner_id would forget the owner of {}",
+                    crate::words::counted(held, "row", "rows")
+                ),
                 "pass {\"allow_data_loss\": true}, or keep an owner rule",
             );
         }

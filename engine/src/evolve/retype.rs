@@ -101,7 +101,8 @@ impl Builder<'_> {
                 ErrorKind::DataLoss,
                 format!("{at}/type"),
                 format!(
-                    "{failing} rows hold a value of \"{}\" that is not a valid {}",
+                    "{} a value of \"{}\" that is not a valid {}",
+                    crate::words::counted(failing, "row holds", "rows hold"),
                     of.name,
                     type_text(&f.ty)
                 ),
