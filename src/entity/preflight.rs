@@ -17,12 +17,16 @@ use cot_engine::relations;
 use cot_engine::types::Entity;
 
 /// Checks a planned group against the database: the tenant (if it exists)
-/// and every problem found, each at its definition's `prefix`.
+/// and every problem found, each at its definition's `prefix`. An empty
+/// group gives no tenant and no problem.
 pub(crate) fn check_against_database(
     group: &[Planned],
     prefix: &dyn Fn(usize) -> String,
 ) -> (Option<TenantRow>, Vec<Violation>) {
-    let first = &group[0].valid.entity;
+    // An empty group (a module of field types only) has nothing to check.
+    let Some(first) = group.first().map(|p| &p.valid.entity) else {
+        return (None, Vec::new());
+    };
     // One query per entity reads everything below but the relation targets.
     let found: Vec<Preflight> = group.iter().map(preflight).collect();
     // Whether the tenant exists is told only to who may define its entities:

@@ -5,7 +5,7 @@
 -- ledger, sample rows. The example modules of modules/ are installed,
 -- upgraded and uninstalled over PostgREST by tests/clients/modules.test.mjs.
 BEGIN;
-SELECT plan(48);
+SELECT plan(50);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t94'), cot.create_tenant('t94b')$$, 'two tenants');
@@ -134,6 +134,15 @@ SELECT throws_ok($$SELECT cot.plan_module_upgrade(NULL, NULL, NULL, NULL)$$, '22
   'plan_module_upgrade: NULLs are 22023');
 SELECT throws_ok($$SELECT cot.set_authenticator_api_group(NULL, 'b')$$, '22023', 'login_role must not be NULL',
   'set_authenticator_api_group: a NULL role is 22023');
+
+-- A module of field types only: its install preview plans no entity (a
+-- Rust panic, XX000, before), and it installs with none.
+SELECT cot.publish_module('{"format": "cot.module/1", "name": "t94types", "version": "1.0.0",
+  "field_types": [{"name": "t94code", "base": "text", "checks": {"pattern": "^[A-Z]{3}$"}}]}');
+SELECT is((SELECT cot.install_module('t94', 't94types', NULL, '{"dry_run": true}') -> 'entities'), '[]'::jsonb,
+          'the install preview of a types-only module has no entity');
+SELECT is((SELECT cot.install_module('t94', 't94types') #> '{installed,0,entities}'), '[]'::jsonb,
+          'a types-only module installs with no entity');
 
 SELECT * FROM finish();
 ROLLBACK;

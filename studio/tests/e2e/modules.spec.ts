@@ -56,3 +56,32 @@ test('install with a preview, upgrade with its plan, uninstall', async ({ studio
   await expect(page.getByRole('status')).toHaveText('Uninstalled studio_notes.');
   expect(await sql(`SELECT to_regclass('tenant_globex.sm_notes') AS t`)).toEqual([{ t: null }]);
 });
+
+// A module that carries field types and no entity (like standard-types):
+// listed, installed with a preview that creates nothing, and uninstalled
+// without a confirmation (no rows to lose).
+const typesOnly = {
+  format: 'cot.module/1', name: 'studio_types', version: '1.0.0', description: 'A field type and nothing else',
+  field_types: [{ name: 'studio_code', base: 'text', description: 'Three capitals', checks: { pattern: '^[A-Z]{3}$' } }],
+};
+
+test('a module with field types only installs and uninstalls', async ({ studio, sql, axe }) => {
+  await sql('SELECT cot.publish_module($1::jsonb)', [JSON.stringify(typesOnly)]);
+  expect(await sql(`SELECT count(*)::int AS n FROM cot.field_types WHERE name = 'studio_code'`)).toEqual([{ n: 1 }]);
+  const page = await studio('globex');
+  await page.getByRole('link', { name: 'Modules' }).click();
+  const row = page.locator('tr[data-module="studio_types"]');
+  await expect(row.locator('.installed')).toHaveText('—');
+  await page.getByRole('button', { name: 'Preview installing studio_types…' }).click();
+  await expect(page.getByRole('button', { name: 'Install', exact: true })).toBeEnabled();
+  await axe(page, 'modules (types-only install preview)');
+  await page.getByRole('button', { name: 'Install', exact: true }).click();
+  await expect(page.getByRole('status')).toHaveText('Installed studio_types 1.0.0.');
+  await expect(row.locator('.installed')).toHaveText('1.0.0');
+  await page.getByRole('button', { name: 'Uninstall studio_types…' }).click();
+  const uninstall = page.getByRole('button', { name: 'Uninstall', exact: true });
+  await expect(uninstall).toBeEnabled();
+  await uninstall.click();
+  await expect(page.getByRole('status')).toHaveText('Uninstalled studio_types.');
+  await expect(row.locator('.installed')).toHaveText('—');
+});
