@@ -14,6 +14,7 @@ import http from 'node:http';
 import { connect, createDatabase, dropDatabase } from './lib/db.mjs';
 import { start } from './lib/postgrest.mjs';
 import { startGateway } from './lib/gateway.mjs';
+import { eventually } from './lib/eventually.mjs';
 
 const T = { timeout: 90_000 };
 const A = 'grpacme';
@@ -51,19 +52,6 @@ function viaGateway(gw, slug, path, token) {
     req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
     req.end();
   });
-}
-
-// Polls `check` until it returns true (instances reload on NOTIFY, a moment
-// after the commit).
-async function eventually(what, check, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what}: not within ${ms} ms (last: ${JSON.stringify(last)})`);
 }
 
 describe('tenants served by several PostgREST instances behind one front door', () => {

@@ -8,21 +8,11 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createDatabase, dropDatabase } from './lib/db.mjs';
 import { start } from './lib/postgrest.mjs';
+import { eventually } from './lib/eventually.mjs';
 
 const T = { timeout: 60_000 };
 const SLUG = 'tokacme';
 const LOGIN = 'authenticator_tok';
-
-async function eventually(what, check, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last === true) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what}: not within ${ms} ms (last: ${JSON.stringify(last)})`);
-}
 
 describe('an authenticator that serves tokens only', () => {
   let db;
