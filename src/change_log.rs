@@ -36,6 +36,37 @@ pub(crate) fn change_begin(tenant: &str) -> JsonB {
     JsonB(Value::Object(actor()))
 }
 
+/// Records a workflow transition in tenant `tenant`'s change log: what the
+/// entity's workflow trigger (engine/src/ddl/workflow.rs) calls for each
+/// transition, as a PL/pgSQL assignment, which evaluates the call without
+/// starting an executor. Takes the transaction's lock and returns the
+/// entry's id, taken after it. EXECUTE is revoked from PUBLIC: the
+/// triggers' functions are SECURITY DEFINER, owned by the extension's owner.
+#[pg_extern(volatile, parallel_unsafe)]
+fn log_transition(
+    tenant: &str,
+    entity: &str,
+    record_id: pgrx::Uuid,
+    old: crate::raw_jsonb::RawJsonb,
+    new: crate::raw_jsonb::RawJsonb,
+    transition: crate::raw_jsonb::RawJsonb,
+) -> i64 {
+    let actor = change_begin(tenant).into_datum();
+    let log = crate::change_append::Log::open(tenant);
+    let id = record_id.as_bytes().as_ptr() as *mut u8;
+    let id = log.append(&crate::change_append::Entry {
+        entity,
+        op: "transition",
+        record_ids: &[Some(pg_sys::Datum::from(id))],
+        old: Some(&[old.into_datum()]),
+        new: Some(&[new.into_datum()]),
+        actor: actor.unwrap_or(pg_sys::Datum::from(0usize)),
+        transition: transition.into_datum(),
+    });
+    log.close();
+    id
+}
+
 /// Takes the transaction's lock unless this transaction already holds it.
 fn lock_transaction() {
     // SAFETY: plain calls into the transaction and GUC machinery of this
