@@ -16,11 +16,10 @@
 //! revoked from PUBLIC; PostgreSQL checks it when a trigger is made).
 
 use crate::change_append::{Entry, Log};
-use crate::jsonb_diff::{changed_fields, RowToJsonb};
+use crate::change_jsonb::{changed_fields, RowToJsonb};
 use cot_engine::plan::history::BLOCK;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
-use pgrx::IntoDatum;
 
 /// Logs the changes of the statement that fired it. Arguments: the name the
 /// changes are logged under, and the column holding the record's id.
@@ -85,9 +84,7 @@ fn log_changes<'a>(
     // The transaction's lock before the statement's ids (docs/changes.md),
     // as the owner (the sequence is not the tenant roles'). The actor is the
     // role the session set, not the user id.
-    let actor = crate::change_log::change_begin(slug)
-        .into_datum()
-        .unwrap_or(Datum::from(0usize));
+    let actor = crate::change_log::begin(slug);
     // SAFETY: the relation and transition tables of this call.
     let changes = unsafe { read_changes(relation, key, old, new) };
     let log = Log::open(slug);
@@ -149,7 +146,7 @@ unsafe fn read_changes(
     new: Option<*mut pg_sys::Tuplestorestate>,
 ) -> Changes {
     let desc = (*relation).rd_att;
-    let mut to_jsonb = RowToJsonb::new((*(*relation).rd_rel).reltype);
+    let mut to_jsonb = RowToJsonb::new(desc);
     let outer = pg_sys::CurrentMemoryContext;
     let row_context = pg_sys::AllocSetContextCreateExtended(
         outer,
