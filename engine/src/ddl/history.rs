@@ -89,6 +89,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_log_has_its_record_index_without_a_pending_list() {
+        let sql = create(&fixed("tenant_acme"));
+        assert!(
+            sql.contains(r#"USING gin ("record_ids") WITH (fastupdate = off)"#),
+            "{sql}"
+        );
+        assert!(
+            sql.starts_with(r#"CREATE TABLE IF NOT EXISTS "tenant_acme"."_changes""#),
+            "{sql}"
+        );
+    }
+
+    #[test]
     fn a_trigger_calls_the_log_function_with_entity_and_column() {
         let sql = render(&Step::CreateHistoryTrigger {
             schema: fixed("tenant_acme"),
