@@ -10,6 +10,6 @@ CREATE SEQUENCE cot.change_seq AS bigint INCREMENT BY 4096;
 SELECT pg_catalog.pg_extension_config_dump('cot.change_seq', '');
 
 -- The log is written by cot.log_changes(), the function of every history
--- trigger (src/change_writer.rs), with the statement rendered by
--- engine/src/ddl/history.rs, kept prepared per tenant. It calls
--- cot.change_begin(tenant) (src/change_log.rs) once per statement.
+-- trigger (src/change_writer.rs), which appends its rows without the
+-- executor (src/change_append.rs), and by cot.log_transition, called by
+-- workflows' triggers. Both call cot.change_begin (src/change_log.rs) first.

@@ -283,8 +283,7 @@ CREATE SEQUENCE cot.change_seq AS bigint INCREMENT BY 4096;
 SELECT pg_catalog.pg_extension_config_dump('cot.change_seq', '');
 
 -- The log is written by cot.log_changes(), the function of every history
--- trigger; it calls cot.change_begin(tenant) once per statement, as does a
--- workflow's trigger for a transition.
+-- trigger, which calls cot.change_begin(tenant) once per statement.
 CREATE FUNCTION cot."log_changes"() RETURNS TRIGGER
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'log_changes_wrapper';
@@ -297,6 +296,21 @@ STRICT
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'change_begin_wrapper';
 REVOKE ALL ON FUNCTION cot.change_begin(text) FROM PUBLIC;
+
+-- A workflow's trigger records each transition with cot.log_transition,
+-- which appends the entry to the tenant's log without the executor.
+CREATE FUNCTION cot."log_transition"(
+	"tenant" TEXT,
+	"entity" TEXT,
+	"record_id" uuid,
+	"old" jsonb,
+	"new" jsonb,
+	"transition" jsonb
+) RETURNS bigint
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'log_transition_wrapper';
+REVOKE ALL ON FUNCTION cot.log_transition(text, text, uuid, jsonb, jsonb, jsonb) FROM PUBLIC;
 
 CREATE FUNCTION cot."changes"(
 	"tenant" TEXT,

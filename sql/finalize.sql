@@ -20,6 +20,8 @@ REVOKE ALL ON FUNCTION cot.changes(text, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.change_begin(text) FROM PUBLIC;
 -- The history triggers' function: only Cot makes triggers with it.
 REVOKE ALL ON FUNCTION cot.log_changes() FROM PUBLIC;
+-- A workflow trigger's writer: the triggers' functions are SECURITY DEFINER.
+REVOKE ALL ON FUNCTION cot.log_transition(text, text, uuid, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.set_history_retention(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.prune_history(text, integer) FROM PUBLIC;
 -- cot.transition, cot.transitions and cot.workflow_graph stay PUBLIC too:

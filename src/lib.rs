@@ -8,6 +8,8 @@ use pgrx::prelude::*;
 mod api_groups;
 mod bundles;
 mod catalog;
+mod change_append;
+mod change_jsonb;
 mod change_log;
 mod change_writer;
 mod changes;

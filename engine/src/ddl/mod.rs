@@ -15,7 +15,6 @@ mod table;
 mod tenant;
 mod workflow;
 
-pub use history::log_statement;
 pub use policy::printed_predicate;
 pub use probe::render_probe;
 pub use sample::render_sample_insert;

@@ -13,7 +13,6 @@
 
 use super::*;
 use crate::names::{fixed, TenantNames, OWNER_COLUMN};
-use crate::plan::history::CHANGE_LOG;
 use crate::query::Filter;
 use crate::workflow::{Transition, Who, Workflow, GUARD_FAILED, NOT_ALLOWED, NOT_A_START, NOT_A_TRANSITION};
 
@@ -196,7 +195,6 @@ pub fn function_body(tenant: &Ident, table: &Ident, w: &Workflow, guards: &[Opti
     let col = quote_ident(&w.field);
     let entity = quote_literal(table.as_str());
     let field = quote_literal(w.field.as_str());
-    let log = quote_qualified(&tn.storage_schema, &fixed(CHANGE_LOG));
     let checks: String = w
         .transitions
         .iter()
@@ -222,6 +220,15 @@ pub fn function_body(tenant: &Ident, table: &Ident, w: &Workflow, guards: &[Opti
             (t.name.clone(), format!("the guard of {}: {g}", t.name))
         })
         .collect();
+    // The transition's entry (cot.log_transition, src/change_log.rs).
+    let record = format!(
+        "cot.log_transition({slug}, {entity}, NEW.\"id\", pg_catalog.jsonb_build_object({field}, OLD.{col}), \
+         pg_catalog.jsonb_build_object({field}, NEW.{col}), \
+         pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', taken, 'field', {field}, \
+         'from', OLD.{col}, 'to', NEW.{col}, \
+         'note', nullif(pg_catalog.current_setting('cot.transition_note', true), ''))))",
+        slug = quote_literal(tenant.as_str())
+    );
     format!(
         "
 DECLARE
@@ -230,7 +237,7 @@ DECLARE
     refused text;
     why text;
     caller text;
-    actor jsonb;
+    entry bigint;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF NEW.{col} IS NULL OR NEW.{col} IN ({starts}) THEN
@@ -270,11 +277,11 @@ BEGIN
         END IF;
     END IF;
     -- Recorded as the history triggers record a change
-    -- (docs/changes.md): cot.change_begin takes the transaction's lock for the
-    -- readers' watermark, wakes consumers and returns the actor; before the
-    -- entry's id is taken, which must come after the lock's.
-    actor := cot.change_begin({slug});
-    {record};
+    -- (docs/changes.md): cot.log_transition takes the transaction's lock for
+    -- the readers' watermark, wakes consumers, and appends the entry (its id
+    -- after the lock's) without starting an executor, as does this
+    -- assignment (a PERFORM would run a query).
+    entry := {record};
     RETURN NEW;
 END
 ",
@@ -283,22 +290,5 @@ END
         leaving = case(&format!("OLD.{col}"), &leaving_hints(w), "no transition leaves this state"),
         who_hint = case("refused", &who_hints, ""),
         guard_text = case("refused", &guards, ""),
-        record = super::history::insert_one(
-            &log,
-            &super::history::Entry {
-                entity: &entity,
-                op: "'transition'",
-                record_id: "NEW.\"id\"",
-                old: &format!("pg_catalog.jsonb_build_object({field}, OLD.{col})"),
-                new: &format!("pg_catalog.jsonb_build_object({field}, NEW.{col})"),
-                actor: "actor",
-                transition: &format!(
-                    "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('name', taken, 'field', {field}, \
-                     'from', OLD.{col}, 'to', NEW.{col}, \
-                     'note', nullif(pg_catalog.current_setting('cot.transition_note', true), '')))"
-                ),
-            },
-        ),
-        slug = quote_literal(tenant.as_str()),
     )
 }

@@ -15,7 +15,7 @@ pub const CHANGE_LOG: &str = "_changes";
 
 /// The function that wrote a tenant's change log in earlier builds of 0.2.0,
 /// in the storage schema: dropped with the log. The log is written by
-/// `cot.log_changes()` now ([`crate::ddl::log_statement`]).
+/// `cot.log_changes()` now (src/change_writer.rs in the extension).
 pub const LOG_FUNCTION: &str = "_log_changes";
 
 /// Ids per row of the change log: `cot.change_seq` counts by this much, and
