@@ -852,3 +852,13 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'set_authenticator_tokens_only_wrapper';
 
 REVOKE ALL ON FUNCTION cot.set_authenticator_tokens_only(text, boolean) FROM PUBLIC;
+
+-- cot.sync_change_seq(): cot.change_seq moved past the change logs of a
+-- database whose logs were copied in (docs/scale-out.md); as in finalize.sql.
+CREATE FUNCTION cot."sync_change_seq"() RETURNS bigint
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'sync_change_seq_wrapper';
+
+REVOKE ALL ON FUNCTION cot.sync_change_seq() FROM PUBLIC;

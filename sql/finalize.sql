@@ -24,6 +24,7 @@ REVOKE ALL ON FUNCTION cot.log_changes() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.log_transition(text, text, uuid, jsonb, jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.set_history_retention(text, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cot.prune_history(text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cot.sync_change_seq() FROM PUBLIC;
 -- cot.transition, cot.transitions and cot.workflow_graph stay PUBLIC too:
 -- each checks that the caller is one of the tenant's roles, and acts as it.
 -- cot.query runs as its caller (grants and row security decide what it sees)

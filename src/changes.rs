@@ -360,3 +360,45 @@ fn webhooks_read_up_to(slug: &str) -> Option<i64> {
         first::<i64>,
     )
 }
+
+/// Moves `cot.change_seq` past every tenant's change log, so the next change
+/// gets a higher id than any logged. For a database whose logs were copied
+/// in (a tenant moved by logical replication, a restore of some tenants):
+/// the sequence is one per database, and ids below what readers have seen
+/// would be skipped by their cursors (docs/scale-out.md). Never moves it
+/// back. Returns the sequence's last value.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn sync_change_seq() -> i64 {
+    crate::permissions::require_superuser(
+        "move cot.change_seq",
+        "a superuser runs it once the copied logs are in, before new changes are made",
+    );
+    let mut top: Option<i64> = None;
+    for slug in crate::catalog::meta::tenant_slugs() {
+        let Ok(names) = cot_engine::stored::tenant_names(&slug) else {
+            continue;
+        };
+        if !has_log(&names) {
+            continue;
+        }
+        let sql = format!(
+            "SELECT max(id) FROM {}",
+            quote_qualified(&names.storage_schema, &fixed(CHANGE_LOG))
+        );
+        let max = spi(Spi::connect_mut(|client| {
+            client.update(sql.as_str(), None, &[])?.first().get::<i64>(1)
+        }));
+        top = top.max(max);
+    }
+    // A log row's first id is a value of the sequence and its changes follow
+    // it (fewer than a block): the next value, a block on, is past them all.
+    query(
+        "SELECT CASE WHEN $1::bigint IS NULL OR $1 <= s.last_value AND s.is_called THEN s.last_value \
+                ELSE pg_catalog.setval('cot.change_seq', greatest($1, s.last_value), true) END \
+           FROM cot.change_seq AS s",
+        &[top.into()],
+        first::<i64>,
+    )
+    .unwrap_or_default()
+}

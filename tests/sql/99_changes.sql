@@ -5,7 +5,7 @@
 -- (cot.changes and its watermark) needs committed transactions: that is
 -- tests/clients/changes.test.mjs.
 BEGIN;
-SELECT plan(53);
+SELECT plan(57);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t99')$$, 'tenant t99');
@@ -133,6 +133,19 @@ SELECT throws_ok($$SELECT cot.set_history_retention(NULL, interval '1 day')$$, '
   'set_history_retention: a NULL tenant is 22023');
 SELECT throws_ok($$SELECT cot.prune_history(NULL, NULL)$$, '22023', 'batch must not be NULL',
   'prune_history: a NULL batch is 22023');
+
+-- cot.sync_change_seq: after logs were copied in (a tenant moved), the
+-- sequence goes past them, never back, and only a superuser moves it.
+INSERT INTO tenant_t99.tags (label) VALUES ('copied in');
+SELECT setval('cot.change_seq', 1, false);
+SELECT cmp_ok(cot.sync_change_seq(), '>=', (SELECT max(id) FROM tenant_t99._changes),
+  'sync_change_seq moves the sequence past the highest logged id');
+SELECT cmp_ok(nextval('cot.change_seq'), '>', (SELECT max(id + cardinality(record_ids) - 1) FROM tenant_t99._changes),
+  '... so the next change id is above every logged change');
+SELECT is(cot.sync_change_seq(), (SELECT last_value FROM cot.change_seq), '... and it never moves the sequence back');
+SET LOCAL ROLE cot_t99_admin;
+SELECT throws_ok($$SELECT cot.sync_change_seq()$$, '42501', NULL, 'sync_change_seq is for superusers');
+RESET ROLE;
 
 SELECT finish();
 ROLLBACK;
