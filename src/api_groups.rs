@@ -12,6 +12,7 @@ use crate::raise::{error, raise};
 use crate::spi::{self, first, pg_uuid, query};
 use cot_engine::error::ErrorKind;
 use cot_engine::names::{api_channel, check_api_group, shown};
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
@@ -97,30 +98,37 @@ fn set_authenticator_api_group(login_role: Option<&str>, api_group: Option<&str>
         check_api_group(group).unwrap_or_else(|e| raise(e));
     }
     // The group it had (NULL: none) and whether it is registered at all.
-    let found: Option<Option<String>> = query(
+    let before = update_authenticator(
         "UPDATE cot.authenticators a SET api_group = $2 FROM cot.authenticators o \
          WHERE a.role = $1 AND o.role = a.role RETURNING o.api_group",
         &[login_role.into(), api_group.into()],
-        |t| {
-            if t.is_empty() {
-                Ok(None)
-            } else {
-                t.first().get_one::<String>().map(Some)
-            }
-        },
+        login_role,
     );
-    let Some(before) = found else {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("{} is not a registered authenticator", shown(login_role)),
-            "register it first: SELECT cot.add_authenticator('<role>')",
-        ));
-    };
     // Its instance listens on the channel of the group it had, or will
     // after a restart with the new group's db-channel: both are told.
     reload_postgrest(before.as_deref().unwrap_or(DEFAULT_GROUP));
     reload_postgrest(api_group.unwrap_or(DEFAULT_GROUP));
     JsonB(json!({"role": login_role, "api_group": api_group}))
+}
+
+/// Runs `sql`, an UPDATE of the row of `login_role` in `cot.authenticators`
+/// returning one group column, and answers that group (NULL: none); 42704
+/// when the role is not registered.
+fn update_authenticator(sql: &'static str, args: &[DatumWithOid<'_>], login_role: &str) -> Option<String> {
+    let found: Option<Option<String>> = query(sql, args, |t| {
+        if t.is_empty() {
+            Ok(None)
+        } else {
+            t.first().get_one::<String>().map(Some)
+        }
+    });
+    found.unwrap_or_else(|| {
+        raise(error(
+            ErrorKind::UndefinedObject,
+            format!("{} is not a registered authenticator", shown(login_role)),
+            "register it first: SELECT cot.add_authenticator('<role>')",
+        ))
+    })
 }
 
 /// Every tenant and the group whose PostgREST instances serve it: what the
@@ -155,24 +163,11 @@ fn set_authenticator_tokens_only(login_role: &str, tokens_only: bool) -> JsonB {
         "make an authenticator serve tokens only",
         "PostgREST wiring is managed by a superuser",
     );
-    let group: Option<Option<String>> = query(
+    let group = update_authenticator(
         "UPDATE cot.authenticators SET tokens_only = $2 WHERE role = $1 RETURNING api_group",
         &[login_role.into(), tokens_only.into()],
-        |t| {
-            if t.is_empty() {
-                Ok(None)
-            } else {
-                t.first().get_one::<String>().map(Some)
-            }
-        },
+        login_role,
     );
-    let Some(group) = group else {
-        raise(error(
-            ErrorKind::UndefinedObject,
-            format!("{} is not a registered authenticator", shown(login_role)),
-            "register it first: SELECT cot.add_authenticator('<role>')",
-        ));
-    };
     let role = cot_engine::names::Ident::from_catalog(login_role).unwrap_or_else(|| {
         raise(error(
             ErrorKind::InvalidParameter,

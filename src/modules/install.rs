@@ -302,7 +302,11 @@ fn uninstall_module(tenant: &str, name: &str, options: default!(JsonbText, "'{}'
         raise(
             CotError::new(
                 ErrorKind::DataLoss,
-                format!("uninstalling module {} would delete {total} rows", shown(name)),
+                format!(
+                    "uninstalling module {} would delete {}",
+                    shown(name),
+                    cot_engine::words::counted(total, "row", "rows")
+                ),
             )
             .detail(counts.join(", "))
             .hint("pass {\"allow_data_loss\": true} to drop its entities with their rows"),

@@ -20,11 +20,12 @@ const T = { timeout: 90_000 };
 const A = 'grpacme';
 const B = 'grpglobex';
 
-// GET `path` on PostgREST directly: over TCP (`base` a URL) or its socket.
-function direct({ url, socketPath }, path, headers) {
+// GET `path` from `target` (http.request's host and port, or socketPath)
+// on a new connection each time: one kept alive would stay with an nginx
+// worker of the routes before a reload.
+function get(target, path, headers) {
   return new Promise((resolve, reject) => {
-    const target = socketPath ? { socketPath } : { host: '127.0.0.1', port: new URL(url).port };
-    const req = http.request({ ...target, path, headers }, (res) => {
+    const req = http.request({ ...target, path, headers, agent: false }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
       res.on('end', () => resolve({ status: res.statusCode, text }));
@@ -35,24 +36,13 @@ function direct({ url, socketPath }, path, headers) {
   });
 }
 
+// GET `path` on PostgREST directly: over TCP (`url`) or its socket.
+const direct = ({ url, socketPath }, path, headers) =>
+  get(socketPath ? { socketPath } : { host: '127.0.0.1', port: new URL(url).port }, path, headers);
+
 // GET through the front door with the tenant in the Host header.
-function viaGateway(gw, slug, path, token) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      // A new connection each time: one kept alive would stay with an
-      // nginx worker of the routes before a reload.
-      { host: '127.0.0.1', port: gw.port, path, agent: false, headers: { Host: `${slug}.localhost:${gw.port}`, Authorization: `Bearer ${token}` } },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode, text }));
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
+const viaGateway = (gw, slug, path, token) =>
+  get({ host: '127.0.0.1', port: gw.port }, path, { Host: `${slug}.localhost:${gw.port}`, Authorization: `Bearer ${token}` });
 
 describe('tenants served by several PostgREST instances behind one front door', () => {
   let db;

@@ -368,7 +368,7 @@ SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'price', '{"t
           '22000 invalid entity change: 2 values of "price" would be rounded or cut converting to integer',
           'decimal -> integer with 12.34 and 2.5: 22000, 2 values rounded, nothing changed');
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'price', '{"scale": 1}')),
-          '22000 invalid entity change: 1 values of "price" would be rounded or cut converting to decimal',
+          '22000 invalid entity change: 1 value of "price" would be rounded or cut converting to decimal',
           'decimal scale 2 -> 1 with 12.34 and 2.50: 22000, 1 value rounded (2.50 fits)');
 -- BUG (reported): the values that do not fit a smaller precision are not
 -- counted (cot.castable is asked about 'numeric(3,2)'::regtype, which is plain
@@ -378,7 +378,7 @@ SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'price', '{"p
           'decimal(12,2) -> decimal(3,2) with 12.34: 22000, 1 value does not fit');
 SELECT pg_temp.run($$UPDATE t90.items SET day = '2024-02-03 10:30:00+00' WHERE name = 'b'$$);
 SELECT is(pg_temp.refusal(pg_temp.with_field(pg_temp.def('items'), 'day', '{"type": "date"}')),
-          '22000 invalid entity change: 1 values of "day" would be rounded or cut converting to date',
+          '22000 invalid entity change: 1 value of "day" would be rounded or cut converting to date',
           'timestamp -> date with a time of day in 1 row: 22000');
 SELECT is(pg_temp.costly(cot.plan_entity(pg_temp.with_field(pg_temp.def('items'), 'day', '{"type": "date"}'), '{"allow_data_loss": true}')),
           ARRAY['alter_column_type:data_loss:1'], '... planned with allow_data_loss: data_loss, 1 row');

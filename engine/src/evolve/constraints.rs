@@ -198,7 +198,8 @@ fn refuse_duplicates(b: &mut Builder<'_>, d: &Diff<'_>, cols: &[Ident]) {
             ErrorKind::UniqueViolation,
             "/fields".into(),
             format!(
-                "{repeated} rows repeat a value of ({}) made unique",
+                "{} a value of ({}) made unique",
+                crate::words::counted(repeated, "row repeats", "rows repeat"),
                 names.join(", ")
             ),
             "remove the duplicates first, or keep the field not unique",

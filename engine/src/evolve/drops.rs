@@ -69,8 +69,9 @@ impl Builder<'_> {
                     ErrorKind::DataLoss,
                     "/fields".into(),
                     format!(
-                        "dropping field \"{}\" would lose the values of {held} rows",
-                        field_name(d.old.entity, f)
+                        "dropping field \"{}\" would lose the values of {}",
+                        field_name(d.old.entity, f),
+                        crate::words::counted(held, "row", "rows")
                     ),
                     "pass {\"allow_data_loss\": true} to drop it with its data, or keep the field",
                 );

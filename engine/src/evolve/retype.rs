@@ -118,7 +118,8 @@ impl Builder<'_> {
                 ErrorKind::DataLoss,
                 format!("{at}/type"),
                 format!(
-                    "{lossy} values of \"{}\" would be rounded or cut converting to {}",
+                    "{} of \"{}\" would be rounded or cut converting to {}",
+                    crate::words::counted(lossy, "value", "values"),
                     of.name,
                     type_text(&f.ty)
                 ),

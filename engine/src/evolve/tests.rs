@@ -46,7 +46,18 @@ pub(super) fn with(field: Value) -> Value {
 }
 
 fn run(old: Value, new: Value, rows: u64, given: Vec<(Probe, u64)>, options: Options) -> Evolution {
-    let (o, n) = (valid(old), valid(new));
+    evolve_validated(&valid(old), &valid(new), &options, &mut Answers { rows, given })
+}
+
+/// The evolution from `o` to `n` with no other entities around, the rows
+/// answered by `counter` (also for the field type tests, whose definitions
+/// are validated with their types).
+pub(crate) fn evolve_validated(
+    o: &Validated,
+    n: &Validated,
+    options: &Options,
+    counter: &mut dyn Counter,
+) -> Evolution {
     let (ol, nl) = (Labels::of(&o.normalized), Labels::of(&n.normalized));
     evolve(
         &Side {
@@ -60,8 +71,8 @@ fn run(old: Value, new: Value, rows: u64, given: Vec<(Probe, u64)>, options: Opt
             normalized: &n.normalized,
         },
         &Surroundings::default(),
-        &options,
-        &mut Answers { rows, given },
+        options,
+        counter,
     )
 }
 

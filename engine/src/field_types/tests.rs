@@ -5,7 +5,7 @@ use super::*;
 use crate::ddl::{render, render_all};
 use crate::docs::record_schema::record_schema;
 use crate::error::Violation;
-use crate::evolve::{evolve, Class, Count, Counter, Options, Side, Surroundings};
+use crate::evolve::{Class, Count, Counter, Options};
 use crate::plan::{self, Labels};
 use crate::scalar::Scalar;
 use crate::types::FieldType;
@@ -214,20 +214,9 @@ impl Counter for Rows {
 }
 
 fn change(old: Value, new: Value, failing: u64) -> crate::evolve::Evolution {
-    let (o, n) = (valid(old), valid(new));
-    let (ol, nl) = (Labels::of(&o.normalized), Labels::of(&n.normalized));
-    evolve(
-        &Side {
-            entity: &o.entity,
-            labels: &ol,
-            normalized: &o.normalized,
-        },
-        &Side {
-            entity: &n.entity,
-            labels: &nl,
-            normalized: &n.normalized,
-        },
-        &Surroundings::default(),
+    crate::evolve::tests::evolve_validated(
+        &valid(old),
+        &valid(new),
         &Options::default(),
         &mut Rows { rows: 10, failing },
     )
