@@ -20,6 +20,7 @@
 //! entries; the log has none of these (Cot makes it), and one added by hand
 //! is refused with `55000` rather than silently skipped.
 
+use crate::change_log_shape as shape;
 use cot_engine::error::{CotError, ErrorKind};
 use pgrx::pg_sys::{self, Datum};
 use pgrx::IntoDatum;
@@ -70,7 +71,15 @@ pub(crate) struct Log {
     /// The attribute index (0-based) of each of [`COLUMNS`].
     columns: [usize; 10],
     indexes: Vec<(pg_sys::Relation, *mut pg_sys::IndexInfo)>,
-    seq: pg_sys::Oid,
+    /// The tenant whose log it is.
+    pub slug: String,
+}
+
+fn no_log(slug: &str) -> ! {
+    refuse(
+        format!("tenant {slug} has no change log"),
+        "an entity with \"history\": true or a state field makes it",
+    )
 }
 
 fn refuse(message: String, hint: &str) -> ! {
@@ -81,23 +90,83 @@ impl Log {
     /// Opens the log of tenant `slug`; `55000` when it has none, or when
     /// the table is not in the shape Cot made it in.
     pub(crate) fn open(slug: &str) -> Log {
+        if let Some(log) = shape::kept(None, Some(slug)).and_then(Self::open_kept) {
+            return log;
+        }
         let names = cot_engine::stored::tenant_names(slug).unwrap_or_else(|e| crate::raise::raise(e));
         let schema = std::ffi::CString::new(names.storage_schema.as_str()).unwrap_or_default();
-        let table = std::ffi::CString::new(cot_engine::plan::history::CHANGE_LOG).unwrap_or_default();
-        // SAFETY: catalog lookups by name (missing_ok: no error, an invalid
-        // oid), then the table opened and locked as an INSERT would.
-        let rel = unsafe {
-            let ns = pg_sys::get_namespace_oid(schema.as_ptr(), true);
-            let relid = if ns == pg_sys::Oid::INVALID {
-                pg_sys::Oid::INVALID
+        // SAFETY: a catalog lookup by name (missing_ok: an invalid oid).
+        let namespace = unsafe { pg_sys::get_namespace_oid(schema.as_ptr(), true) };
+        if namespace == pg_sys::Oid::INVALID {
+            no_log(slug);
+        }
+        Self::open_checked(namespace, slug.to_owned())
+    }
+
+    /// Opens the log in tenant storage schema `namespace` (the schema of the
+    /// table whose changes are logged), as [`Log::open`].
+    pub(crate) fn open_in(namespace: pg_sys::Oid) -> Log {
+        if let Some(log) = shape::kept(Some(namespace), None).and_then(Self::open_kept) {
+            return log;
+        }
+        // SAFETY: the schema's name from the syscache (NULL if it is gone).
+        let schema = unsafe {
+            let p = pg_sys::get_namespace_name(namespace);
+            if p.is_null() {
+                String::new()
             } else {
-                pg_sys::get_relname_relid(table.as_ptr(), ns)
-            };
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        let Some(slug) = schema.strip_prefix("tenant_") else {
+            pgrx::error!("cot.log_changes logs the tables of tenants' storage schemas only");
+        };
+        Self::open_checked(namespace, slug.to_owned())
+    }
+
+    /// Opens the log as found before (src/change_log_shape.rs), or `None`
+    /// when it has changed since (or is gone): then it is looked up again.
+    fn open_kept(found: shape::Shape) -> Option<Log> {
+        // SAFETY: opened and locked as an INSERT would (NULL if the table was
+        // dropped meanwhile); the indexes likewise. Locking processes pending
+        // invalidations: the count is compared after it.
+        unsafe {
+            let rel = pg_sys::try_table_open(found.relid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+            if rel.is_null() {
+                return None;
+            }
+            if shape::generation() != found.generation() {
+                pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+                return None;
+            }
+            let indexes = found
+                .indexes
+                .iter()
+                .map(|&oid| {
+                    let index = pg_sys::index_open(oid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+                    (index, pg_sys::BuildIndexInfo(index))
+                })
+                .collect();
+            Some(Log {
+                rel,
+                columns: found.columns,
+                indexes,
+                slug: found.slug,
+            })
+        }
+    }
+
+    /// Looks the log up in `namespace`, checks its shape and keeps what was
+    /// found.
+    fn open_checked(namespace: pg_sys::Oid, slug: String) -> Log {
+        let generation = shape::generation();
+        let table = std::ffi::CString::new(cot_engine::plan::history::CHANGE_LOG).unwrap_or_default();
+        // SAFETY: a catalog lookup by name (an invalid oid when missing),
+        // then the table opened and locked as an INSERT would.
+        let rel = unsafe {
+            let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
             if relid == pg_sys::Oid::INVALID {
-                refuse(
-                    format!("tenant {slug} has no change log"),
-                    "an entity with \"history\": true or a state field makes it",
-                );
+                no_log(&slug);
             }
             pg_sys::table_open(relid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE)
         };
@@ -156,17 +225,19 @@ impl Log {
             pg_sys::list_free(list);
             indexes
         };
-        // SAFETY: syscache lookups of the extension's own schema and sequence
-        // (both raise a clean error if missing).
-        let seq = unsafe {
-            let cot = pg_sys::get_namespace_oid(c"cot".as_ptr(), false);
-            pg_sys::get_relname_relid(c"change_seq".as_ptr(), cot)
+        // SAFETY: the open relations' oids.
+        let (relid, oids) = unsafe {
+            (
+                (*rel).rd_id,
+                indexes.iter().map(|&(i, _)| (*i).rd_id).collect::<Vec<_>>(),
+            )
         };
+        shape::keep(namespace, slug.clone(), relid, columns, oids, generation);
         Log {
             rel,
             columns,
             indexes,
-            seq,
+            slug,
         }
     }
 
@@ -205,16 +276,20 @@ impl Log {
         found
     }
 
-    /// Appends `e` and returns its id (the first of its changes): a fresh
-    /// value of `cot.change_seq`, taken now (so after the transaction's lock,
-    /// which the caller took with `cot.change_begin`).
-    pub(crate) fn append(&self, e: &Entry<'_>) -> i64 {
+    /// Appends `e` and returns its id (the first of its changes): `id`, a
+    /// value of `cot.change_seq` nothing has used (the key of the lock the
+    /// transaction has just taken), or else a fresh one, taken now (so after
+    /// the transaction's lock, which the caller took with
+    /// `change_log::begin`).
+    pub(crate) fn append(&self, e: &Entry<'_>, id: Option<i64>) -> i64 {
         // SAFETY: nextval on the extension's sequence (the caller runs as a
         // role that may use it); the transaction and statement getters read
         // this backend's state.
         let (id, xid, at) = unsafe {
-            let id = pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[self.seq.into_datum()])
-                .unwrap_or_default();
+            let id = id.unwrap_or_else(|| {
+                pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[shape::sequence().into_datum()])
+                    .unwrap_or_default()
+            });
             let xid = pg_sys::GetTopFullTransactionId().value;
             (id, xid, pg_sys::GetCurrentStatementStartTimestamp())
         };

@@ -101,6 +101,7 @@ impl RowToJsonb {
         let (values, nulls) = ((*slot).tts_values, (*slot).tts_isnull);
         let mut state: *mut pg_sys::JsonbParseState = null_mut();
         pg_sys::pushJsonbValue(&mut state, Tok::WJB_BEGIN_OBJECT, null_mut());
+        let mut last_time: Option<(pg_sys::Oid, Datum, JsonbValue)> = None;
         for c in &mut self.columns {
             let mut key: JsonbValue = std::mem::zeroed();
             key.type_ = pg_sys::jbvType::jbvString;
@@ -108,10 +109,21 @@ impl RowToJsonb {
             key.val.string.len = c.name_len as i32;
             pg_sys::pushJsonbValue(&mut state, Tok::WJB_KEY, &mut key);
             let mut v: JsonbValue = std::mem::zeroed();
+            let d = *values.add(c.index);
             if *nulls.add(c.index) {
                 v.type_ = pg_sys::jbvType::jbvNull;
+            } else if let Kind::DateTime(t) = c.kind {
+                // A row's times are often one value (an insert's created_at
+                // and updated_at): encoded once, with the time zone's rules.
+                match last_time {
+                    Some((lt, ld, lv)) if lt == t && ld == d => v = lv,
+                    _ => {
+                        value(&mut c.kind, d, &mut v);
+                        last_time = Some((t, d, v));
+                    }
+                }
             } else {
-                value(&mut c.kind, *values.add(c.index), &mut v);
+                value(&mut c.kind, d, &mut v);
             }
             pg_sys::pushJsonbValue(&mut state, Tok::WJB_VALUE, &mut v);
         }

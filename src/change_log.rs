@@ -11,11 +11,6 @@ use pgrx::{pg_sys, IntoDatum, JsonB};
 use serde_json::{Map, Value};
 use std::ffi::CStr;
 
-/// The setting holding the transaction (xid8, as text) that took its lock.
-/// Transaction-local, so it is undone with the (sub)transaction that set it,
-/// exactly as the lock itself is released with it.
-const LOCK_SETTING: &CStr = c"cot.change_lock";
-
 /// Before a transaction's first change: a shared advisory lock keyed by a
 /// fresh value of `cot.change_seq`, held to the transaction's end; the
 /// watermark of `cot.changes` stays below the smallest key held. Then
@@ -31,9 +26,10 @@ fn change_begin(tenant: &str) -> JsonB {
 
 /// What `cot.change_begin` does, for Cot's writers: the actor as a jsonb
 /// datum of the current memory context, built directly (its text parsed
-/// by `jsonb_in` was about 1% of a single-row insert with history).
-pub(crate) fn begin(tenant: &str) -> pg_sys::Datum {
-    lock_and_notify(tenant);
+/// by `jsonb_in` was about 1% of a single-row insert with history), and the
+/// lock's key when the lock was taken now (see [`lock_transaction`]).
+pub(crate) fn begin(tenant: &str) -> (pg_sys::Datum, Option<i64>) {
+    let key = lock_and_notify(tenant);
     let actor = actor();
     // SAFETY: a jsonb object pushed key by key; the strings outlive the
     // call to JsonbValueToJsonb, which copies them.
@@ -52,13 +48,14 @@ pub(crate) fn begin(tenant: &str) -> pg_sys::Datum {
             }
         }
         let root = pg_sys::pushJsonbValue(&mut state, Tok::WJB_END_OBJECT, std::ptr::null_mut());
-        pg_sys::Datum::from(pg_sys::JsonbValueToJsonb(root))
+        (pg_sys::Datum::from(pg_sys::JsonbValueToJsonb(root)), key)
     }
 }
 
-/// The transaction's lock, then the wake-up for consumers.
-fn lock_and_notify(tenant: &str) {
-    lock_transaction();
+/// The transaction's lock, then the wake-up for consumers; the lock's key
+/// when it was taken now.
+fn lock_and_notify(tenant: &str) -> Option<i64> {
+    let key = lock_transaction();
     // SAFETY: pg_notify takes two text arguments; neither is NULL.
     unsafe {
         pgrx::direct_function_call_as_datum(
@@ -66,6 +63,7 @@ fn lock_and_notify(tenant: &str) {
             &["cot_changes".into_datum(), tenant.into_datum()],
         );
     }
+    key
 }
 
 /// Records a workflow transition in tenant `tenant`'s change log: what the
@@ -83,58 +81,68 @@ fn log_transition(
     new: crate::raw_jsonb::RawJsonb,
     transition: crate::raw_jsonb::RawJsonb,
 ) -> i64 {
-    let actor = begin(tenant);
     let log = crate::change_append::Log::open(tenant);
+    let (actor, key) = begin(&log.slug);
     let id = record_id.as_bytes().as_ptr() as *mut u8;
-    let id = log.append(&crate::change_append::Entry {
-        entity,
-        op: "transition",
-        record_ids: &[Some(pg_sys::Datum::from(id))],
-        old: Some(&[old.into_datum()]),
-        new: Some(&[new.into_datum()]),
-        actor,
-        transition: transition.into_datum(),
-    });
+    let id = log.append(
+        &crate::change_append::Entry {
+            entity,
+            op: "transition",
+            record_ids: &[Some(pg_sys::Datum::from(id))],
+            old: Some(&[old.into_datum()]),
+            new: Some(&[new.into_datum()]),
+            actor,
+            transition: transition.into_datum(),
+        },
+        key,
+    );
     log.close();
     id
 }
 
-/// Takes the transaction's lock unless this transaction already holds it.
-fn lock_transaction() {
-    // SAFETY: plain calls into the transaction and GUC machinery of this
-    // backend; GetConfigOption's string is read before any other GUC call.
-    let xid = unsafe { pg_sys::GetTopFullTransactionId() }.value.to_string();
-    let held = unsafe {
-        let p = pg_sys::GetConfigOption(LOCK_SETTING.as_ptr(), true, false);
-        !p.is_null() && CStr::from_ptr(p).to_bytes() == xid.as_bytes()
-    };
-    if held {
-        return;
+thread_local! {
+    /// The transaction (full xid) that took a lock last, and the lock's key.
+    static LOCKED: std::cell::Cell<(u64, i64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// The advisory lock keyed by `key` (bigint), as `pg_advisory_xact_lock_shared`
+/// makes its tag (so `cot.changes` finds it in `pg_locks`).
+fn lock_tag(key: i64) -> pg_sys::LOCKTAG {
+    pg_sys::LOCKTAG {
+        // SAFETY: a backend global, set once the session is connected.
+        locktag_field1: unsafe { pg_sys::MyDatabaseId }.to_u32(),
+        locktag_field2: (key >> 32) as u32,
+        locktag_field3: key as u32,
+        locktag_field4: 1,
+        locktag_type: pg_sys::LockTagType::LOCKTAG_ADVISORY as u8,
+        locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
     }
-    // SAFETY: syscache lookups of the extension's own schema and sequence
-    // (both raise a clean error if missing), then nextval on it.
+}
+
+/// Takes the transaction's lock unless this transaction already holds it,
+/// and returns its key when it was taken now: a value of the sequence no
+/// change has, which the caller's first entry may take as its id. A lock
+/// taken in a subtransaction that rolled back is gone with it, so it is
+/// asked of the lock manager, not only remembered.
+fn lock_transaction() -> Option<i64> {
+    // SAFETY: plain calls into this backend's transaction state and its
+    // local lock table.
+    let xid = unsafe { pg_sys::GetTopFullTransactionId() }.value;
+    let (locked_xid, key) = LOCKED.with(std::cell::Cell::get);
+    if locked_xid == xid && unsafe { pg_sys::LockHeldByMe(&lock_tag(key), pg_sys::ShareLock as i32) } {
+        return None;
+    }
+    let seq = crate::change_log_shape::sequence();
+    // SAFETY: nextval on the extension's sequence (the caller runs as its
+    // owner); then the lock taken as pg_advisory_xact_lock_shared takes it.
     let key: i64 = unsafe {
-        let schema = pg_sys::get_namespace_oid(c"cot".as_ptr(), false);
-        let seq = pg_sys::get_relname_relid(c"change_seq".as_ptr(), schema);
-        pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[seq.into_datum()])
-    }
-    .unwrap_or_default();
-    // SAFETY: the advisory-lock function takes one bigint; the setting is
-    // Cot's own, set for this transaction only.
-    unsafe {
-        pgrx::direct_function_call_as_datum(pg_sys::pg_advisory_xact_lock_shared_int8, &[key.into_datum()]);
-        let value = std::ffi::CString::new(xid).unwrap_or_default();
-        pg_sys::set_config_option(
-            LOCK_SETTING.as_ptr(),
-            value.as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_LOCAL,
-            true,
-            0,
-            false,
-        );
-    }
+        let key =
+            pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[seq.into_datum()]).unwrap_or_default();
+        pg_sys::LockAcquire(&lock_tag(key), pg_sys::ShareLock as i32, false, false);
+        key
+    };
+    LOCKED.with(|l| l.set((xid, key)));
+    Some(key)
 }
 
 /// Who is writing: the claims of the request, and the role.

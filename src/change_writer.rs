@@ -27,13 +27,21 @@ use pgrx::prelude::*;
 fn log_changes<'a>(
     trigger: &'a pgrx::PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::PgTriggerError> {
-    let args = trigger.extra_args()?;
-    let (Some(entity), Some(column)) = (args.first(), args.get(1)) else {
-        pgrx::error!("cot.log_changes takes the entity and the record's column");
+    let data = trigger.trigger_data() as *const pg_sys::TriggerData;
+    // SAFETY: the trigger's arguments, NUL-terminated strings valid for this
+    // call (read in place: pgrx's `extra_args` copies them into Strings).
+    let args: Vec<&str> = unsafe {
+        let t = (*data).tg_trigger;
+        (0..(*t).tgnargs as usize)
+            .map(|i| {
+                std::ffi::CStr::from_ptr(*(*t).tgargs.add(i))
+                    .to_str()
+                    .unwrap_or_default()
+            })
+            .collect()
     };
-    let schema = trigger.table_schema()?;
-    let Some(slug) = schema.strip_prefix("tenant_") else {
-        pgrx::error!("cot.log_changes logs the tables of tenants' storage schemas only");
+    let (Some(&entity), Some(&column)) = (args.first(), args.get(1)) else {
+        pgrx::error!("cot.log_changes takes the entity and the record's column");
     };
     let op = match trigger.op()? {
         pgrx::PgTriggerOperation::Insert => "insert",
@@ -41,7 +49,6 @@ fn log_changes<'a>(
         pgrx::PgTriggerOperation::Delete => "delete",
         _ => pgrx::error!("cot.log_changes logs inserts, updates and deletes"),
     };
-    let data = trigger.trigger_data() as *const pg_sys::TriggerData;
     // SAFETY: the trigger's data and its transition tables, valid for this call.
     let (old, new, relation) = unsafe { ((*data).tg_oldtable, (*data).tg_newtable, (*data).tg_relation) };
     let (old, new) = match op {
@@ -71,7 +78,7 @@ fn log_changes<'a>(
         return Ok(None);
     }
     // SAFETY: the trigger's relation, open for this call.
-    let key = unsafe { key_column(relation, column) };
+    let key_column = unsafe { self::key_column(relation, column) };
     let (mut saved, mut context) = (pg_sys::Oid::INVALID, 0i32);
     // SAFETY: the function's owner from the syscache; the user id is restored
     // right after the log is written, and an error in between aborts the
@@ -81,17 +88,18 @@ fn log_changes<'a>(
         pg_sys::GetUserIdAndSecContext(&mut saved, &mut context);
         pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
     }
+    // SAFETY: the trigger's relation, open for this call.
+    let log = Log::open_in(unsafe { (*(*relation).rd_rel).relnamespace });
     // The transaction's lock before the statement's ids (docs/changes.md),
     // as the owner (the sequence is not the tenant roles'). The actor is the
     // role the session set, not the user id.
-    let actor = crate::change_log::begin(slug);
+    let (actor, mut key) = crate::change_log::begin(&log.slug);
     // SAFETY: the relation and transition tables of this call.
-    let changes = unsafe { read_changes(relation, key, old, new) };
-    let log = Log::open(slug);
+    let changes = unsafe { read_changes(relation, key_column, old, new) };
     let (ids, olds, news) = (&changes.ids, &changes.old, &changes.new);
     for start in (0..ids.len()).step_by(BLOCK as usize) {
         let end = (start + BLOCK as usize).min(ids.len());
-        log.append(&Entry {
+        let entry = Entry {
             entity,
             op,
             record_ids: &ids[start..end],
@@ -99,7 +107,8 @@ fn log_changes<'a>(
             new: new.map(|_| &news[start..end]),
             actor,
             transition: None,
-        });
+        };
+        log.append(&entry, key.take());
     }
     log.close();
     // SAFETY: restores what was saved above.

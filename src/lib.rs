@@ -11,6 +11,7 @@ mod catalog;
 mod change_append;
 mod change_jsonb;
 mod change_log;
+mod change_log_shape;
 mod change_writer;
 mod changes;
 mod claims;
@@ -64,5 +65,6 @@ pub extern "C-unwind" fn _PG_init() {
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
     settings::register();
     query::register_invalidation();
+    change_log_shape::register_invalidation();
     webhooks::register();
 }

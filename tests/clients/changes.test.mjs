@@ -84,6 +84,29 @@ test('a rolled-back change leaves a gap the cursor passes', async () => {
   }
 });
 
+// The lock taken in a savepoint goes with it when it rolls back: the next
+// change of the same transaction must take one again, or the reader would
+// pass it while it is still uncommitted.
+test('a change after a rolled-back savepoint still holds back the changes after it', async () => {
+  const [long, short, reader] = await connectMany(db, 3);
+  try {
+    const start = (await drain(reader, 0)).cursor;
+    await long.query('BEGIN');
+    await long.query('SAVEPOINT s');
+    await long.query(`INSERT INTO tenant_${TENANT}.events (n) VALUES (20)`);
+    await long.query('ROLLBACK TO SAVEPOINT s');
+    await long.query(`INSERT INTO tenant_${TENANT}.events (n) VALUES (21)`);
+    await short.query(`INSERT INTO tenant_${TENANT}.events (n) VALUES (22)`);
+    const during = await drain(reader, start);
+    assert.deepEqual(during.seen, [], 'the later change waits behind the open transaction');
+    await long.query('COMMIT');
+    const got = await drain(reader, during.cursor);
+    assert.deepEqual(got.seen.map((c) => c.new.n), [21, 22], 'both, none skipped, the rolled-back one absent');
+  } finally {
+    await closeAll([long, short, reader]);
+  }
+});
+
 test('REPEATABLE READ is refused (55000): its snapshot would hide changes the watermark calls final', async () => {
   const c = await connect(db);
   try {
