@@ -11,6 +11,10 @@
 #                                         synchronous_commit, full_page_writes
 #                                         on) instead of the test cluster's
 #                                         (off: the CPU cost alone)
+#   NOTIFY=off bench/history.sh           cot.change_notify off (no NOTIFY
+#                                         per writing transaction)
+#   PRELOAD=0 bench/history.sh            cot not in shared_preload_libraries (writers
+#                                         then notify on every change)
 #
 # One private cluster, tenant `bench` and three entities with the same fields
 # (title text, qty integer, access tenant): `off` without history, `stmt`
@@ -40,14 +44,12 @@ SIDES=(off stmt row)
 declare -A GOAL=([single]=0.8 [bulk]=0.6)
 
 # shellcheck source=bench/lib.sh
+PRELOAD=${PRELOAD:-1}
 source "$ROOT/bench/lib.sh"
 bench_setup
 
 log "$ROUNDS round(s) x ${SECS}s per run, $CLIENTS clients, cluster $COT_CLUSTER_DIR"
-if [ "${DURABLE:-0}" = 1 ]; then
-  q -d postgres -o /dev/null -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
-    -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()"
-fi
+bench_durable
 q -d postgres -c "CREATE DATABASE $DB"
 fields='[{"name": "title", "type": "text"}, {"name": "qty", "type": "integer"}]'
 access='{"read": "tenant", "create": "tenant"}'
@@ -73,6 +75,7 @@ BEGIN
 END \$\$;
 CREATE TRIGGER log_row AFTER INSERT ON tenant_$TENANT.row FOR EACH ROW EXECUTE FUNCTION public.log_row();
 SQL
+bench_notify "$DB"
 
 CLAIMS="{\"role\":\"$USER_ROLE\",\"tenant\":\"$TENANT\",\"sub\":\"u1\"}"
 for side in "${SIDES[@]}"; do
@@ -137,9 +140,8 @@ log_changes=$(q -d "$DB" -At -c "SELECT sum(cardinality(record_ids)) || ' change
 
 echo
 printf 'History benchmark: %s clients, %s s per run, %s rounds, pgbench -M prepared\n' "$CLIENTS" "$SECS" "$ROUNDS"
-printf 'server: %s; %s cores; fsync %s, synchronous_commit %s; load average at the end: %s\n' \
-  "$(q -d "$DB" -At -c 'SHOW server_version')" "$(nproc)" "$(q -d "$DB" -At -c 'SHOW fsync')" \
-  "$(q -d "$DB" -At -c 'SHOW synchronous_commit')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'server: %s; %s cores; %s; load average at the end: %s\n' \
+  "$(q -d "$DB" -At -c 'SHOW server_version')" "$(nproc)" "$(bench_settings "$DB")" "$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '%-7s %-5s | %9s %9s %9s | %9s %9s | %9s %9s\n' workload round 'off tps' 'stmt tps' 'row tps' 'stmt/off' 'row/off' 'stmt us' 'off us'
 for w in "${WORKLOADS[@]}"; do

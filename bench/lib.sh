@@ -22,9 +22,39 @@ bench_setup() {
   trap 'cluster_stop "${COT_CLUSTER_DIR:-}"' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  # PRELOAD=1 (history and workflows default to it, as the webhooks need it
+  # in production): cot in shared_preload_libraries, so writers send change
+  # wake-ups only while somebody listens (docs/changes.md).
+  if [ "${PRELOAD:-0}" = 1 ]; then
+    export COT_CLUSTER_SETTINGS="shared_preload_libraries = 'cot'"
+  fi
   cluster_start "${COT_BENCH_DIR:-}"
   WORK="$COT_CLUSTER_DIR/work"
   mkdir -p "$WORK"
+}
+
+# DURABLE=1: PostgreSQL's durable defaults (fsync, synchronous_commit,
+# full_page_writes on) instead of the test cluster's (off: the CPU cost alone).
+bench_durable() {
+  if [ "${DURABLE:-0}" = 1 ]; then
+    q -d postgres -o /dev/null -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+      -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()"
+  fi
+}
+
+# NOTIFY=off: cot.change_notify off in database $1 (no NOTIFY per transaction
+# that writes to a change log).
+bench_notify() {
+  if [ "${NOTIFY:-on}" = off ]; then
+    q -d "$1" -c "ALTER DATABASE \"$1\" SET cot.change_notify = off"
+  fi
+}
+
+# The settings a run had, for its report.
+bench_settings() {
+  q -d "$1" -At -c "SELECT format('fsync %s, synchronous_commit %s, cot.change_notify %s, shared_preload_libraries ''%s''',
+    current_setting('fsync'), current_setting('synchronous_commit'),
+    coalesce(current_setting('cot.change_notify', true), 'on'), current_setting('shared_preload_libraries'))"
 }
 
 # pgbench against $DB with $CLIENTS clients for $SECS seconds, prepared

@@ -10,6 +10,10 @@
 #   ROUNDS=1 SECS=3 bench/workflows.sh      short mode
 #   CLIENTS=2 bench/workflows.sh            pgbench clients (default 2)
 #   COT_SKIP_INSTALL=1 bench/workflows.sh   use the installed extension
+#   DURABLE=1 bench/workflows.sh            fsync and synchronous_commit on
+#   NOTIFY=off bench/workflows.sh           cot.change_notify off
+#   PRELOAD=0 bench/workflows.sh            cot not in shared_preload_libraries (writers
+#                                         then notify on every change)
 #
 # One private cluster, tenant `bench`, entities `flow` (state field: open
 # and doing, transitions start and stop, `who: tenant`, start guarded by
@@ -31,8 +35,10 @@ DB=cot_workflows_bench
 WORKLOADS=(flip)
 
 # shellcheck source=bench/lib.sh
+PRELOAD=${PRELOAD:-1}
 source "$ROOT/bench/lib.sh"
 bench_setup
+bench_durable
 
 q -d postgres -c "CREATE DATABASE $DB"
 q -d "$DB" <<SQL
@@ -55,6 +61,7 @@ CREATE UNIQUE INDEX ON bench_ids (n);
 GRANT SELECT ON bench_ids TO cot_bench_user;
 ANALYZE;
 SQL
+bench_notify "$DB"
 
 for side in workflow plain; do
   t=$([ "$side" = workflow ] && echo bench.flow || echo bench.flow_plain)
@@ -79,6 +86,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 log "transitions recorded: $(q -d "$DB" -Atc "SELECT count(*) FROM tenant_bench._changes WHERE op = 'transition'")"
+log "$CLIENTS clients; $(bench_settings "$DB"); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "workflow relative to a plain UPDATE of the column (median, min, max over $ROUNDS rounds; 1.000 = the same):"
 for w in "${WORKLOADS[@]}"; do
   read -r m lo hi < <(median separate "$w" workflow plain)

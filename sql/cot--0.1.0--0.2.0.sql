@@ -862,3 +862,16 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'sync_change_seq_wrapper';
 
 REVOKE ALL ON FUNCTION cot.sync_change_seq() FROM PUBLIC;
+
+-- cot.listen_changes() / cot.unlisten_changes(): LISTEN cot_changes counted,
+-- so that writers send wake-ups only while somebody waits for one when cot
+-- is preloaded (src/change_wakeups.rs, docs/changes.md).
+CREATE FUNCTION cot."listen_changes"() RETURNS bool
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'listen_changes_wrapper';
+
+CREATE FUNCTION cot."unlisten_changes"() RETURNS void
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'unlisten_changes_wrapper';

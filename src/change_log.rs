@@ -14,8 +14,8 @@ use std::ffi::CStr;
 /// Before a transaction's first change: a shared advisory lock keyed by a
 /// fresh value of `cot.change_seq`, held to the transaction's end; the
 /// watermark of `cot.changes` stays below the smallest key held. Then
-/// `pg_notify('cot_changes', tenant)` (PostgreSQL sends it once per
-/// transaction, at commit). Returns the actor: `{"sub", "role", "key"}`, the
+/// `pg_notify('cot_changes', tenant)` when wanted (src/change_wakeups.rs;
+/// PostgreSQL sends it once per transaction, at commit). Returns the actor: `{"sub", "role", "key"}`, the
 /// JWT's `sub`, the role that wrote (the login role when none is set), the API
 /// key prefix, each only when present.
 #[pg_extern(volatile, parallel_unsafe)]
@@ -56,6 +56,9 @@ pub(crate) fn begin(tenant: &str) -> (pg_sys::Datum, Option<i64>) {
 /// when it was taken now.
 fn lock_and_notify(tenant: &str) -> Option<i64> {
     let key = lock_transaction();
+    if !crate::change_wakeups::wanted() {
+        return key;
+    }
     // SAFETY: pg_notify takes two text arguments; neither is NULL.
     unsafe {
         pgrx::direct_function_call_as_datum(

@@ -12,6 +12,7 @@ mod change_append;
 mod change_jsonb;
 mod change_log;
 mod change_log_shape;
+mod change_wakeups;
 mod change_writer;
 mod changes;
 mod claims;
@@ -66,5 +67,6 @@ pub extern "C-unwind" fn _PG_init() {
     settings::register();
     query::register_invalidation();
     change_log_shape::register_invalidation();
+    change_wakeups::init();
     webhooks::register();
 }

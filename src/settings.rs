@@ -33,6 +33,11 @@ pub static DRIFT: GucSetting<Option<std::ffi::CString>> =
 /// `cot.query` of its tenant about 1 ms to read and validate it again.
 pub static QUERY_MODEL_CACHE: GucSetting<i32> = GucSetting::<i32>::new(100);
 
+/// `cot.change_notify`: whether a transaction that writes to a change log
+/// may send `NOTIFY cot_changes, '<slug>'` (src/change_wakeups.rs says when
+/// it does). Off: no wake-ups at all; consumers find changes by polling.
+pub static CHANGE_NOTIFY: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 /// Registers the parameters when the library loads.
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -73,6 +78,14 @@ pub fn register() {
         1,
         100_000,
         GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"cot.change_notify",
+        c"Whether transactions that write to a change log send NOTIFY cot_changes.",
+        c"Off: no wake-up for LISTEN cot_changes and cot-realtime, which then find changes by polling; notifying transactions commit one at a time.",
+        &CHANGE_NOTIFY,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_string_guc(

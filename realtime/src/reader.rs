@@ -3,7 +3,8 @@
 //! `cot.changes` (as the tenant's admin role, which the login role is a
 //! member of, as PostgREST's authenticator is), and hands each batch to the
 //! fan-out. It wakes on `NOTIFY cot_changes` (one per writing transaction and
-//! tenant, no data) and polls tenants with subscribers as a safety net.
+//! tenant, no data; asked for with `cot.listen_changes()`) and polls tenants
+//! with subscribers as a safety net.
 
 use crate::db::{self, ident, lit, Pool};
 use crate::fanout::{deliver, Change};
@@ -270,8 +271,10 @@ pub async fn run(
                 continue;
             }
         };
-        if let Err(e) = client.batch_execute("LISTEN cot_changes").await {
-            log::warn("LISTEN cot_changes failed", json!({"error": e.to_string()}));
+        // LISTEN cot_changes, counted: writers send wake-ups only while
+        // somebody listens this way (docs/changes.md).
+        if let Err(e) = client.batch_execute("SELECT cot.listen_changes()").await {
+            log::warn("cot.listen_changes() failed", json!({"error": e.to_string()}));
             continue;
         }
         backoff = Duration::from_millis(200);

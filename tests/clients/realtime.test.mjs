@@ -239,6 +239,12 @@ test('SQL clients: LISTEN cot_changes is told once per transaction, with the ten
     await until(() => got.length >= 1, 'a notification');
     await sleep(200);
     assert.deepEqual(got, [['cot_changes', T]]);
+    // Off (superusers: postgresql.conf, a database or a role), no wake-up.
+    await su.query('SET cot.change_notify = off');
+    await su.query(`INSERT INTO ${T}.posts (title) VALUES ('quiet')`);
+    await su.query('RESET cot.change_notify');
+    await sleep(200);
+    assert.deepEqual(got, [['cot_changes', T]], 'cot.change_notify off: no notification');
   } finally {
     await l.end();
   }

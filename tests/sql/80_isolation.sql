@@ -495,7 +495,9 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
 -- and cot.workflow_graph check that the caller is one of the tenant's roles,
 -- and answer or act as the caller: docs/workflows.md); cot.field_types,
 -- the platform-wide custom field types (which fields use each only for the
--- platform role and superusers: docs/field-types.md).
+-- platform role and superusers: docs/field-types.md); cot.listen_changes and
+-- cot.unlisten_changes, LISTEN cot_changes counted, which every role may do
+-- as it may LISTEN (no data: docs/changes.md).
 -- Any other function executable by PUBLIC must be reviewed and added here.
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'cot'::regnamespace
@@ -505,7 +507,8 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                                     'request_header', 'api_key_claims', 'pre_request',
                                     'guard_ddl', 'guard_drop', 'drift_mode', 'tenant_of_schema', 'ddl_by_cot', 'query', 'query_model',
                                     'json_arg', 'rule_broken', 'history',
-                                    'transition', 'transition_target', 'transitions', 'workflow_graph', 'field_types')), NULL,
+                                    'transition', 'transition_target', 'transitions', 'workflow_graph', 'field_types',
+                                    'listen_changes', 'unlisten_changes')), NULL,
           'no other Cot function is executable by PUBLIC');
 SELECT is((SELECT array_agg(c.relname::text) FROM pg_class c
             WHERE c.relnamespace = 'cot'::regnamespace AND c.relkind IN ('r', 'v', 'S')

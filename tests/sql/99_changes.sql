@@ -5,7 +5,7 @@
 -- (cot.changes and its watermark) needs committed transactions: that is
 -- tests/clients/changes.test.mjs.
 BEGIN;
-SELECT plan(57);
+SELECT plan(58);
 SET LOCAL client_min_messages = warning;
 
 SELECT lives_ok($$SELECT cot.create_tenant('t99')$$, 'tenant t99');
@@ -145,6 +145,7 @@ SELECT cmp_ok(nextval('cot.change_seq'), '>', (SELECT max(id + cardinality(recor
 SELECT is(cot.sync_change_seq(), (SELECT last_value FROM cot.change_seq), '... and it never moves the sequence back');
 SET LOCAL ROLE cot_t99_admin;
 SELECT throws_ok($$SELECT cot.sync_change_seq()$$, '42501', NULL, 'sync_change_seq is for superusers');
+SELECT throws_ok($$SET cot.change_notify = off$$, '42501', NULL, 'cot.change_notify is for superusers');
 RESET ROLE;
 
 SELECT finish();
