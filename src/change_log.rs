@@ -15,9 +15,9 @@ use std::ffi::CStr;
 /// fresh value of `cot.change_seq`, held to the transaction's end; the
 /// watermark of `cot.changes` stays below the smallest key held. Then
 /// `pg_notify('cot_changes', tenant)` when wanted (src/change_wakeups.rs;
-/// PostgreSQL sends it once per transaction, at commit). Returns the actor: `{"sub", "role", "key"}`, the
-/// JWT's `sub`, the role that wrote (the login role when none is set), the API
-/// key prefix, each only when present.
+/// PostgreSQL sends it once per transaction, at commit). Returns the actor:
+/// `{"sub", "role", "key"}`, the JWT's `sub`, the role that wrote (the login
+/// role when none is set), the API key prefix, each only when present.
 #[pg_extern(volatile, parallel_unsafe)]
 fn change_begin(tenant: &str) -> JsonB {
     lock_and_notify(tenant);

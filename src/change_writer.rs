@@ -78,7 +78,7 @@ fn log_changes<'a>(
         return Ok(None);
     }
     // SAFETY: the trigger's relation, open for this call.
-    let key_column = unsafe { self::key_column(relation, column) };
+    let id_attribute = unsafe { key_column(relation, column) };
     let (mut saved, mut context) = (pg_sys::Oid::INVALID, 0i32);
     // SAFETY: the function's owner from the syscache; the user id is restored
     // right after the log is written, and an error in between aborts the
@@ -95,7 +95,7 @@ fn log_changes<'a>(
     // role the session set, not the user id.
     let (actor, mut key) = crate::change_log::begin(&log.slug);
     // SAFETY: the relation and transition tables of this call.
-    let changes = unsafe { read_changes(relation, key_column, old, new) };
+    let changes = unsafe { read_changes(relation, id_attribute, old, new) };
     let (ids, olds, news) = (&changes.ids, &changes.old, &changes.new);
     for start in (0..ids.len()).step_by(BLOCK as usize) {
         let end = (start + BLOCK as usize).min(ids.len());

@@ -13,6 +13,7 @@ import { RecordForm } from './RecordForm';
 import { usePage } from './usePage';
 import { whereOf } from '../api/records';
 import { Cell } from './Cell';
+import { counted } from '../ui/count';
 
 const PAGE = 50;
 
@@ -123,7 +124,7 @@ function Browser({ def, targets, open }: { def: EntityDef; targets: Targets; ope
       {page.error != null && <ErrorText error={page.error} />}
       <p className="count" aria-live="polite" data-loading={page.loading ? 'true' : 'false'}>
         Page {page.number}
-        {page.count !== null && ` · ${page.count} records`}
+        {page.count !== null && ` · ${counted(page.count, 'record')}`}
         {page.loading && ' · loading…'}
       </p>
       <div className="table-scroll">

@@ -107,6 +107,8 @@ test('create and edit a record with a relation; the related record opens on clic
   await expect(page.getByRole('status')).toContainText('Saved record');
   const [after] = await sql(`SELECT d.title, c.name AS client FROM tenant_acme.deals d JOIN tenant_acme.clients c ON c.id = d.client_id`);
   expect(after).toEqual({ title: 'Mill and store', client: 'Alan Turing' });
+  await expect(page.locator('p.count')).toContainText('Page 1 · 1 record');
+  await expect(page.locator('p.count')).not.toContainText('1 records');
 
   // History: two versions, the diff names the fields changed.
   await tr.getByRole('link').first().click();
